@@ -1,0 +1,180 @@
+"""Craton's exceptions.
+
+Each exception carries the HTTP status the API answers with and a stable
+error ``code`` (API.md: ``craton.<thing>.<reason>``). The message is written
+for the person who reads it: it names the thing and, where there is one, the
+fix.
+"""
+
+
+class CratonException(Exception):
+    """Base class: ``msg_fmt`` is formatted with the keyword arguments."""
+
+    msg_fmt = 'An unknown error occurred.'
+    code = 500
+    error_code = 'craton.error'
+
+    def __init__(self, message=None, **kwargs):
+        self.kwargs = kwargs
+        if message is None:
+            try:
+                message = self.msg_fmt % kwargs
+            except (KeyError, TypeError):
+                message = self.msg_fmt
+        self.message = str(message)
+        super().__init__(self.message)
+
+    def __str__(self):
+        return self.message
+
+
+class Invalid(CratonException):
+    msg_fmt = 'Invalid input: %(reason)s'
+    code = 400
+    error_code = 'craton.invalid'
+
+
+class InvalidParameter(Invalid):
+    msg_fmt = "Invalid value for '%(name)s': %(reason)s"
+    error_code = 'craton.invalid_parameter'
+
+
+class InvalidSource(Invalid):
+    msg_fmt = 'Invalid task source: %(reason)s'
+    error_code = 'craton.task.invalid_source'
+
+
+class InvalidInventory(Invalid):
+    msg_fmt = 'Invalid inventory: %(reason)s'
+    error_code = 'craton.job.invalid_inventory'
+
+
+class NotAuthorized(CratonException):
+    msg_fmt = 'Not authorized.'
+    code = 401
+    error_code = 'craton.not_authorized'
+
+
+class Forbidden(CratonException):
+    msg_fmt = 'Policy does not allow %(action)s to be performed.'
+    code = 403
+    error_code = 'craton.forbidden'
+
+
+class NotFound(CratonException):
+    msg_fmt = 'Resource could not be found.'
+    code = 404
+    error_code = 'craton.not_found'
+
+
+class RegionNotFound(NotFound):
+    msg_fmt = "Region '%(region)s' could not be found."
+    error_code = 'craton.region.not_found'
+
+
+class CellNotFound(NotFound):
+    msg_fmt = "Cell '%(cell)s' could not be found."
+    error_code = 'craton.cell.not_found'
+
+
+class HostNotFound(NotFound):
+    msg_fmt = "Host '%(host)s' could not be found."
+    error_code = 'craton.host.not_found'
+
+
+class TaskNotFound(NotFound):
+    msg_fmt = "Task '%(task)s' could not be found."
+    error_code = 'craton.task.not_found'
+
+
+class WorkflowNotFound(NotFound):
+    msg_fmt = "Workflow '%(workflow)s' could not be found."
+    error_code = 'craton.workflow.not_found'
+
+
+class JobNotFound(NotFound):
+    msg_fmt = "Job '%(job)s' could not be found."
+    error_code = 'craton.job.not_found'
+
+
+class StepNotFound(NotFound):
+    msg_fmt = "Job '%(job)s' has no step %(index)s."
+    error_code = 'craton.job.step_not_found'
+
+
+class ConductorNotFound(NotFound):
+    msg_fmt = "Conductor '%(host)s' could not be found."
+    error_code = 'craton.conductor.not_found'
+
+
+class Conflict(CratonException):
+    msg_fmt = 'Conflict: %(reason)s'
+    code = 409
+    error_code = 'craton.conflict'
+
+
+class Duplicate(Conflict):
+    msg_fmt = "A %(kind)s named '%(name)s' already exists in this project."
+    error_code = 'craton.duplicate'
+
+
+class InUse(Conflict):
+    msg_fmt = '%(reason)s'
+    error_code = 'craton.in_use'
+
+
+class InvalidState(Conflict):
+    msg_fmt = '%(reason)s'
+    error_code = 'craton.invalid_state'
+
+
+class TaskNotReady(Conflict):
+    msg_fmt = ("task '%(task)s' is not ready (status %(status)s); wait for "
+               "its build to finish or fix its source and rebuild it.")
+    error_code = 'craton.task.not_ready'
+
+
+class TaskNotApproved(Conflict):
+    msg_fmt = ("task '%(task)s' is not approved (approval %(approval)s); an "
+               "admin must run `openstack craton task approve %(task)s`.")
+    error_code = 'craton.task.not_approved'
+
+
+class RequestTooLarge(CratonException):
+    msg_fmt = 'Request too large: %(reason)s'
+    code = 413
+    error_code = 'craton.too_large'
+
+
+class ServiceUnavailable(CratonException):
+    msg_fmt = 'Service unavailable: %(reason)s'
+    code = 503
+    error_code = 'craton.unavailable'
+
+
+class ClaimFailed(CratonException):
+    """Another conductor owns the row; not an error to report to a user."""
+
+    msg_fmt = '%(kind)s %(uuid)s is claimed by another conductor.'
+    code = 409
+    error_code = 'craton.claimed'
+
+
+class BuildError(CratonException):
+    """An image build failed; ``message`` is the reason shown on the task."""
+
+    msg_fmt = '%(reason)s'
+    error_code = 'craton.task.build_failed'
+
+
+class EngineUnavailable(CratonException):
+    """The Docker engine did not answer."""
+
+    msg_fmt = 'Docker engine %(url)s is unreachable: %(reason)s'
+    code = 503
+    error_code = 'craton.engine.unavailable'
+
+
+class ImageNotFound(CratonException):
+    msg_fmt = "Image %(image)s is not on the engine."
+    error_code = 'craton.engine.image_not_found'

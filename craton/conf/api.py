@@ -1,0 +1,33 @@
+from oslo_config import cfg
+
+group = cfg.OptGroup('api', title='API server options')
+
+opts = [
+    cfg.HostAddressOpt('host_ip', default='127.0.0.1',
+                       help='Address the API server listens on.'),
+    cfg.PortOpt('port', default=7780, help='Port the API server listens on.'),
+    cfg.StrOpt('auth_strategy', default='keystone', choices=[
+        ('keystone', 'Validate X-Auth-Token with keystonemiddleware.'),
+        ('noauth', 'Development only: read identity from the X-Project-Id, '
+                   'X-User-Id and X-Roles headers.')],
+        help='How API requests are authenticated.'),
+    cfg.IntOpt('max_limit', default=1000, min=1,
+               help='Largest page a list request may ask for.'),
+    cfg.IntOpt('default_limit', default=100, min=1,
+               help='Page size of a list request that gives no limit.'),
+    cfg.StrOpt('public_endpoint',
+               help='Base URL that links in responses use, e.g. '
+                    'https://craton.example.org:7780. Defaults to the '
+                    'request host URL.'),
+    cfg.IntOpt('api_workers', default=1, min=1,
+               help='Number of threads serving API requests in craton-api.'),
+]
+
+
+def register_opts(conf):
+    conf.register_group(group)
+    conf.register_opts(opts, group=group)
+
+
+def list_opts():
+    return opts

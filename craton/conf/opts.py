@@ -1,0 +1,21 @@
+"""Option lists for oslo-config-generator."""
+
+from craton.conf import api
+from craton.conf import builder
+from craton.conf import conductor
+from craton.conf import database
+from craton.conf import default
+from craton.conf import docker
+from craton.conf import sandbox
+
+
+def list_opts():
+    return [
+        ('DEFAULT', default.list_opts()),
+        ('api', api.list_opts()),
+        ('builder', builder.list_opts()),
+        ('conductor', conductor.list_opts()),
+        ('database', database.list_opts()),
+        ('docker', docker.list_opts()),
+        ('sandbox', sandbox.list_opts()),
+    ]

@@ -1,0 +1,30 @@
+from oslo_config import cfg
+
+group = cfg.OptGroup('sandbox', title='Task container limits')
+
+opts = [
+    cfg.StrOpt('user', default='65534:65534',
+               help='User (uid:gid) task containers run as. Must not be '
+                    'root.'),
+    cfg.StrOpt('memory', default='512m',
+               help='Memory limit of a task container (docker units: 512m, '
+                    '1g). Swap is not allowed beyond it.'),
+    cfg.FloatOpt('cpus', default=1.0, min=0.01,
+                 help='CPUs a task container may use.'),
+    cfg.IntOpt('pids_limit', default=256, min=8,
+               help='Processes and threads a task container may have.'),
+    cfg.StrOpt('tmpfs_size', default='64m',
+               help='Size of the writable tmpfs mounted on /tmp.'),
+    cfg.StrOpt('network_mode', default='bridge',
+               help='Docker network task containers join; "none" cuts them '
+                    'off from every network.'),
+]
+
+
+def register_opts(conf):
+    conf.register_group(group)
+    conf.register_opts(opts, group=group)
+
+
+def list_opts():
+    return opts

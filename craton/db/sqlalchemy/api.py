@@ -1,0 +1,19 @@
+"""The SQLAlchemy implementation of Craton's database API.
+
+The methods live in one mixin per concern; :class:`Connection` joins them.
+Every method opens its own transaction through oslo.db's enginefacade, so a
+caller never holds a session across calls.
+"""
+
+from craton.db.sqlalchemy import conductors
+from craton.db.sqlalchemy import inventory
+from craton.db.sqlalchemy import jobs
+from craton.db.sqlalchemy import logs
+from craton.db.sqlalchemy import tasks
+from craton.db.sqlalchemy import workflows
+
+
+class Connection(inventory.InventoryMixin, tasks.TaskMixin,
+                 workflows.WorkflowMixin, jobs.JobMixin, logs.LogMixin,
+                 conductors.ConductorMixin):
+    """Craton's database API (one concrete implementation)."""

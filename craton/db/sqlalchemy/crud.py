@@ -1,0 +1,62 @@
+"""Create/read/list/update/delete shared by every project-owned model."""
+
+from oslo_db import exception as db_exc
+from oslo_utils import uuidutils
+import sqlalchemy as sa
+
+from craton.common import exception
+from craton.db.sqlalchemy import query as q
+from craton.db.sqlalchemy import session
+
+
+def create(model, values, kind):
+    values = dict(values)
+    values.setdefault('uuid', uuidutils.generate_uuid())
+    row = model()
+    row.update(values)
+    try:
+        with session.writer() as s:
+            s.add(row)
+            s.flush()
+    except db_exc.DBDuplicateEntry:
+        raise exception.Duplicate(kind=kind, name=values.get('name'))
+    return reload(model, row.uuid)
+
+
+def reload(model, uuid):
+    """Read a row again so its relationships are loaded for the caller
+    (rows leave the session detached)."""
+    with session.reader() as s:
+        return s.execute(sa.select(model).where(
+            model.uuid == uuid)).unique().scalars().one()
+
+
+def get(model, project_id, ident, not_found, s=None):
+    query = q.by_ident(q.scoped(sa.select(model), model, project_id),
+                       model, ident)
+    if s is not None:
+        return q.one_or_raise(s, query, not_found)
+    with session.reader() as s:
+        return q.one_or_raise(s, query, not_found)
+
+
+def page(model, query, limit, marker, sort_key, sort_dir):
+    with session.reader() as s:
+        return q.paginate(s, query, model, limit, marker, sort_key, sort_dir)
+
+
+def update(model, project_id, uuid, values, not_found, kind):
+    try:
+        with session.writer() as s:
+            row = get(model, project_id, uuid, not_found, s=s)
+            row.update(values)
+            s.flush()
+    except db_exc.DBDuplicateEntry:
+        raise exception.Duplicate(kind=kind, name=values.get('name'))
+    return reload(model, row.uuid)
+
+
+def delete(model, project_id, uuid, not_found):
+    with session.writer() as s:
+        row = get(model, project_id, uuid, not_found, s=s)
+        s.delete(row)

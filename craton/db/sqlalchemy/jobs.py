@@ -1,0 +1,127 @@
+"""Jobs and job steps: creation, claims and conditional state changes."""
+
+from oslo_utils import timeutils
+from oslo_utils import uuidutils
+import sqlalchemy as sa
+
+from craton.common import exception
+from craton.common import states
+from craton.db.sqlalchemy import crud
+from craton.db.sqlalchemy import models
+from craton.db.sqlalchemy import query as q
+from craton.db.sqlalchemy import session
+
+
+class JobMixin:
+
+    def create_job(self, values, steps):
+        """Create a job and all of its step rows, ``pending``, at once."""
+        values = dict(values)
+        values.setdefault('uuid', uuidutils.generate_uuid())
+        values['steps'] = [
+            models.JobStep(index=i, status=states.STEP_PENDING, log_bytes=0,
+                           **st)
+            for i, st in enumerate(steps)]
+        return crud.create(models.Job, values, 'job')
+
+    def get_job(self, project_id, uuid):
+        return crud.get(models.Job, project_id, uuid,
+                        exception.JobNotFound(job=uuid))
+
+    def list_jobs(self, project_id, filters=None, limit=None, marker=None,
+                  sort_key=None, sort_dir=None):
+        filters = filters or {}
+        query = q.scoped(sa.select(models.Job), models.Job, project_id)
+        for key, column in (('status', models.Job.status),
+                            ('workflow_uuid', models.Job.workflow_uuid),
+                            ('task_uuid', models.Job.task_uuid)):
+            if filters.get(key):
+                query = query.where(column == filters[key])
+        return crud.page(models.Job, query, limit, marker, sort_key,
+                         sort_dir)
+
+    def update_job(self, uuid, values, expected_status=None, conductor=None):
+        """Change a job; with ``expected_status``/``conductor`` only if the
+        row still has them. Returns True when the row changed."""
+        query = sa.update(models.Job).where(models.Job.uuid == uuid)
+        if expected_status is not None:
+            if isinstance(expected_status, str):
+                expected_status = (expected_status,)
+            query = query.where(models.Job.status.in_(expected_status))
+        if conductor is not None:
+            query = query.where(models.Job.conductor == conductor)
+        values = dict(values, updated_at=timeutils.utcnow())
+        with session.writer() as s:
+            res = s.execute(query.values(**values).execution_options(
+                synchronize_session=False))
+            return res.rowcount == 1
+
+    def claim_job(self, uuid, host, from_host=None):
+        """Own a job by a conditional UPDATE; True if ``host`` now owns it.
+
+        ``from_host`` None claims an unowned job; otherwise takes it over
+        from that conductor (whose heartbeat stopped).
+        """
+        cond = (models.Job.conductor.is_(None) if from_host is None
+                else models.Job.conductor == from_host)
+        with session.writer() as s:
+            res = s.execute(
+                sa.update(models.Job)
+                .where(models.Job.uuid == uuid, cond,
+                       models.Job.status.in_(states.JOB_UNFINISHED))
+                .values(conductor=host)
+                .execution_options(synchronize_session=False))
+            return res.rowcount == 1
+
+    def release_job(self, uuid, host):
+        with session.writer() as s:
+            s.execute(sa.update(models.Job)
+                      .where(models.Job.uuid == uuid,
+                             models.Job.conductor == host)
+                      .values(conductor=None)
+                      .execution_options(synchronize_session=False))
+
+    def list_unclaimed_jobs(self, limit=50):
+        """Unfinished jobs no conductor owns, oldest first."""
+        with session.reader() as s:
+            return s.execute(
+                sa.select(models.Job.uuid)
+                .where(models.Job.status.in_(states.JOB_UNFINISHED),
+                       models.Job.conductor.is_(None))
+                .order_by(models.Job.id).limit(limit)).scalars().all()
+
+    def list_job_claims(self, host):
+        """UUIDs of unfinished jobs ``host`` owns."""
+        with session.reader() as s:
+            return s.execute(
+                sa.select(models.Job.uuid)
+                .where(models.Job.conductor == host,
+                       models.Job.status.in_(states.JOB_UNFINISHED))
+                .order_by(models.Job.id)).scalars().all()
+
+    def update_job_step(self, job_id, index, values, expected_status=None):
+        """Change one step row (by the job's internal id and the step index);
+        returns True when it changed."""
+        query = sa.update(models.JobStep).where(
+            models.JobStep.job_id == job_id, models.JobStep.index == index)
+        if expected_status is not None:
+            if isinstance(expected_status, str):
+                expected_status = (expected_status,)
+            query = query.where(models.JobStep.status.in_(expected_status))
+        values = dict(values, updated_at=timeutils.utcnow())
+        with session.writer() as s:
+            res = s.execute(query.values(**values).execution_options(
+                synchronize_session=False))
+            return res.rowcount == 1
+
+    def get_job_inventory(self, job_id):
+        """The host snapshot a job was submitted with."""
+        with session.reader() as s:
+            return s.execute(sa.select(models.Job.inventory).where(
+                models.Job.id == job_id)).scalar() or []
+
+    def get_job_step(self, job_id, index):
+        with session.reader() as s:
+            return s.execute(sa.select(models.JobStep).where(
+                models.JobStep.job_id == job_id,
+                models.JobStep.index == index)).scalars().first()

@@ -1,0 +1,69 @@
+"""Workflows and their ordered steps."""
+
+from oslo_db import exception as db_exc
+import sqlalchemy as sa
+
+from craton.common import exception
+from craton.common import states
+from craton.db.sqlalchemy import crud
+from craton.db.sqlalchemy import models
+from craton.db.sqlalchemy import query as q
+from craton.db.sqlalchemy import session
+
+
+def _step_rows(steps):
+    return [models.WorkflowStep(position=i, name=st['name'],
+                                task_uuid=st['task_uuid'],
+                                variables=st.get('variables') or {},
+                                timeout=st.get('timeout'))
+            for i, st in enumerate(steps)]
+
+
+class WorkflowMixin:
+
+    def create_workflow(self, values, steps):
+        values = dict(values, steps=_step_rows(steps))
+        return crud.create(models.Workflow, values, 'workflow')
+
+    def get_workflow(self, project_id, ident):
+        return crud.get(models.Workflow, project_id, ident,
+                        exception.WorkflowNotFound(workflow=ident))
+
+    def list_workflows(self, project_id, filters=None, limit=None,
+                       marker=None, sort_key=None, sort_dir=None):
+        query = q.scoped(sa.select(models.Workflow), models.Workflow,
+                         project_id)
+        if (filters or {}).get('name'):
+            query = query.where(models.Workflow.name == filters['name'])
+        return crud.page(models.Workflow, query, limit, marker, sort_key,
+                         sort_dir)
+
+    def replace_workflow(self, project_id, uuid, values, steps):
+        try:
+            with session.writer() as s:
+                wf = crud.get(models.Workflow, project_id, uuid,
+                              exception.WorkflowNotFound(workflow=uuid), s=s)
+                wf.update(values)
+                wf.steps = []
+                s.flush()
+                wf.steps = _step_rows(steps)
+                s.flush()
+        except db_exc.DBDuplicateEntry:
+            raise exception.Duplicate(kind='workflow',
+                                      name=values.get('name'))
+        return crud.reload(models.Workflow, wf.uuid)
+
+    def destroy_workflow(self, project_id, uuid):
+        with session.writer() as s:
+            wf = crud.get(models.Workflow, project_id, uuid,
+                          exception.WorkflowNotFound(workflow=uuid), s=s)
+            jobs = s.execute(
+                sa.select(models.Job.uuid)
+                .where(models.Job.workflow_uuid == wf.uuid,
+                       models.Job.status.in_(states.JOB_UNFINISHED))
+                .limit(10)).scalars().all()
+            if jobs:
+                raise exception.InUse(
+                    reason="workflow '%s' is run by unfinished jobs: %s" % (
+                        wf.name, ', '.join(sorted(jobs))))
+            s.delete(wf)

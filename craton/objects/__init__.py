@@ -1,0 +1,9 @@
+"""Craton's versioned objects; import this package to register them."""
+
+
+def register_all():
+    # The imports register each class with the object registry.
+    __import__('craton.objects.inventory')
+    __import__('craton.objects.job')
+    __import__('craton.objects.task')
+    __import__('craton.objects.workflow')

@@ -1,0 +1,137 @@
+"""Jobs (one run of a workflow or a single task) and their steps."""
+
+from craton.objects import base
+from craton.objects import fields
+
+
+@base.CratonObjectRegistry.register
+class JobStep(base.CratonObject):
+    # Version 1.0: initial version
+    VERSION = '1.0'
+    fields = {
+        'id': fields.IntegerField(),
+        'job_id': fields.IntegerField(),
+        'index': fields.IntegerField(),
+        'name': fields.StringField(),
+        'task_uuid': fields.UUIDField(),
+        'image': fields.StringField(nullable=True),
+        'image_digest': fields.StringField(nullable=True),
+        'command': fields.ListOfStringsField(nullable=True),
+        'variables': fields.JsonField(nullable=True),
+        'timeout': fields.IntegerField(),
+        'status': fields.StringField(),
+        'status_reason': fields.StringField(nullable=True),
+        'exit_code': fields.IntegerField(nullable=True),
+        'node': fields.StringField(nullable=True),
+        'container_id': fields.StringField(nullable=True),
+        'result': fields.JsonField(nullable=True),
+        'log_bytes': fields.IntegerField(default=0),
+        'started_at': fields.DateTimeField(nullable=True),
+        'finished_at': fields.DateTimeField(nullable=True),
+        'created_at': fields.DateTimeField(nullable=True),
+        'updated_at': fields.DateTimeField(nullable=True),
+    }
+
+    def update(self, values, expected_status=None):
+        """Write ``values``; with ``expected_status`` only if the row is
+        still in one of those states. Returns True if written."""
+        done = self.dbapi().update_job_step(self.job_id, self.index, values,
+                                            expected_status)
+        if done:
+            for key, value in values.items():
+                setattr(self, key, value)
+            self.obj_reset_changes()
+        return done
+
+    def refresh(self):
+        row = self.dbapi().get_job_step(self.job_id, self.index)
+        self._from_db_object(self._context, self, row)
+
+
+@base.CratonObjectRegistry.register
+class Job(base.CratonObject):
+    # Version 1.0: initial version
+    VERSION = '1.0'
+    extra_fields = ('steps',)
+    fields = {
+        'id': fields.IntegerField(),
+        'uuid': fields.UUIDField(),
+        'project_id': fields.StringField(),
+        'user_id': fields.StringField(nullable=True),
+        'workflow_uuid': fields.UUIDField(nullable=True),
+        'task_uuid': fields.UUIDField(nullable=True),
+        'status': fields.StringField(),
+        'status_reason': fields.StringField(nullable=True),
+        'variables': fields.JsonField(nullable=True),
+        'host_count': fields.IntegerField(default=0),
+        'conductor': fields.StringField(nullable=True),
+        'steps': fields.ListOfObjectsField('JobStep'),
+        'created_at': fields.DateTimeField(nullable=True),
+        'updated_at': fields.DateTimeField(nullable=True),
+        'started_at': fields.DateTimeField(nullable=True),
+        'finished_at': fields.DateTimeField(nullable=True),
+    }
+
+    def _from_db_extra(self, row):
+        self.steps = [JobStep._from_db_object(self._context, JobStep(), st)
+                      for st in row.steps]
+
+    @classmethod
+    def get(cls, context, uuid):
+        row = cls.dbapi().get_job(context.scope_project, uuid)
+        return cls._from_db_object(context, cls(), row)
+
+    @classmethod
+    def list(cls, context, filters=None, **page):
+        rows = cls.dbapi().list_jobs(context.scope_project, filters, **page)
+        return cls._from_rows(context, rows)
+
+    @classmethod
+    def submit(cls, context, values, steps, inventory):
+        """Create a job with its inventory snapshot and all step rows."""
+        values = dict(values, inventory=inventory,
+                      host_count=len(inventory))
+        row = cls.dbapi().create_job(values, steps)
+        return cls._from_db_object(context, cls(), row)
+
+    def inventory(self):
+        """The host snapshot taken at submission (list of dicts)."""
+        return self.dbapi().get_job_inventory(self.id)
+
+    def update(self, values, expected_status=None, conductor=None):
+        """Write ``values`` if the row is still in ``expected_status`` (and
+        owned by ``conductor``); returns True if written."""
+        done = self.dbapi().update_job(self.uuid, values, expected_status,
+                                       conductor)
+        if done:
+            for key, value in values.items():
+                setattr(self, key, value)
+            self.obj_reset_changes()
+        return done
+
+    def refresh(self):
+        row = self.dbapi().get_job(None, self.uuid)
+        self._from_db_object(self._context, self, row)
+
+
+@base.CratonObjectRegistry.register
+class Conductor(base.CratonObject):
+    # Version 1.0: initial version
+    VERSION = '1.0'
+    fields = {
+        'id': fields.IntegerField(),
+        'hostname': fields.StringField(),
+        'online': fields.BooleanField(),
+        'heartbeat_at': fields.DateTimeField(),
+        'created_at': fields.DateTimeField(nullable=True),
+        'updated_at': fields.DateTimeField(nullable=True),
+    }
+
+    @classmethod
+    def register(cls, context, hostname):
+        row = cls.dbapi().register_conductor(hostname)
+        return cls._from_db_object(context, cls(), row)
+
+    @classmethod
+    def list(cls, context):
+        return cls._from_rows(context, cls.dbapi().list_conductors())

@@ -1,0 +1,63 @@
+"""Tasks: a container image built from a source, and the command to run."""
+
+from craton.objects import base
+from craton.objects import fields
+
+
+@base.CratonObjectRegistry.register
+class Task(base.CratonObject):
+    # Version 1.0: initial version
+    VERSION = '1.0'
+    fields = {
+        'id': fields.IntegerField(),
+        'uuid': fields.UUIDField(),
+        'project_id': fields.StringField(),
+        'user_id': fields.StringField(nullable=True),
+        'name': fields.StringField(),
+        'description': fields.StringField(nullable=True),
+        'source': fields.JsonField(),
+        'command': fields.ListOfStringsField(),
+        'timeout': fields.IntegerField(),
+        'status': fields.StringField(),
+        'status_reason': fields.StringField(nullable=True),
+        'build_number': fields.IntegerField(default=0),
+        'image': fields.StringField(nullable=True),
+        'image_digest': fields.StringField(nullable=True),
+        'registry_digest': fields.StringField(nullable=True),
+        'approval': fields.StringField(),
+        'approved_by': fields.StringField(nullable=True),
+        'approved_at': fields.DateTimeField(nullable=True),
+        'approved_digest': fields.StringField(nullable=True),
+        'visibility': fields.StringField(),
+        'shared_roles': fields.ListOfStringsField(nullable=True),
+        'conductor': fields.StringField(nullable=True),
+        'created_at': fields.DateTimeField(nullable=True),
+        'updated_at': fields.DateTimeField(nullable=True),
+    }
+
+    @classmethod
+    def get(cls, context, ident):
+        row = cls.dbapi().get_task(context.scope_project, ident)
+        return cls._from_db_object(context, cls(), row)
+
+    @classmethod
+    def list(cls, context, filters=None, **page):
+        rows = cls.dbapi().list_tasks(context.scope_project, filters, **page)
+        return cls._from_rows(context, rows)
+
+    def create(self):
+        row = self.dbapi().create_task(self.obj_get_changes())
+        self._from_db_object(self._context, self, row)
+
+    def save(self):
+        changes = self.obj_get_changes()
+        if changes:
+            row = self.dbapi().update_task(None, self.uuid, changes)
+            self._from_db_object(self._context, self, row)
+
+    def refresh(self):
+        row = self.dbapi().get_task(None, self.uuid)
+        self._from_db_object(self._context, self, row)
+
+    def destroy(self):
+        self.dbapi().destroy_task(None, self.uuid)
