@@ -6,8 +6,22 @@ from oslo_db.sqlalchemy import enginefacade
 
 _CONTEXT = threading.local()
 
-context_manager = enginefacade.transaction_context()
-context_manager.configure(sqlite_fk=True)
+
+
+def _new_context_manager():
+    manager = enginefacade.transaction_context()
+    manager.configure(sqlite_fk=True)
+    return manager
+
+
+context_manager = _new_context_manager()
+
+
+def reset():
+    """Forget the engine so the next use reads ``[database]`` again
+    (tests that switch databases)."""
+    global context_manager
+    context_manager = _new_context_manager()
 
 
 def reader():
