@@ -9,7 +9,8 @@ opts = [
         ('local', 'In-process calls between the API and the conductor; only '
                   'valid with craton-all.')],
         help='How the API reaches the conductor.'),
-    cfg.StrOpt('host', default=socket.gethostname(), sample_default='localhost',
+    cfg.StrOpt('host', default=socket.gethostname(),
+               sample_default='localhost',
                help='Name of this conductor. It must be unique in the '
                     'deployment and stable across restarts: a conductor that '
                     'starts again under the same name takes back the jobs it '
@@ -22,13 +23,13 @@ opts = [
 
 def register_opts(conf):
     conf.register_opts(opts)
-    # transport_url is owned by oslo.messaging; registering the same option
-    # here lets the generated sample show it and lets commands read it before
-    # a transport exists.
+    # transport_url is owned by oslo.messaging; registering it here too
+    # lets every command read it before a transport exists.
+    import oslo_messaging
+    oslo_messaging.set_transport_defaults('craton')
     from oslo_messaging import transport
     conf.register_opts(transport._transport_opts)
 
 
 def list_opts():
-    from oslo_messaging import transport
-    return opts + list(transport._transport_opts)
+    return opts

@@ -1,0 +1,266 @@
+"""Build a task's image: fetch its source, ``docker build``, record it.
+
+The conductor runs :func:`build_task` in a builder worker; the task object
+is the only record, so every outcome (ready or error, with a reason a person
+can act on) is saved on it and nothing is raised for a failed build.
+"""
+
+import collections
+import os
+import re
+import shutil
+import tempfile
+import time
+
+import docker
+from oslo_log import log as logging
+import requests
+import urllib3
+
+from craton.common import exception
+from craton.common import states
+from craton.conductor import engine
+from craton.conductor import sources
+
+LOG = logging.getLogger(__name__)
+
+BuildResult = collections.namedtuple('BuildResult', ['image_id', 'log'])
+
+MAX_REASON_BYTES = 4096
+# The log a build returns keeps its last MAX_LOG_CHARS; a build that prints
+# without end must not exhaust the conductor's memory.
+MAX_LOG_CHARS = 1 << 20
+_STEP = re.compile(r'^Step \d+/\d+ : ')
+# Lines the legacy builder prints for its own bookkeeping: no help to
+# someone reading why a build failed.
+_NOISE = re.compile(r'^( ---> |Removing intermediate container )')
+_ANSI = re.compile(r'\x1b\[[0-9;]*[A-Za-z]')
+
+
+def image_repository(task):
+    """The repository (image name without tag) of a task's images."""
+    return 'craton/task-%s' % task.uuid
+
+
+def build_image(client, context_dir, tag, timeout, reason_lines=20,
+                engine_url=None):
+    """Build ``context_dir`` on the engine and tag the image ``tag``.
+
+    The build runs without network (``network_mode='none'``) and never pulls
+    (base images must be on the engine); intermediate containers are always
+    removed.
+
+    :param client: a ``docker.DockerClient``.
+    :param timeout: seconds the build may take.
+    :param reason_lines: lines of output kept in a failure's reason.
+    :param engine_url: how to name the engine in an EngineUnavailable.
+    :returns: ``BuildResult(image_id, log)``; ``image_id`` is ``sha256:…``.
+    :raises BuildError: the failing step, the last ``reason_lines`` lines of
+        output and the engine's error; or the timeout.
+    :raises EngineUnavailable: the engine did not answer.
+    """
+    deadline = time.monotonic() + timeout
+    log, log_chars = collections.deque(), 0
+    tail = collections.deque(maxlen=max(reason_lines, 1))
+    partial, step, image_id, error = '', None, None, None
+    try:
+        # The HTTP timeout bounds each wait for output: a build silent for
+        # `timeout` seconds has run too long anyway. Closing the connection
+        # makes the engine cancel the build.
+        stream = client.api.build(path=context_dir, tag=tag, rm=True,
+                                  forcerm=True, decode=True, pull=False,
+                                  network_mode='none', timeout=timeout)
+        for chunk in stream:
+            text = chunk.get('stream') or chunk.get('status') or ''
+            if text:
+                log.append(text)
+                log_chars += len(text)
+                while log_chars > MAX_LOG_CHARS and len(log) > 1:
+                    log_chars -= len(log.popleft())
+                *lines, partial = (partial + text).split('\n')
+                for line in lines:
+                    line = _ANSI.sub('', line).rstrip()
+                    if _STEP.match(line):
+                        step = line
+                    if line and not _NOISE.match(line):
+                        tail.append(line)
+            if 'ID' in (chunk.get('aux') or {}):
+                image_id = chunk['aux']['ID']
+            if chunk.get('error'):
+                error = (chunk.get('errorDetail') or {}).get(
+                    'message') or chunk['error']
+            if time.monotonic() > deadline:
+                stream.close()
+                raise _timed_out(timeout)
+    except (requests.exceptions.ReadTimeout,
+            urllib3.exceptions.ReadTimeoutError):
+        raise _timed_out(timeout)
+    except (requests.exceptions.ConnectionError,
+            urllib3.exceptions.HTTPError) as exc:
+        raise exception.EngineUnavailable(
+            url=engine_url or client.api.base_url, reason=exc)
+    except docker.errors.APIError as exc:
+        # Refused before any step ran, e.g. a Dockerfile that does not parse.
+        raise exception.BuildError(reason='the engine refused the build: %s'
+                                   % (exc.explanation or exc))
+    except (docker.errors.DockerException, OSError) as exc:
+        raise exception.BuildError(reason='cannot send the build context: '
+                                   '%s' % exc)
+    if partial.strip():
+        tail.append(_ANSI.sub('', partial).rstrip())
+    if error is not None:
+        # The engine's error is the last line `docker build` would print.
+        lines = ([line for line in tail if line != error] +
+                 [error])[-max(reason_lines, 1):]
+        raise exception.BuildError(reason='image build failed at %s\n%s' % (
+            step or 'the start', '\n'.join(lines)))
+    if image_id is None:
+        # Engines before API 1.30 send no aux ID: ask for the tag.
+        image_id = client.api.inspect_image(tag)['Id']
+    return BuildResult(image_id, ''.join(log))
+
+
+def _timed_out(timeout):
+    return exception.BuildError(reason='image build timed out after %d s '
+                                '([builder] build_timeout)' % timeout)
+
+
+def limit_reason(text, limit=MAX_REASON_BYTES):
+    """Cut ``text`` to ``limit`` UTF-8 bytes, keeping its first line (what
+    failed) and as much of its end (the actual error) as fits.
+    """
+    data = text.encode('utf-8')
+    if len(data) <= limit:
+        return text
+    head = text.split('\n', 1)[0].encode('utf-8')[:limit // 4]
+    marker = b'\n[...]\n'
+    rest = data[-(limit - len(head) - len(marker)):]
+    return (head + marker + rest).decode('utf-8', 'ignore')
+
+
+def build_task(task, conf, client=None, workdir=None):
+    """Build one task's image and record the outcome on the task.
+
+    ``building`` (saved) → fetch the source into a fresh directory below
+    ``workdir`` (default ``[DEFAULT] state_path``/builds, always removed
+    afterwards) → ``build_number`` + 1 → build ``craton/task-<uuid>:<n>`` →
+    ``image``, ``image_digest`` → ``ready`` (saved). An approval given for
+    another digest goes back to ``pending``: what an admin approved is no
+    longer what would run.
+
+    A failed build (BuildError, EngineUnavailable, or anything unexpected)
+    leaves the task in ``error`` with ``status_reason`` saying why (at most
+    4 KiB, credentials scrubbed); the previous image, if any, is kept.
+    Nothing is raised unless saving the task fails.
+    """
+    task.status = states.TASK_BUILDING
+    task.status_reason = None
+    task.save()
+    own_client = client is None
+    builddir = None
+    try:
+        workdir = workdir or os.path.join(conf.state_path, 'builds')
+        os.makedirs(workdir, mode=0o700, exist_ok=True)
+        builddir = tempfile.mkdtemp(prefix='task-%s-' % task.uuid,
+                                    dir=workdir)
+        context = sources.fetch(task.source, builddir, conf)
+        if own_client:
+            client = engine.get_client(conf)
+        task.build_number = (task.build_number or 0) + 1
+        tag = '%s:%d' % (image_repository(task), task.build_number)
+        started = time.monotonic()
+        result = build_image(client, context, tag, conf.builder.build_timeout,
+                             reason_lines=conf.builder.status_reason_lines,
+                             engine_url=conf.docker.url)
+        LOG.info('Built image %s (%s) for task %s in %.1f s', tag,
+                 result.image_id, task.uuid, time.monotonic() - started)
+    except (exception.BuildError, exception.EngineUnavailable) as exc:
+        LOG.info('Build of task %s failed: %s', task.uuid, _scrub(task, exc))
+        _set_error(task, str(exc))
+        return
+    except Exception as exc:
+        # A bug or the host (disk full, state_path not writable) must not
+        # leave the task "building" for ever.
+        LOG.exception('Unexpected error building task %s', task.uuid)
+        _set_error(task, 'internal error while building: %s: %s'
+                   % (type(exc).__name__, exc))
+        return
+    finally:
+        if builddir:
+            remove_tree(builddir)
+        if own_client and client is not None:
+            client.close()
+    task.image = tag
+    task.image_digest = result.image_id
+    if (task.approval == states.APPROVAL_APPROVED and
+            task.approved_digest != task.image_digest):
+        LOG.info('Task %s now builds %s, not the approved %s: approval is '
+                 'pending again', task.uuid, task.image_digest,
+                 task.approved_digest)
+        task.approval = states.APPROVAL_PENDING
+        task.approved_by = task.approved_at = task.approved_digest = None
+    task.status = states.TASK_READY
+    task.status_reason = None
+    task.save()
+
+
+def _scrub(task, text):
+    source = task.source if isinstance(task.source, dict) else {}
+    return sources.scrub(str(text), sources.url_secrets(source.get('url')))
+
+
+def _set_error(task, reason):
+    task.status = states.TASK_ERROR
+    task.status_reason = limit_reason(_scrub(task, reason))
+    task.save()
+
+
+def remove_task_images(task, conf, client=None):
+    """Remove every ``craton/task-<uuid>:*`` tag from the engine.
+
+    Tags already gone are fine; a tag a running container still uses is
+    left (and logged). Returns the tags removed.
+    :raises EngineUnavailable: the engine did not answer.
+    """
+    own_client = client is None
+    client = client or engine.get_client(conf)
+    # Also matches the same repository behind a registry prefix
+    # (REGISTRY/craton/task-<uuid>:<n>).
+    pattern = re.compile(r'(^|/)%s:[^:/]+$'
+                         % re.escape(image_repository(task)))
+    removed = []
+    try:
+        for image in client.api.images():
+            for tag in image.get('RepoTags') or ():
+                if not pattern.search(tag):
+                    continue
+                try:
+                    # force: stopped step containers must not keep a
+                    # deleted task's image alive.
+                    client.api.remove_image(tag, force=True)
+                    removed.append(tag)
+                except docker.errors.NotFound:
+                    pass
+                except docker.errors.APIError as exc:
+                    LOG.warning('Cannot remove image %s of task %s: %s', tag,
+                                task.uuid, exc.explanation or exc)
+    except (requests.exceptions.ConnectionError,
+            urllib3.exceptions.HTTPError) as exc:
+        raise exception.EngineUnavailable(url=conf.docker.url, reason=exc)
+    finally:
+        if own_client:
+            client.close()
+    return removed
+
+
+def remove_tree(path):
+    """Delete a build directory, even one a copied mode made read-only."""
+    def _retry(func, failed, _exc):
+        try:
+            os.chmod(os.path.dirname(failed), 0o700)
+            func(failed)
+        except OSError:
+            pass
+
+    if os.path.lexists(path):
+        shutil.rmtree(path, onerror=_retry)

@@ -1,0 +1,172 @@
+"""The interface between the job executor and whatever runs a step.
+
+The executor never talks to Docker itself: it builds a :class:`StepSpec`,
+asks a driver to start it, and from then on holds only a :class:`StepHandle`.
+A handle is enough to reattach after a conductor restart, because drivers
+find a step's container again by its job and step labels (see
+ARCHITECTURE.md, "Reattach, don't rerun").
+"""
+
+import abc
+import dataclasses
+import typing
+
+# Status values of StepState.status, as the executor compares them.
+RUNNING = 'running'
+EXITED = 'exited'
+GONE = 'gone'
+CREATED = 'created'
+
+# What a task's container receives (API.md), the same with every driver.
+# Linux caps one argv string at 128 KiB (MAX_ARG_STRLEN), and an argument is
+# visible in `docker inspect` and in Swarm's store; above this many bytes the
+# task gets '@<payload file>' instead of the JSON itself.
+MAX_INLINE_PAYLOAD = 64 * 1024
+PAYLOAD_DIR = '/craton'
+PAYLOAD_FILE = PAYLOAD_DIR + '/payload.json'
+PAYLOAD_ENV = 'CRATON_PAYLOAD_FILE'
+
+# Labels on everything a driver creates for a step: how find() and
+# cleanup_job() recognise it on any conductor.
+LABEL_JOB = 'craton.job'
+LABEL_STEP = 'craton.step'
+LABEL_STEP_NAME = 'craton.step_name'
+LABEL_MANAGED = 'craton.managed'
+LABEL_TIMEOUT = 'craton.timeout'
+
+
+@dataclasses.dataclass
+class StepSpec:
+    """Everything a driver needs to run one step of a job."""
+
+    job_uuid: str
+    step_index: int
+    step_name: str
+    image: str            # image to run: an image id 'sha256:...' or a ref
+    command: list         # the task's command; the driver appends the payload
+    payload: bytes        # the payload, compact JSON (may be many MiB)
+    timeout: int          # seconds; the executor enforces it
+
+
+@dataclasses.dataclass
+class StepHandle:
+    """Where a started step lives."""
+
+    id: str               # container id (swarm: service id)
+    node: str             # engine host name: `docker info` Name
+
+
+@dataclasses.dataclass
+class StepState:
+    """What the engine says about a step's container right now."""
+
+    status: str           # 'running' | 'exited' | 'gone' | 'created'
+    exit_code: typing.Optional[int]
+    error: typing.Optional[str]   # engine's reason (e.g. OOMKilled), if any
+
+
+class ExecutionDriver(abc.ABC):
+    """Runs job steps as sandboxed containers.
+
+    Drivers keep ``conf`` and read options when they are called, never at
+    import or construction time, so a test fixture or a reload that changes
+    an option takes effect.
+    """
+
+    def __init__(self, conf):
+        self.conf = conf
+
+    @abc.abstractmethod
+    def find(self, job_uuid, step_index):
+        """Return the handle of the step's container, or None if none exists.
+
+        The container is found by its ``craton.job``/``craton.step`` labels,
+        so any conductor can find what another one started.
+        """
+
+    @abc.abstractmethod
+    def start(self, spec):
+        """Start the step described by ``spec`` and return its handle.
+
+        Idempotent: when the step already has a container it is reused (and
+        started if it was only created), so a step never gets two.
+        """
+
+    @abc.abstractmethod
+    def state(self, handle):
+        """Return the :class:`StepState` of the step's container."""
+
+    @abc.abstractmethod
+    def stream_logs(self, handle, skip_bytes=0):
+        """Yield the step's output as bytes, following it until it exits.
+
+        stdout and stderr are interleaved as they arrived, starting at the
+        first byte the container wrote minus the first ``skip_bytes`` bytes,
+        so a conductor that already stored N bytes resumes at exactly N.
+        """
+
+    @abc.abstractmethod
+    def wait(self, handle, timeout):
+        """Return the exit code, or None if still running after ``timeout``."""
+
+    @abc.abstractmethod
+    def stdout_tail(self, handle, lines):
+        """Return the last ``lines`` lines of stdout alone, as str.
+
+        The executor finds the step's ``::craton-result::`` line here:
+        stderr is left out so it cannot hide or split the result line.
+        """
+
+    @abc.abstractmethod
+    def kill(self, handle):
+        """Stop the step now; no error if it is already exited or gone."""
+
+    @abc.abstractmethod
+    def cleanup(self, handle):
+        """Remove the step's container and payload; no error if gone."""
+
+    @abc.abstractmethod
+    def cleanup_job(self, job_uuid):
+        """Remove every container and volume belonging to the job."""
+
+    @abc.abstractmethod
+    def check(self):
+        """Raise EngineUnavailable if the engine does not answer."""
+
+
+def step_labels(spec):
+    """The labels of a step's container (and of its payload storage)."""
+    return {LABEL_JOB: spec.job_uuid,
+            LABEL_STEP: str(spec.step_index),
+            LABEL_STEP_NAME: spec.step_name,
+            LABEL_MANAGED: 'true',
+            LABEL_TIMEOUT: str(spec.timeout)}
+
+
+def step_name(job_uuid, step_index):
+    """Name of a step's container: unique per step on an engine."""
+    return 'craton-%s-%s' % (job_uuid, step_index)
+
+
+def build_command(command, payload):
+    """The task's argv: its command plus the payload or '@<payload file>'.
+
+    The limit counts bytes of the UTF-8 JSON, as the kernel does.
+    """
+    if len(payload) <= MAX_INLINE_PAYLOAD:
+        return list(command) + [payload.decode('utf-8')]
+    return list(command) + ['@' + PAYLOAD_FILE]
+
+
+def skip_prefix(chunks, skip_bytes):
+    """Yield ``chunks`` as one byte stream without its first skip_bytes."""
+    remaining = skip_bytes
+    for chunk in chunks:
+        if remaining:
+            if len(chunk) <= remaining:
+                remaining -= len(chunk)
+                continue
+            chunk = chunk[remaining:]
+            remaining = 0
+        if chunk:
+            yield chunk

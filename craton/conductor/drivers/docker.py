@@ -1,0 +1,399 @@
+"""Run each job step as one sandboxed container on the ``[docker] url``
+engine, local or remote (``tcp://``): nothing here uses a host path.
+"""
+
+import contextlib
+import io
+import tarfile
+import threading
+import time
+
+import docker
+from docker.types import LogConfig
+from docker.types import Mount
+import requests
+import urllib3
+
+from craton.common import exception
+from craton.conductor.drivers import base
+from craton.conductor import engine
+
+# The engine keeps every step's full output so a conductor that takes over
+# can re-read it from byte 0. Measured on engine 20.10: rotation loses bytes
+# for readers, and the 'local' driver drops the newline after any line of
+# 16 KiB or more; json-file keeps lines intact (it stores bytes that are not
+# UTF-8 as U+FFFD, the same on every read). So: json-file, one file, never
+# rotated below this size; set explicitly so daemon log-opts don't apply.
+LOG_CONFIG = {'max-size': '1g', 'max-file': '1', 'compress': 'false'}
+
+_ROOT_USERS = ('0', 'root')
+
+# stdout_tail() reads at most this many log entries (of up to 16 KiB).
+TAIL_MAX_ENTRIES = 4096
+
+# Seconds another conductor gets to finish starting a container it created
+# before this one takes over (see start()), and how often to look.
+CREATED_GRACE = 3.0
+POLL_INTERVAL = 0.1
+
+
+def payload_owner(user):
+    """(uid, gid, mode) for the payload file, readable by ``user``."""
+    uid, _, gid = user.partition(':')
+    if uid.isdigit():
+        gid = gid if gid.isdigit() else uid
+        return int(uid), int(gid), 0o400
+    # A user name: its uid is only known inside the image, so let anyone
+    # in the container read the file (only the task runs there).
+    return 65534, 65534, 0o444
+
+
+def payload_tar(payload, user):
+    """A tar archive holding payload.json, for put_archive into /craton."""
+    uid, gid, mode = payload_owner(user)
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode='w', format=tarfile.PAX_FORMAT) as tar:
+        info = tarfile.TarInfo('payload.json')
+        info.size = len(payload)
+        info.uid, info.gid, info.mode = uid, gid, mode
+        info.mtime = time.time()
+        tar.addfile(info, io.BytesIO(payload))
+    return buf.getvalue()
+
+
+def sandbox_kwargs(conf):
+    """HostConfig arguments that confine a task container ([sandbox])."""
+    sandbox = conf.sandbox
+    return {
+        'cap_drop': ['ALL'],
+        'security_opt': ['no-new-privileges'],
+        'read_only': True,
+        # noexec keeps downloaded binaries from running; interpreters read
+        # their scripts, so python3 /tmp/x.py still works.
+        'tmpfs': {'/tmp': 'rw,noexec,nosuid,size=%s' % sandbox.tmpfs_size},
+        'pids_limit': sandbox.pids_limit,
+        # Equal limits: no swap beyond the memory limit.
+        'mem_limit': sandbox.memory,
+        'memswap_limit': sandbox.memory,
+        'nano_cpus': int(sandbox.cpus * 1e9),
+        'network_mode': sandbox.network_mode,
+        'privileged': False,
+        'ipc_mode': 'private',
+        'auto_remove': False,   # removed by cleanup(), after logs are stored
+        'log_config': LogConfig(type='json-file', config=LOG_CONFIG),
+    }
+
+
+class DockerDriver(base.ExecutionDriver):
+    """One container per step on the ``[docker] url`` engine."""
+
+    def __init__(self, conf):
+        super().__init__(conf)
+        self._lock = threading.Lock()
+        self._client_key = self._client_obj = self._node = None
+
+    # -- engine access -----------------------------------------------------
+
+    def _api(self):
+        # One client per engine setting (building one asks the engine for
+        # its API version), but a changed [docker] url gets a new one.
+        d = self.conf.docker
+        key = (d.url, d.api_version, d.timeout,
+               d.tls_ca_cert, d.tls_cert, d.tls_key)
+        with self._lock:
+            if self._client_key != key:
+                with self._engine_errors():
+                    self._client_obj = engine.get_client(self.conf)
+                self._client_key, self._node = key, None
+            return self._client_obj.api
+
+    @contextlib.contextmanager
+    def _engine_errors(self):
+        # Transport failures mean the engine did not answer; what the engine
+        # itself said (APIError) is left to the caller.
+        try:
+            yield
+        except (requests.exceptions.ConnectionError,
+                requests.exceptions.Timeout,
+                urllib3.exceptions.HTTPError) as exc:
+            raise exception.EngineUnavailable(url=self.conf.docker.url,
+                                              reason=str(exc))
+
+    @contextlib.contextmanager
+    def _unless_gone(self, *statuses):
+        # For calls that must not fail on something already gone (404) or
+        # in the given conflict states (e.g. 409: not running).
+        try:
+            with self._engine_errors():
+                yield
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as exc:
+            if exc.status_code not in statuses:
+                raise
+
+    def _handle(self, container_id):
+        if self._node is None:
+            with self._engine_errors():
+                self._node = self._api().info()['Name']
+        return base.StepHandle(id=container_id, node=self._node)
+
+    # -- the interface -----------------------------------------------------
+
+    def find(self, job_uuid, step_index):
+        """Return the handle of the step's container, or None.
+
+        Looks the container up by its ``craton.job``/``craton.step`` labels,
+        stopped ones included, so a conductor can reattach to what another
+        one started.
+        """
+        filters = {'label': ['%s=%s' % (base.LABEL_JOB, job_uuid),
+                             '%s=%s' % (base.LABEL_STEP, step_index)]}
+        with self._engine_errors():
+            found = self._api().containers(all=True, filters=filters)
+        if not found:
+            return None
+        # Only one container can carry the step's name; prefer it over any
+        # stray one that merely copied the labels.
+        name = '/' + base.step_name(job_uuid, step_index)
+        found.sort(key=lambda c: (name not in (c.get('Names') or []),
+                                  c.get('Created', 0)))
+        return self._handle(found[0]['Id'])
+
+    def start(self, spec):
+        """Start the step and return its handle; never two containers.
+
+        An existing container of the step is reused, and started if it was
+        only created. Otherwise a payload volume and the container are
+        created, the payload is copied in, and the container started. Two
+        conductors racing here both end up with the one container that won
+        the name. Raises ImageNotFound if the image is not on the engine.
+        """
+        handle = self.find(spec.job_uuid, spec.step_index)
+        if handle is None:
+            handle = self._create(spec)
+            if handle is not None:
+                self._launch(handle.id, spec)
+                return handle
+            handle = self._find_winner(spec)
+        # A created container is either being started by the conductor that
+        # just created it (don't rewrite the payload under it) or was left
+        # by one that died before copying the payload in and starting it.
+        deadline = time.monotonic() + CREATED_GRACE
+        while self.state(handle).status == base.CREATED:
+            if time.monotonic() > deadline:
+                self._launch(handle.id, spec)
+                break
+            time.sleep(POLL_INTERVAL)
+        return handle
+
+    def _create(self, spec):
+        """Create volume + container: the handle, or None if name taken."""
+        api = self._api()
+        name = base.step_name(spec.job_uuid, spec.step_index)
+        labels = base.step_labels(spec)
+        user = self.conf.sandbox.user
+        if user.partition(':')[0] in _ROOT_USERS:
+            raise exception.CratonException(
+                "[sandbox] user is %r: task containers must not run as root;"
+                " set it to an unprivileged uid:gid such as 65534:65534."
+                % user)
+        mount = Mount(base.PAYLOAD_DIR, name, type='volume', no_copy=True)
+        host_config = api.create_host_config(mounts=[mount],
+                                             **sandbox_kwargs(self.conf))
+        # HOME: the root is read-only; tools that keep caches under ~ need
+        # somewhere to write.
+        env = {base.PAYLOAD_ENV: base.PAYLOAD_FILE, 'HOME': '/tmp'}
+        with self._engine_errors():
+            # Creating a volume that exists returns it: safe under races.
+            api.create_volume(name=name, labels=labels)
+            try:
+                created = api.create_container(
+                    spec.image, name=name, labels=labels, user=user,
+                    command=base.build_command(spec.command, spec.payload),
+                    environment=env, host_config=host_config)
+            except docker.errors.ImageNotFound:
+                self._remove_volume(name)
+                raise exception.ImageNotFound(image=spec.image)
+            except docker.errors.APIError as exc:
+                if exc.status_code == 409:   # another conductor's: use it
+                    return None
+                raise exception.CratonException(
+                    'Docker engine refused to create the container of step '
+                    '%s of job %s: %s' % (spec.step_index, spec.job_uuid,
+                                          exc.explanation or exc))
+        return self._handle(created['Id'])
+
+    def _find_winner(self, spec):
+        # The engine reserves a name before the container is listed: give
+        # the conductor that won the name a moment to finish creating it.
+        deadline = time.monotonic() + CREATED_GRACE
+        handle = self.find(spec.job_uuid, spec.step_index)
+        while handle is None and time.monotonic() < deadline:
+            time.sleep(POLL_INTERVAL)
+            handle = self.find(spec.job_uuid, spec.step_index)
+        if handle is None:
+            raise exception.CratonException(
+                'Container %s: its name is taken but it cannot be found; '
+                'start the step again.' % base.step_name(spec.job_uuid,
+                                                         spec.step_index))
+        return handle
+
+    def _launch(self, container_id, spec):
+        # put_archive writes into the created (not started) container's
+        # named volume: no host path is involved, so it works on a remote
+        # engine, and the read-only root does not matter.
+        api = self._api()
+        with self._engine_errors():
+            api.put_archive(container_id, base.PAYLOAD_DIR,
+                            payload_tar(spec.payload, self.conf.sandbox.user))
+            try:
+                api.start(container_id)
+            except docker.errors.APIError as exc:
+                raise exception.CratonException(
+                    'Docker engine could not start step %s of job %s: %s' % (
+                        spec.step_index, spec.job_uuid,
+                        exc.explanation or exc))
+
+    def state(self, handle):
+        """Return the container's StepState; 'gone' if it no longer exists.
+
+        ``error`` is 'OOMKilled' when the kernel killed it for memory, or
+        the engine's error text (e.g. the command could not be executed).
+        """
+        try:
+            with self._engine_errors():
+                st = self._api().inspect_container(handle.id)['State']
+        except docker.errors.NotFound:
+            return base.StepState(base.GONE, None, None)
+        status, code = st.get('Status'), None
+        if status == 'created':
+            status = base.CREATED
+        elif status in ('exited', 'dead', 'removing'):
+            status, code = base.EXITED, st.get('ExitCode')
+        else:   # running, paused, restarting
+            status = base.RUNNING
+        error = 'OOMKilled' if st.get('OOMKilled') else st.get('Error')
+        return base.StepState(status, code, error or None)
+
+    def stream_logs(self, handle, skip_bytes=0):
+        """Yield stdout+stderr bytes as they arrived, from byte skip_bytes.
+
+        The engine's logs are read from the start (no ``since``) and
+        followed until the container exits; the first ``skip_bytes`` bytes
+        are dropped here, so offsets count the same bytes on every read.
+        Containers have no TTY: the SDK strips each 8-byte frame header and
+        yields the raw payload, decoding nothing. Ends at once for a
+        container that is gone or was never started.
+        """
+        try:
+            with self._engine_errors():
+                stream = self._api().logs(handle.id, stdout=True,
+                                          stderr=True, stream=True,
+                                          follow=True)
+        except docker.errors.NotFound:
+            return
+        try:
+            with self._engine_errors():
+                yield from base.skip_prefix(stream, skip_bytes)
+        finally:
+            stream.close()   # also when the caller stops early
+
+    def wait(self, handle, timeout):
+        """Return the exit code, or None if still running after timeout.
+
+        Also None at once for a container that is gone (state() says
+        'gone') or was never started, which would wait for ever.
+        """
+        st = self.state(handle)
+        if st.status == base.EXITED:
+            return st.exit_code
+        if st.status != base.RUNNING or timeout <= 0:
+            return None
+        try:
+            with self._engine_errors():
+                return self._api().wait(handle.id,
+                                        timeout=timeout)['StatusCode']
+        except exception.EngineUnavailable:
+            # A read timeout (on a unix socket the SDK reports it as a
+            # ConnectionError) is the normal "still running" answer; ask
+            # again to tell it from an engine that stopped answering.
+            st = self.state(handle)
+            return st.exit_code if st.status == base.EXITED else None
+        except docker.errors.NotFound:
+            return None
+
+    def stdout_tail(self, handle, lines):
+        """The last ``lines`` lines of stdout alone, as text (for results).
+
+        The engine's ``tail`` counts log entries, and it stores a line
+        longer than 16 KiB as several: ask for more until ``lines`` whole
+        lines are there, all output was read, or TAIL_MAX_ENTRIES.
+        """
+        entries, previous = lines + 1, None
+        while True:
+            try:
+                with self._engine_errors():
+                    data = self._api().logs(handle.id, stdout=True,
+                                            stderr=False, tail=entries)
+            except docker.errors.NotFound:
+                return []
+            if (data.count(b'\n') > lines or data == previous or
+                    entries >= TAIL_MAX_ENTRIES):
+                break
+            previous, entries = data, entries * 4
+        return data.decode('utf-8', 'replace').splitlines()[-lines:]
+
+    def kill(self, handle):
+        """SIGKILL the container; no error if already exited or gone."""
+        with self._unless_gone(409):   # 409: not running
+            self._api().kill(handle.id)
+
+    def cleanup(self, handle):
+        """Remove the container and its payload volume; no error if gone.
+
+        If the container is already gone its volume can no longer be
+        named from the handle; cleanup_job() removes such leftovers.
+        """
+        try:
+            with self._engine_errors():
+                info = self._api().inspect_container(handle.id)
+        except docker.errors.NotFound:
+            return
+        self._remove_container(handle.id)
+        for m in info.get('Mounts') or []:
+            if m.get('Name') and m['Destination'] == base.PAYLOAD_DIR:
+                self._remove_volume(m['Name'])
+
+    def cleanup_job(self, job_uuid):
+        """Remove every container and volume labelled with the job."""
+        api = self._api()
+        label = {'label': ['%s=%s' % (base.LABEL_JOB, job_uuid)]}
+        with self._engine_errors():
+            containers = api.containers(all=True, filters=label)
+        for c in containers:
+            self._remove_container(c['Id'])
+        with self._engine_errors():
+            volumes = api.volumes(filters=label).get('Volumes') or []
+        for v in volumes:
+            self._remove_volume(v['Name'])
+
+    def check(self):
+        """Raise EngineUnavailable if the engine does not answer a ping."""
+        try:
+            with self._engine_errors():
+                self._api().ping()
+        except docker.errors.APIError as exc:
+            raise exception.EngineUnavailable(url=self.conf.docker.url,
+                                              reason=str(exc))
+
+    def _remove_container(self, container_id):
+        # 409: a removal is already in progress (another conductor).
+        with self._unless_gone(409):
+            self._api().remove_container(container_id, force=True)
+
+    def _remove_volume(self, name):
+        # 409: still in use by a container that another conductor created
+        # meanwhile; cleanup_job() gets it later.
+        with self._unless_gone(409):
+            self._api().remove_volume(name, force=True)

@@ -1,0 +1,397 @@
+"""Task sources: validation tables, credential scrubbing, fetching.
+
+Fetch tests use real git on file:// repositories and real directories; the
+only network traffic is a refused connection to 127.0.0.1 and a silent
+listener on 127.0.0.1 (the git timeout test).
+"""
+
+import os
+import shutil
+import socket
+import stat
+import tempfile
+
+import fixtures
+from oslo_config import fixture as config_fixture
+import testtools
+
+from craton.common import exception
+from craton.conductor import builder
+from craton.conductor import sources
+from craton import conf
+from craton.tests.functional import gitserver
+
+CONF = conf.CONF
+ROOT = '/srv/craton/tasks'
+DOCKERFILE = 'FROM craton/busybox:latest\n'
+
+
+def git(url='https://h/x', **fields):
+    return dict(type='git', url=url, **fields)
+
+
+def local(path):
+    return {'type': 'local', 'path': path}
+
+
+GOOD = [
+    # (source, clean result or None when it equals the source)
+    (git('https://git.example.org/ops/tasks.git'), None),
+    (git(ref='main', path='patch-host'), None),
+    (git('http://127.0.0.1:8080/t.git', ref='refs/heads/stable/2026.1',
+         path='a/b/c'), None),
+    (git('git://127.0.0.1/t.git', ref='v1.0.2'), None),
+    (git('ssh://git@git.example.org:2222/ops/t.git', ref='0123abc' * 5 +
+         '01234'), None),
+    (git('git@github.com:ops/tasks.git'), None),
+    (git('git.example.org:ops/tasks.git'), None),
+    (git('https://user:t0ken@git.example.org/x.git'), None),
+    (git(ref=None, path=None), git()),
+    (git('HTTPS://git.example.org/x'), None),
+    (local(ROOT + '/patch-host'), None),
+    (local(ROOT + '/a b/c'), None),
+]
+
+BAD = [
+    # (source, fragment of the message)
+    (None, '"type" is "git", "local" or "upload"'),
+    ([], '"type" is "git"'),
+    ({}, 'not None'),
+    ({'type': 'svn', 'url': 'x'}, "not 'svn'"),
+    ({'type': 'upload'}, 'upload sources are not supported yet'),
+    (git(branch='main'), 'unknown field(s) source.branch'),
+    (dict(local(ROOT + '/x'), url='y'), 'unknown field(s) source.url'),
+    ({'type': 'git'}, 'source.url must be a string'),
+    (git(''), 'source.url must be a string'),
+    (git(42), 'source.url must be a string'),
+    (git('https://h/' + 'x' * 3000), '1 to 2048'),
+    (git('https://h/x y'), 'control characters or spaces'),
+    (git('https://h/x\n'), 'control characters'),
+    # Transport helpers: ext:: runs a command, fd:: reads a descriptor.
+    (git('ext::sh'), 'transport helper (ext:)'),
+    (git('ext::ssh%S%20example.org'), 'transport helper'),
+    (git('EXT::sh'), 'transport helper'),
+    (git('fd::3'), 'transport helper (fd:)'),
+    (git('hg::https://h/x'), 'transport helper (hg:)'),
+    (git('ext:sh'), 'transport helper'),
+    (git('persistent-https://h/x'), 'persistent-https:// is not allowed'),
+    (git('ftp://u:pw1@h/x'), 'scheme ftp:// is not allowed'),
+    (git('u:pw1@h:x'), 'no password'),
+    (git('file:///srv/repo.git'), 'allow_file_git_urls = true'),
+    (git('/srv/repo.git'), 'is not a git URL'),
+    (git('./repo'), 'is not a git URL'),
+    (git('-uhttps://h/x'), 'must not start with "-"'),
+    (git('--upload-pack=touch'), 'must not start with "-"'),
+    (git('ssh://-oProxyCommand=id/x'), 'must not start with -'),
+    (git('ssh://-u@h/x'), 'must not start with -'),
+    (git('https:///x'), 'must name a host'),
+    (git('https://h:99999/x'), 'not a valid URL'),
+    (git('https://u:p@ss@h/x'), 'several "@"'),
+    (git('user:pass@host:path'), 'no password'),
+    # Refs: options, traversal and git check-ref-format's rules.
+    (git(ref='-u'), 'leading "-"'),
+    (git(ref='a..b'), 'no ".."'),
+    (git(ref='a b'), 'spaces'),
+    (git(ref='a\tb'), 'control'),
+    (git(ref=''), 'source.ref must be'),
+    (git(ref=3), 'source.ref must be'),
+] + [(git(ref=ref), 'not a valid git ref') for ref in (
+    '--upload-pack=id', '../../etc', 'HEAD~1', 'v1^{}', 'a:b', 'a?', 'a*',
+    'a[1]', 'a\\b', 'main@{1}', '@', '/main', 'main/', 'a//b', 'a.',
+    '.hidden', 'a/.b', 'a.lock', 'a.lock/b')] + [
+    # Paths inside a repository.
+    (git(path='../x'), '".."'),
+    (git(path='a/../../x'), '".."'),
+    (git(path='..'), '".."'),
+    (git(path='.'), '"."'),
+    (git(path='a/./b'), '"."'),
+    (git(path='/etc'), 'must be relative'),
+    (git(path='a//b'), "use 'a/b'"),
+    (git(path='a/'), "use 'a'"),
+    # Local paths.
+    ({'type': 'local'}, 'source.path must be'),
+    (local('tasks/x'), 'must be absolute'),
+    (local(ROOT + '/../../etc'), '".."'),
+    (local(ROOT + '/x/..'), '".."'),
+    (local(ROOT + '/./x'), '"."'),
+    (local(ROOT + '/x/'), "use '%s/x'" % ROOT),
+    (local(ROOT + '//x'), "use '%s/x'" % ROOT),
+    (local('/' + ROOT + '/x'), 'normalised'),
+    (local(ROOT + '/x\x00'), 'control characters'),
+    (local(ROOT), 'not below an allowed directory'),
+    (local(ROOT + '2/x'), 'not below an allowed'),
+    (local('/srv/craton/task'), 'not below an allowed'),
+    (local('/etc/x'), 'not below an allowed'),
+]
+
+
+class SourcesTestCase(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.cfg = self.useFixture(config_fixture.Config(CONF))
+        CONF([], project='craton', default_config_files=[],
+             default_config_dirs=[])
+        self.cfg.config(local_source_roots=[ROOT], group='builder')
+
+
+class TestValidate(SourcesTestCase):
+
+    def test_good_sources(self):
+        wrong = []
+        for source, expected in GOOD:
+            clean = sources.validate(source, CONF)
+            if clean != (expected or source) or clean is source:
+                wrong.append((source, clean))
+        self.assertEqual([], wrong)
+
+    def test_bad_sources(self):
+        wrong = []
+        for source, fragment in BAD:
+            try:
+                wrong.append((source, 'accepted', sources.validate(source,
+                                                                   CONF)))
+            except exception.InvalidSource as exc:
+                # 400, naming the field, never quoting a password.
+                if (fragment not in str(exc) or exc.code != 400 or 'pw1' in
+                        str(exc) or 'source' not in str(exc)):
+                    wrong.append((source, fragment, str(exc)))
+        self.assertEqual([], wrong)
+
+    def test_root_compared_by_components(self):
+        self.cfg.config(local_source_roots=['/srv/tasks/', 'relative/root',
+                                            ''], group='builder')
+        ok = sources.validate({'type': 'local', 'path': '/srv/tasks/a'}, CONF)
+        self.assertEqual('/srv/tasks/a', ok['path'])
+        for path in ('/srv/tasks2/a', '/srv/tasks', '/srv/task',
+                     '/relative/root/a', '/srv/tasksa/b'):
+            self.assertRaises(exception.InvalidSource, sources.validate,
+                              {'type': 'local', 'path': path}, CONF)
+
+    def test_no_roots_no_local_sources(self):
+        self.cfg.config(local_source_roots=[], group='builder')
+        exc = self.assertRaises(exception.InvalidSource, sources.validate,
+                                {'type': 'local', 'path': ROOT + '/a'}, CONF)
+        self.assertIn('local_source_roots', str(exc))
+
+    def test_file_urls_follow_the_option(self):
+        source = {'type': 'git', 'url': 'file:///srv/git/tasks.git'}
+        self.assertRaises(exception.InvalidSource, sources.validate, source,
+                          CONF)
+        self.cfg.config(allow_file_git_urls=True, group='builder')
+        self.assertEqual(source, sources.validate(source, CONF))
+        # Still no transport helper nor plain path, file:// allowed or not.
+        for url in ('ext::sh', '/srv/git/tasks.git'):
+            self.assertRaises(exception.InvalidSource, sources.validate,
+                              git(url), CONF)
+
+
+class TestCredentials(testtools.TestCase):
+
+    def test_public_view(self):
+        for url, shown in (
+                ('https://user:t0ken@h.example/x', 'https://***@h.example/x'),
+                ('https://t0ken@h.example/x', 'https://***@h.example/x'),
+                ('https://u:p%40s@h.example:84/x', 'https://***@h.example:84/x'),
+                ('ssh://git@h.example/x', 'ssh://***@h.example/x'),
+                ('https://h.example/x@y', 'https://h.example/x@y'),
+                ('git@github.com:o/r.git', 'git@github.com:o/r.git')):
+            source = {'type': 'git', 'url': url, 'ref': 'main'}
+            view = sources.public_view(source)
+            self.assertEqual({'type': 'git', 'url': shown, 'ref': 'main'},
+                             view)
+            self.assertEqual(url, source['url'])  # not changed in place
+        local = {'type': 'local', 'path': '/srv/x'}
+        self.assertEqual(local, sources.public_view(local))
+
+    def test_scrub_messages(self):
+        url = 'https://alice:s%2Fcr3t@h.example/x.git'
+        message = ("fatal: unable to access '%s/': 403\n"
+                   "remote: password s/cr3t is wrong for alice" % url)
+        scrubbed = sources.scrub(message, sources.url_secrets(url))
+        self.assertNotIn('s/cr3t', scrubbed)
+        self.assertNotIn('s%2Fcr3t', scrubbed)
+        self.assertNotIn('alice', scrubbed)
+        self.assertIn("'https://***@h.example/x.git/'", scrubbed)
+        self.assertEqual([], sources.url_secrets('https://h.example/x'))
+        self.assertEqual([], sources.url_secrets('git@h.example:x'))
+        self.assertEqual('', sources.scrub(None))
+
+
+class TestFetchLocal(SourcesTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.root = self.useFixture(fixtures.TempDir()).path
+        self.cfg.config(local_source_roots=[self.root], group='builder')
+        self.task_dir = os.path.join(self.root, 'task')
+        os.makedirs(os.path.join(self.task_dir, 'lib'))
+        self.write('Dockerfile', DOCKERFILE)
+        self.write('lib/run.sh', 'echo hi\n', mode=0o755)
+        self.dest = self.useFixture(fixtures.TempDir()).path
+        self.source = {'type': 'local', 'path': self.task_dir}
+
+    def write(self, name, content, mode=0o644):
+        path = os.path.join(self.task_dir, name)
+        with open(path, 'w') as f:
+            f.write(content)
+        os.chmod(path, mode)
+
+    def test_snapshot(self):
+        context = sources.fetch(self.source, self.dest, CONF)
+        self.assertTrue(context.startswith(self.dest + '/'))
+        with open(os.path.join(context, 'lib/run.sh')) as f:
+            self.assertEqual('echo hi\n', f.read())
+        self.assertEqual(0o755, stat.S_IMODE(
+            os.stat(os.path.join(context, 'lib/run.sh')).st_mode))
+        # Changes after the fetch do not reach the build.
+        self.write('lib/run.sh', 'echo changed\n')
+        with open(os.path.join(context, 'lib/run.sh')) as f:
+            self.assertEqual('echo hi\n', f.read())
+
+    def test_symlinks_inside_are_kept(self):
+        os.symlink('lib/run.sh', os.path.join(self.task_dir, 'rel'))
+        os.symlink(os.path.join(self.task_dir, 'lib'),
+                   os.path.join(self.task_dir, 'abs-dir'))
+        os.symlink('../lib/run.sh', os.path.join(self.task_dir, 'lib/up'))
+        os.symlink('missing', os.path.join(self.task_dir, 'dangling'))
+        context = sources.fetch(self.source, self.dest, CONF)
+        self.assertEqual('lib/run.sh', os.readlink(os.path.join(context,
+                                                                'rel')))
+        self.assertTrue(os.path.islink(os.path.join(context, 'abs-dir')))
+        self.assertEqual('../lib/run.sh',
+                         os.readlink(os.path.join(context, 'lib/up')))
+
+    def test_symlinks_leading_outside(self):
+        os.makedirs(self.task_dir + '2')
+        with open(os.path.join(self.root, 'secret'), 'w') as f:
+            f.write('x')
+        for name, target in (('lib/passwd', '/etc/passwd'),
+                             ('lib/s', '../../secret'),  # up and out
+                             ('sib', self.task_dir + '2'),  # common prefix
+                             ('lib/root', '/')):
+            link = os.path.join(self.task_dir, name)
+            os.symlink(target, link)
+            exc = self.assertRaises(exception.BuildError, sources.fetch,
+                                    self.source, self.dest, CONF)
+            self.assertIn('symlink %s -> %s leads outside' % (link, target),
+                          str(exc))
+            os.unlink(link)
+            shutil.rmtree(os.path.join(self.dest, 'context'))
+
+    def test_source_directory_that_is_a_symlink_out_of_the_roots(self):
+        outside = self.useFixture(fixtures.TempDir()).path
+        with open(os.path.join(outside, 'Dockerfile'), 'w') as f:
+            f.write(DOCKERFILE)
+        os.symlink(outside, os.path.join(self.root, 'link'))
+        exc = self.assertRaises(
+            exception.BuildError, sources.fetch,
+            {'type': 'local', 'path': os.path.join(self.root, 'link')},
+            self.dest, CONF)
+        self.assertIn('not below [builder] local_source_roots', str(exc))
+
+    def test_missing_dockerfile(self):
+        os.unlink(os.path.join(self.task_dir, 'Dockerfile'))
+        exc = self.assertRaises(exception.BuildError, sources.fetch,
+                                self.source, self.dest, CONF)
+        self.assertIn('no Dockerfile in %s' % self.task_dir, str(exc))
+
+    def test_missing_directory(self):
+        exc = self.assertRaises(
+            exception.BuildError, sources.fetch,
+            {'type': 'local', 'path': self.task_dir + '-gone'}, self.dest,
+            CONF)
+        self.assertIn('is not a directory', str(exc))
+
+    def test_fifo_is_refused_not_read(self):
+        os.mkfifo(os.path.join(self.task_dir, 'pipe'))
+        exc = self.assertRaises(exception.BuildError, sources.fetch,
+                                self.source, self.dest, CONF)
+        self.assertIn('pipe is not a regular file', str(exc))
+
+    def test_read_only_directories_can_be_cleaned_up(self):
+        os.chmod(os.path.join(self.task_dir, 'lib'), 0o555)
+        self.addCleanup(os.chmod, os.path.join(self.task_dir, 'lib'), 0o755)
+        context = sources.fetch(self.source, self.dest, CONF)
+        builder.remove_tree(context)
+        self.assertFalse(os.path.exists(context))
+
+
+class TestFetchGit(SourcesTestCase):
+    """git sources against file:// repositories (real git, no network)."""
+
+    def setUp(self):
+        super().setUp()
+        self.cfg.config(allow_file_git_urls=True, git_timeout=30,
+                        group='builder')
+        repos = self.useFixture(gitserver.GitRepos())
+        self.shas = repos.create('t.git', [
+            ('main', {'Dockerfile': DOCKERFILE, 'm': '1'}, 'v1'),
+            ('old', {}, None),
+            ('main', {'m': '2', 'sub/Dockerfile': 'FROM s', 'sub/m': 'sub'},
+             None)])
+        self.url = 'file://%s/t.git' % repos.base
+        self.dest = self.useFixture(fixtures.TempDir()).path
+
+    def fetch(self, url=None, **source):
+        return sources.fetch(git(url or self.url, **source),
+                             tempfile.mkdtemp(dir=self.dest), CONF)
+
+    def read(self, context, name='m'):
+        with open(os.path.join(context, name)) as f:
+            return f.read()
+
+    def test_default_branch(self):
+        context = self.fetch()
+        self.assertEqual('2', self.read(context))
+        self.assertFalse(os.path.exists(os.path.join(context, '.git')))
+
+    def test_branch_tag_and_commits(self):
+        for ref, expected in (('old', '1'), ('v1', '1'), ('main', '2'),
+                              (self.shas[0], '1'), (self.shas[0][:10], '1'),
+                              ('refs/heads/old', '1'), ('refs/tags/v1', '1')):
+            self.assertEqual(expected, self.read(self.fetch(ref=ref)), ref)
+
+    def test_path_inside_the_repository(self):
+        context = self.fetch(ref='main', path='sub')
+        self.assertEqual(('sub', True), (self.read(context),
+                                         context.endswith('/sub')))
+        exc = self.assertRaises(exception.BuildError, self.fetch, ref='old',
+                                path='sub')
+        self.assertIn('source.path sub is not a directory', str(exc))
+
+    def test_bad_ref_reports_git(self):
+        exc = self.assertRaises(exception.BuildError, self.fetch,
+                                ref='no-such-branch')
+        self.assertIn("ref 'no-such-branch' is not a branch, tag or commit",
+                      str(exc))
+        self.assertIn("couldn't find remote ref no-such-branch", str(exc))
+        exc = self.assertRaises(exception.BuildError, self.fetch,
+                                ref='deadbeefdeadbeef')
+        self.assertIn('git clone of', str(exc))
+
+    def test_file_protocol_refused_when_not_allowed(self):
+        # validate() refuses file:// already; fetch must not rely on it.
+        self.cfg.config(allow_file_git_urls=False, group='builder')
+        exc = self.assertRaises(exception.BuildError, self.fetch)
+        self.assertIn("transport 'file' not allowed", str(exc))
+
+    def test_credentials_never_in_the_reason(self):
+        # Nothing listens on port 1: git fails at once, quoting the URL.
+        exc = self.assertRaises(exception.BuildError, self.fetch,
+                                'http://alice:Sup3rSecret@127.0.0.1:1/x')
+        self.assertIn('git clone of http://***@127.0.0.1:1/x failed',
+                      str(exc))
+        self.assertNotIn('Sup3rSecret', str(exc))
+        self.assertNotIn('alice', str(exc))
+
+    def test_timeout_kills_git(self):
+        self.cfg.config(git_timeout=1, group='builder')
+        listener = socket.socket()
+        self.addCleanup(listener.close)
+        listener.bind(('127.0.0.1', 0))
+        listener.listen(1)  # accepts, never answers
+        exc = self.assertRaises(exception.BuildError, self.fetch,
+                                'git://127.0.0.1:%d/x'
+                                % listener.getsockname()[1])
+        self.assertIn('timed out ([builder] git_timeout)', str(exc))
