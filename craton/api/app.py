@@ -1,0 +1,61 @@
+"""The API's WSGI application and its middleware stack.
+
+From the outside in: error format → request id → proxy headers → body
+size cap → healthcheck → authentication (keystonemiddleware ``auth_token``,
+or the development ``noauth``) → pecan (hooks, then the controllers).
+"""
+
+from oslo_middleware import http_proxy_to_wsgi
+from oslo_middleware import request_id
+import pecan
+
+from craton.api.controllers import root
+from craton.api import hooks
+from craton.api import middleware
+
+KEYSTONE_AUTHTOKEN_GROUP = 'keystone_authtoken'
+
+
+def register_auth_opts(conf):
+    """Register ``[keystone_authtoken]`` (keystonemiddleware's options)."""
+    from keystonemiddleware.auth_token import _opts
+    from keystoneauth1 import loading
+    for group, opts in _opts.list_opts():
+        conf.register_opts(opts, group=group)
+    loading.register_auth_conf_options(conf, KEYSTONE_AUTHTOKEN_GROUP)
+
+
+def _pecan_app(conf):
+    return pecan.Pecan(
+        root.RootController(),
+        hooks=[hooks.IgnoreAcceptHook(), hooks.ConfigHook(conf),
+               hooks.ContextHook(),
+               hooks.RPCHook(conf)],
+        force_canonical=False,
+        guess_content_type_from_ext=False)
+
+
+def _auth(app, conf):
+    if conf.api.auth_strategy == 'noauth':
+        return middleware.NoAuthMiddleware(app)
+    from keystonemiddleware import auth_token
+    register_auth_opts(conf)
+    authenticated = auth_token.AuthProtocol(
+        app, {'oslo_config_config': conf, 'oslo_config_project': 'craton'})
+    return middleware.PublicRoutes(authenticated, app)
+
+
+def setup_app(conf=None):
+    """Build the API's WSGI application from ``conf`` (read now)."""
+    if conf is None:
+        from craton import conf as craton_conf
+        conf = craton_conf.CONF
+    app = _auth(_pecan_app(conf), conf)
+    app = middleware.HealthcheckRoute(app, conf)
+    app = middleware.BodySizeLimitMiddleware(app)
+    # Behind a TLS-terminating proxy, links use the client's scheme and
+    # host ([oslo_middleware] enable_proxy_headers_parsing).
+    app = http_proxy_to_wsgi.HTTPProxyToWSGI(app, conf)
+    app = request_id.RequestId(app)
+    return middleware.ErrorFormatMiddleware(app)
+

@@ -1,0 +1,128 @@
+"""What a job submission becomes: its tasks checked, its hosts resolved
+and snapshotted, its step rows.
+
+A job runs exactly what was approved: each step pins the task's approved
+image id, and every task must be ``ready`` and ``approved`` now.
+"""
+
+from oslo_utils import uuidutils
+
+from craton.api.controllers.v1 import utils
+from craton.api import inventory_resolve
+from craton.common import exception
+from craton.common import states
+from craton.objects import inventory
+from craton.objects import job as job_obj
+from craton.objects import task as task_obj
+from craton.objects import workflow as workflow_obj
+
+
+def get_job(ident):
+    """A job by UUID (jobs have no name)."""
+    if not uuidutils.is_uuid_like(ident):
+        raise exception.JobNotFound(job=ident)
+    return job_obj.Job.get(utils.context(), ident)
+
+
+def _ref(cls, ident, field, kind):
+    try:
+        return cls.get(utils.context(), ident)
+    except exception.NotFound:
+        raise utils.invalid(field, "%s '%s' does not exist in this project"
+                            % (kind, ident))
+
+
+def check_runnable(task):
+    """Refuse (409, naming the task) a task a job must not run."""
+    if task.status != states.TASK_READY:
+        raise exception.TaskNotReady(task=task.name, status=task.status)
+    if task.approval != states.APPROVAL_APPROVED:
+        raise exception.TaskNotApproved(task=task.name,
+                                        approval=task.approval)
+    if task.approved_digest and task.approved_digest != task.image_digest:
+        # The image changed since the approval (the conductor resets the
+        # approval after such a rebuild; never run the unapproved image
+        # in between).
+        raise exception.TaskNotApproved(task=task.name,
+                                        approval=states.APPROVAL_PENDING)
+
+
+def _step(name, task, timeout, variables):
+    return {'name': name, 'task_uuid': task.uuid,
+            'image': task.image_digest, 'image_digest': task.image_digest,
+            'command': list(task.command), 'timeout': timeout or task.timeout,
+            'variables': variables}
+
+
+def target(body):
+    """``(values, steps)`` for a job running a workflow or one task."""
+    given = [k for k in ('workflow', 'task')
+             if body.values().get(k) is not None]
+    if len(given) != 1:
+        raise utils.invalid('workflow', 'give exactly one of "workflow" '
+                            'and "task"')
+    if given == ['task']:
+        task = _ref(task_obj.Task, body.task, 'task', 'task')
+        check_runnable(task)
+        return ({'task_uuid': task.uuid},
+                [_step(task.name, task, None, {})])
+    workflow = _ref(workflow_obj.Workflow, body.workflow, 'workflow',
+                    'workflow')
+    steps = []
+    for st in workflow.steps:
+        try:
+            task = task_obj.Task.get(utils.context(), st['task_uuid'])
+        except exception.TaskNotFound:
+            raise exception.InvalidState(
+                reason="step '%s' of workflow '%s' uses task %s, which no "
+                       "longer exists" % (st['name'], workflow.name,
+                                          st['task_uuid']))
+        check_runnable(task)
+        variables = inventory_resolve.merge_variables(
+            workflow.variables, st.get('variables'))
+        steps.append(_step(st['name'], task, st.get('timeout'), variables))
+    return {'workflow_uuid': workflow.uuid}, steps
+
+
+def hosts_snapshot(spec):
+    """The hosts a job runs on, as its payload shows them (sorted by name).
+
+    The union of the hosts named in ``spec.hosts`` and of those matching
+    all of ``labels``/``region``/``cell`` when any of them is given.
+    """
+    ctx = utils.context()
+    values = spec.values()
+    names = utils.check_strings(values.get('hosts'), 'inventory.hosts')
+    labels = utils.check_strings(values.get('labels'), 'inventory.labels')
+    found = {}
+    missing = []
+    for ident in names:
+        try:
+            host = inventory.Host.get(ctx, ident)
+        except exception.HostNotFound:
+            missing.append(ident)
+            continue
+        found[host.uuid] = host
+    if missing:
+        raise exception.InvalidInventory(
+            reason='unknown host(s) in inventory.hosts: %s'
+                   % ', '.join(missing))
+    filters = {}
+    if labels:
+        filters['labels'] = labels
+    if values.get('region') is not None:
+        filters['region_id'] = _ref(inventory.Region, spec.region,
+                                    'inventory.region', 'region').id
+    if values.get('cell') is not None:
+        filters['cell_id'] = _ref(inventory.Cell, spec.cell,
+                                  'inventory.cell', 'cell').id
+    if filters:
+        for host in inventory.Host.find(ctx, filters):
+            found.setdefault(host.uuid, host)
+    if not found:
+        raise exception.InvalidInventory(
+            reason='no host matches; name hosts in inventory.hosts or '
+                   'select them by inventory.labels, region and cell')
+    resolver = inventory_resolve.Resolver(ctx)
+    return [resolver.snapshot(h)
+            for h in sorted(found.values(), key=lambda h: h.name)]

@@ -1,0 +1,116 @@
+"""``/v1/jobs``: runs of a workflow (or of one task) on hosts."""
+
+from oslo_utils import uuidutils
+
+from craton.api.controllers import base
+from craton.api.controllers.v1 import collection
+from craton.api.controllers.v1 import job_builder
+from craton.api.controllers.v1 import steps
+from craton.api.controllers.v1 import types
+from craton.api.controllers.v1 import utils
+from craton.common import exception
+from craton.common import states
+from craton.objects import job as job_obj
+from craton.objects import task as task_obj
+from craton.objects import workflow as workflow_obj
+
+FIELDS = ('uuid', 'workflow_uuid', 'task_uuid', 'project_id', 'user_id',
+          'status', 'status_reason', 'variables', 'host_count', 'created_at',
+          'updated_at', 'started_at', 'finished_at')
+STEP_FIELDS = ('index', 'name', 'task_uuid', 'image_digest', 'status',
+               'exit_code', 'status_reason', 'node', 'started_at',
+               'finished_at', 'result')
+SORT_KEYS = ('created_at', 'updated_at', 'uuid', 'status')
+
+
+def job_view(job):
+    out = utils.view(job, FIELDS, 'jobs')
+    out['variables'] = out['variables'] or {}
+    out['steps'] = [utils.view(st, STEP_FIELDS)
+                    for st in sorted(job.steps, key=lambda s: s.index)]
+    return out
+
+
+get_job = job_builder.get_job
+
+
+def _uuid_of(cls, ident):
+    """A filter's UUID (kept even if the resource is gone) or the UUID of
+    the resource of that name; None if no such name.
+    """
+    if uuidutils.is_uuid_like(ident):
+        return ident
+    try:
+        return cls.get(utils.context(), ident).uuid
+    except exception.NotFound:
+        return None
+
+
+class JobsController(base.RestController):
+
+    _custom_actions = {'cancel': ['POST'], 'inventory': ['GET']}
+
+    steps = steps.StepsController()
+
+    @types.expose(types.jsontype, types.text, types.text, types.text, int,
+                  types.text, types.text, types.text, types.text)
+    def get_all(self, status=None, workflow=None, task=None, limit=None,
+                marker=None, sort_key=None, sort_dir=None,
+                all_projects=None):
+        utils.authorize('craton:job:list')
+        utils.reject_all_projects(all_projects)
+        page = collection.Page(limit, marker, sort_key, sort_dir, SORT_KEYS)
+        filters = {'status': status}
+        for key, cls, ident in (('workflow_uuid', workflow_obj.Workflow,
+                                 workflow),
+                                ('task_uuid', task_obj.Task, task)):
+            if ident is not None:
+                filters[key] = _uuid_of(cls, ident)
+                if filters[key] is None:
+                    return collection.collection('jobs', [], page, False)
+        items, more = page.fetch(job_obj.Job.list, utils.context(), filters)
+        return collection.collection('jobs', [job_view(j) for j in items],
+                                     page, more)
+
+    @types.expose(types.jsontype, types.text)
+    def get_one(self, ident):
+        job = get_job(ident)
+        utils.authorize('craton:job:get', job)
+        return job_view(job)
+
+    @types.expose(types.jsontype, body=types.JobCreate, status_code=202)
+    def post(self, body):
+        ctx = utils.context()
+        utils.authorize('craton:job:create')
+        values, job_steps = job_builder.target(body)
+        hosts = job_builder.hosts_snapshot(body.inventory)
+        values.update(project_id=ctx.project_id, user_id=ctx.user_id,
+                      status=states.JOB_PENDING,
+                      variables=utils.check_variables(
+                          body.values().get('variables')))
+        job = job_obj.Job.submit(ctx, values, job_steps, hosts)
+        utils.cast('run_job', job.uuid)
+        return job_view(job)
+
+    @types.expose(types.jsontype, types.text, status_code=202)
+    def cancel(self, ident):
+        job = get_job(ident)
+        utils.authorize('craton:job:cancel', job)
+        if job.status not in states.JOB_FINAL:
+            job.update({'status': states.JOB_CANCELLING},
+                       expected_status=tuple(states.JOB_UNFINISHED))
+            job.refresh()
+        if job.status in states.JOB_FINAL:
+            raise exception.InvalidState(
+                reason="job %s is already %s; only an unfinished job can be "
+                       "cancelled" % (job.uuid, job.status))
+        utils.cast('cancel_job', job.uuid)
+        return job_view(job)
+
+    @types.expose(types.jsontype, types.text, int, types.text)
+    def inventory(self, ident, limit=None, marker=None):
+        job = get_job(ident)
+        utils.authorize('craton:job:inventory', job)
+        page = collection.Page(limit, marker)
+        hosts, more = page.slice(job.inventory())
+        return collection.collection('hosts', hosts, page, more)

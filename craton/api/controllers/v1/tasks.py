@@ -1,0 +1,189 @@
+"""``/v1/tasks``: container images built from a source, plus a command."""
+
+from oslo_log import log
+from oslo_utils import timeutils
+
+from craton.api.controllers import base
+from craton.api.controllers.v1 import collection
+from craton.api.controllers.v1 import patch as jsonpatch
+from craton.api.controllers.v1 import types
+from craton.api.controllers.v1 import utils
+from craton.common import exception
+from craton.common import states
+from craton.objects import task as task_obj
+
+LOG = log.getLogger(__name__)
+
+FIELDS = ('uuid', 'name', 'description', 'project_id', 'user_id', 'source',
+          'command', 'timeout', 'status', 'status_reason', 'image',
+          'image_digest', 'registry_digest', 'approval', 'approved_by',
+          'approved_at', 'visibility', 'shared_roles', 'created_at',
+          'updated_at')
+PATCHABLE = ('description', 'source', 'command', 'timeout', 'visibility',
+             'shared_roles')
+SORT_KEYS = ('created_at', 'updated_at', 'name', 'uuid', 'status')
+DEFAULT_TIMEOUT = 3600
+_RESET_APPROVAL = {'approval': states.APPROVAL_PENDING, 'approved_by': None,
+                   'approved_at': None, 'approved_digest': None}
+
+
+def task_view(task):
+    from craton.conductor import sources
+    out = utils.view(task, FIELDS, 'tasks')
+    out['source'] = sources.public_view(task.source)
+    out['shared_roles'] = out['shared_roles'] or []
+    return out
+
+
+def _check_visibility(value):
+    if value in (None, states.VISIBILITY_PRIVATE):
+        return states.VISIBILITY_PRIVATE
+    if value in states.VISIBILITIES:
+        raise utils.invalid('visibility', '"%s" is not supported yet; tasks '
+                            'are private to their project' % value)
+    raise utils.invalid('visibility', 'must be one of %s'
+                        % ', '.join(states.VISIBILITIES))
+
+
+def _checked(values):
+    """The changeable fields of a task, validated as a create is."""
+    from craton.conductor import sources
+    return {
+        'description': utils.check_description(values.get('description')),
+        'source': sources.validate(values.get('source'), utils.conf()),
+        'command': utils.check_strings(values.get('command'), 'command',
+                                       non_empty=True),
+        'timeout': utils.check_timeout(values.get('timeout'),
+                                       default=DEFAULT_TIMEOUT),
+        'visibility': _check_visibility(values.get('visibility')),
+        'shared_roles': utils.check_strings(values.get('shared_roles'),
+                                            'shared_roles'),
+    }
+
+
+def get_task(ident):
+    return task_obj.Task.get(utils.context(), ident)
+
+
+class TasksController(base.RestController):
+
+    _custom_actions = {'approve': ['POST'], 'reject': ['POST'],
+                       'rebuild': ['POST']}
+
+    @types.expose(types.jsontype, types.text, types.text, types.text,
+                  types.text, int, types.text, types.text, types.text,
+                  types.text)
+    def get_all(self, status=None, approval=None, visibility=None,
+                name=None, limit=None, marker=None, sort_key=None,
+                sort_dir=None, all_projects=None):
+        utils.authorize('craton:task:list')
+        utils.reject_all_projects(all_projects)
+        page = collection.Page(limit, marker, sort_key, sort_dir, SORT_KEYS)
+        filters = {'status': status, 'approval': approval,
+                   'visibility': visibility, 'name': name}
+        items, more = page.fetch(task_obj.Task.list, utils.context(),
+                                 filters)
+        return collection.collection(
+            'tasks', [task_view(t) for t in items], page, more)
+
+    @types.expose(types.jsontype, types.text)
+    def get_one(self, ident):
+        task = get_task(ident)
+        utils.authorize('craton:task:get', task)
+        return task_view(task)
+
+    @types.expose(types.jsontype, body=types.TaskCreate, status_code=202)
+    def post(self, body):
+        ctx = utils.context()
+        utils.authorize('craton:task:create')
+        values = _checked(body.values())
+        values.update(
+            name=utils.check_name(body.name), project_id=ctx.project_id,
+            user_id=ctx.user_id, status=states.TASK_PENDING,
+            approval=states.APPROVAL_PENDING, build_number=0)
+        task = task_obj.Task(ctx, **values)
+        task.create()
+        utils.cast('build_task', task.uuid)
+        return task_view(task)
+
+    @types.expose(types.jsontype, types.text, body=types.jsontype)
+    def patch(self, ident, body):
+        task = get_task(ident)
+        utils.authorize('craton:task:update', task)
+        current = {f: getattr(task, f) for f in PATCHABLE}
+        values = _checked(jsonpatch.apply(current, body, PATCHABLE))
+        source_changed = values['source'] != task.source
+        command_changed = values['command'] != task.command
+        for key, value in values.items():
+            if value != getattr(task, key):
+                setattr(task, key, value)
+        if source_changed:
+            task.status = states.TASK_PENDING
+            task.status_reason = None
+        if source_changed or command_changed:
+            # Approval covers what was approved; this is something else.
+            for key, value in _RESET_APPROVAL.items():
+                setattr(task, key, value)
+        task.save()
+        if source_changed:
+            utils.cast('build_task', task.uuid)
+        return task_view(task)
+
+    @types.expose(None, types.text, status_code=204)
+    def delete(self, ident):
+        task = get_task(ident)
+        utils.authorize('craton:task:delete', task)
+        task.destroy()
+        utils.cast('delete_task_images', task.uuid)
+
+    @types.expose(types.jsontype, types.text)
+    def approve(self, ident):
+        task = get_task(ident)
+        utils.authorize('craton:task:approve', task)
+        if task.status != states.TASK_READY:
+            raise exception.InvalidState(
+                reason="task '%s' is %s; only a ready task can be approved "
+                       "(wait for its build to finish)" % (task.name,
+                                                          task.status))
+        task.approval = states.APPROVAL_APPROVED
+        task.approved_by = utils.context().user_id
+        task.approved_at = timeutils.utcnow()
+        task.approved_digest = task.image_digest
+        task.save()
+        return task_view(task)
+
+    @types.expose(types.jsontype, types.text, body=types.jsontype)
+    def reject(self, ident, body=None):
+        task = get_task(ident)
+        utils.authorize('craton:task:reject', task)
+        reason = None
+        if body is not None:
+            if not isinstance(body, dict) or set(body) - {'reason'}:
+                raise utils.invalid('body', 'must be empty or '
+                                    '{"reason": "..."}')
+            reason = body.get('reason')
+            if reason is not None and not isinstance(reason, str):
+                raise utils.invalid('reason', 'must be a string')
+        for key, value in _RESET_APPROVAL.items():
+            setattr(task, key, value)
+        task.approval = states.APPROVAL_REJECTED
+        task.save()
+        # There is no column for the reason: it is logged and echoed back.
+        LOG.info('Task %s rejected by %s: %s', task.uuid,
+                 utils.context().user_id, reason or '(no reason given)')
+        out = task_view(task)
+        out['rejection_reason'] = reason
+        return out
+
+    @types.expose(types.jsontype, types.text, status_code=202)
+    def rebuild(self, ident):
+        task = get_task(ident)
+        utils.authorize('craton:task:rebuild', task)
+        if task.status == states.TASK_DELETING:
+            raise exception.InvalidState(
+                reason="task '%s' is being deleted" % task.name)
+        task.status = states.TASK_PENDING
+        task.status_reason = None
+        task.save()
+        utils.cast('build_task', task.uuid)
+        return task_view(task)

@@ -1,0 +1,156 @@
+"""Helpers every v1 controller uses: the request's context, links,
+timestamps, casts that never fail a request, and input checks.
+"""
+
+import datetime
+import ipaddress
+
+from oslo_log import log
+from oslo_utils import uuidutils
+import pecan
+
+from craton.common import exception
+from craton.common import policy
+
+LOG = log.getLogger(__name__)
+
+MAX_NAME_LENGTH = 255
+MAX_TIMEOUT = 86400
+
+
+def context():
+    return pecan.request.context
+
+
+def conf():
+    return pecan.request.conf
+
+
+def authorize(rule, target=None):
+    """Policy check; ``target`` is an object or dict with ``project_id``."""
+    if target is not None and not isinstance(target, dict):
+        target = {'project_id': target.project_id}
+    policy.authorize(rule, context(), target)
+
+
+def cast(method, *args):
+    """Wake the conductor. The row is already written, so a lost cast only
+    delays the work until a conductor's periodic sweep finds it: log the
+    failure and let the request succeed.
+    """
+    try:
+        if pecan.request.rpcapi is None:
+            raise exception.ServiceUnavailable(reason='no RPC client')
+        getattr(pecan.request.rpcapi, method)(context(), *args)
+    except Exception:
+        LOG.warning('Could not cast %s%r to the conductor; its periodic '
+                    'sweep will pick the work up', method, args,
+                    exc_info=True)
+
+
+def base_url():
+    endpoint = conf().api.public_endpoint
+    if endpoint:
+        return endpoint.rstrip('/')
+    return pecan.request.application_url.rstrip('/')
+
+
+def links(resource, uuid):
+    base = base_url()
+    return [{'rel': 'self', 'href': '%s/v1/%s/%s' % (base, resource, uuid)},
+            {'rel': 'bookmark', 'href': '%s/%s/%s' % (base, resource, uuid)}]
+
+
+def iso(value):
+    """ISO 8601 UTC (the database keeps naive UTC datetimes)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.timezone.utc)
+    return value.isoformat()
+
+
+def view(obj, fields, resource=None):
+    """A plain dict of ``fields`` of ``obj``; datetimes as ISO strings."""
+    out = {}
+    for name in fields:
+        value = getattr(obj, name) if obj.obj_attr_is_set(name) else None
+        out[name] = iso(value) if isinstance(value, datetime.datetime) \
+            else value
+    if resource is not None:
+        out['links'] = links(resource, obj.uuid)
+    return out
+
+
+def invalid(name, reason):
+    return exception.InvalidParameter(name=name, reason=reason)
+
+
+def reject_all_projects(all_projects):
+    if all_projects is not None:
+        raise invalid('all_projects', 'listing every project is not '
+                      'supported yet; leave the parameter out')
+
+
+# -- checks shared by create and patch -----------------------------------
+
+def check_name(value, field='name'):
+    if not isinstance(value, str) or not value.strip():
+        raise invalid(field, 'must be a non-empty string')
+    if len(value) > MAX_NAME_LENGTH:
+        raise invalid(field, 'must be at most %d characters'
+                      % MAX_NAME_LENGTH)
+    if value != value.strip() or '/' in value:
+        raise invalid(field, 'must not contain "/" nor start or end with '
+                      'a space')
+    if uuidutils.is_uuid_like(value):
+        # Paths accept a UUID or a name; a name that looks like a UUID
+        # would be ambiguous.
+        raise invalid(field, 'must not look like a UUID')
+    return value
+
+
+def check_description(value, field='description'):
+    if value is not None and not isinstance(value, str):
+        raise invalid(field, 'must be a string or null')
+    return value
+
+
+def check_variables(value, field='variables'):
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise invalid(field, 'must be a JSON object')
+    return value
+
+
+def check_timeout(value, field='timeout', default=None):
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or \
+            not 1 <= value <= MAX_TIMEOUT:
+        raise invalid(field, 'must be an integer number of seconds from 1 '
+                      'to %d' % MAX_TIMEOUT)
+    return value
+
+
+def check_strings(value, field, non_empty=False):
+    if value is None:
+        value = []
+    if not isinstance(value, list) or not all(
+            isinstance(item, str) and item for item in value):
+        raise invalid(field, 'must be a list of non-empty strings')
+    if non_empty and not value:
+        raise invalid(field, 'must not be empty')
+    return value
+
+
+def check_ip(value, field='ip_address'):
+    if value is None:
+        return None
+    try:
+        if not isinstance(value, str):
+            raise ValueError()
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise invalid(field, '%r is not an IPv4 or IPv6 address' % (value,))

@@ -1,0 +1,69 @@
+"""Pecan hooks: give controllers the configuration, the request context
+and the conductor RPC client.
+"""
+
+import threading
+
+from oslo_log import log
+from pecan import hooks
+
+from craton.common import context
+
+LOG = log.getLogger(__name__)
+
+
+class ConfigHook(hooks.PecanHook):
+    """``pecan.request.conf``: the configuration the app was built with."""
+
+    def __init__(self, conf):
+        self.conf = conf
+
+    def before(self, state):
+        state.request.conf = self.conf
+
+
+class IgnoreAcceptHook(hooks.PecanHook):
+    """Every answer has one format (JSON; a step's log is text/plain), so
+    the Accept header chooses nothing: without this, pecan answers 406 to
+    a browser's ``Accept: text/html``.
+    """
+
+    def on_route(self, state):
+        state.request.environ.pop('HTTP_ACCEPT', None)
+
+
+class ContextHook(hooks.PecanHook):
+    """``pecan.request.context``, built from the identity keystonemiddleware
+    (or the noauth middleware) put in the environ.
+    """
+
+    def before(self, state):
+        state.request.context = context.RequestContext.from_environ(
+            state.request.environ)
+
+
+class RPCHook(hooks.PecanHook):
+    """``pecan.request.rpcapi``: one ConductorAPI per application, made on
+    the first request (not when the app is built).
+    """
+
+    def __init__(self, conf):
+        self.conf = conf
+        self._rpcapi = None
+        self._lock = threading.Lock()
+
+    def _get(self):
+        with self._lock:
+            if self._rpcapi is None:
+                from craton.conductor import rpcapi
+                self._rpcapi = rpcapi.ConductorAPI(self.conf)
+            return self._rpcapi
+
+    def before(self, state):
+        try:
+            state.request.rpcapi = self._get()
+        except Exception:
+            # A broken transport must not break reads; a write's cast is
+            # only a wake-up (see utils.cast), so it goes without.
+            LOG.exception('Cannot create the conductor RPC client')
+            state.request.rpcapi = None

@@ -1,0 +1,275 @@
+"""/v1/jobs: submission, inventory, cancel and step logs."""
+
+from craton.db import api as db_api
+from craton.objects import job as job_obj
+from craton.tests.unit.api import base
+
+
+class JobTestCase(base.APITestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.r1 = self.make_region('r1', {'dc': 'r1', 'ntp': 'r1-ntp',
+                                          'tier': 'region'})
+        self.r2 = self.make_region('r2')
+        self.c1 = self.make_cell('c1', self.r1, {'tier': 'cell',
+                                                 'rack': 'c1'})
+        self.c2 = self.make_cell('c2', self.r1)
+        self.h1 = self.make_host('compute-01', self.r1, self.c1,
+                                 ['compute'], {'tier': 'host'})
+        self.h2 = self.make_host('compute-02', self.r1, self.c2,
+                                 ['compute', 'gpu'], ip='10.0.0.2')
+        self.h3 = self.make_host('storage-01', self.r1, None, ['storage'],
+                                 ip='10.0.0.3')
+        self.h4 = self.make_host('compute-99', self.r2, None, ['compute'],
+                                 ip='10.0.0.4')
+        self.disable = self.make_task('disable-compute', timeout=100)
+        self.patch_task = self.make_task('patch-host')
+        self.wf = self.make_workflow(
+            'host-maintenance', [self.disable, self.patch_task],
+            variables={'dry_run': False, 'reason': 'wf'},
+            step_variables={'disable-compute': {'reason': 'patching'}})
+
+    def submit(self, status=202, **body):
+        return self.post('/jobs', body, status=status)
+
+
+class TestSubmit(JobTestCase):
+
+    def test_workflow_job(self):
+        resp = self.submit(workflow='host-maintenance',
+                           inventory={'hosts': ['compute-01']},
+                           variables={'ticket': 'OPS-42'})
+        job = resp.json
+        self.assertEqual('pending', job['status'])
+        self.assertEqual(self.wf.uuid, job['workflow_uuid'])
+        self.assertIsNone(job['task_uuid'])
+        self.assertEqual({'ticket': 'OPS-42'}, job['variables'])
+        self.assertEqual(1, job['host_count'])
+        self.assertEqual(['disable-compute', 'patch-host'],
+                         [s['name'] for s in job['steps']])
+        self.assertEqual([0, 1], [s['index'] for s in job['steps']])
+        for step in job['steps']:
+            self.assertEqual('pending', step['status'])
+            self.assertEqual(base.DIGEST, step['image_digest'])
+        self.assertEqual(job['uuid'], self.casts['run_job'].call_args[0][2])
+        stored = job_obj.Job.get(self.ctx(), job['uuid'])
+        first, second = sorted(stored.steps, key=lambda s: s.index)
+        self.assertEqual({'dry_run': False, 'reason': 'patching'},
+                         first.variables)
+        self.assertEqual({'dry_run': False, 'reason': 'wf'},
+                         second.variables)
+        self.assertEqual(100, first.timeout)
+        self.assertEqual(base.DIGEST, first.image)
+        self.assertEqual(['python3', '/craton/task.py'], first.command)
+
+    def test_task_job(self):
+        resp = self.submit(task=self.patch_task.uuid,
+                           inventory={'hosts': [self.h1.uuid]})
+        self.assertEqual(self.patch_task.uuid, resp.json['task_uuid'])
+        self.assertEqual(['patch-host'],
+                         [s['name'] for s in resp.json['steps']])
+
+    def test_inventory_union_and_resolution(self):
+        resp = self.submit(task='patch-host', inventory={
+            'hosts': ['storage-01'], 'labels': ['compute'], 'region': 'r1'})
+        self.assertEqual(3, resp.json['host_count'])
+        hosts = self.get('/jobs/%s/inventory' % resp.json['uuid']).json
+        self.assertEqual(['compute-01', 'compute-02', 'storage-01'],
+                         [h['name'] for h in hosts['hosts']])
+        h1 = hosts['hosts'][0]
+        self.assertEqual({'uuid': self.h1.uuid, 'name': 'compute-01',
+                          'ip_address': '10.0.0.1', 'region': 'r1',
+                          'cell': 'c1', 'labels': ['compute'],
+                          'variables': {'dc': 'r1', 'ntp': 'r1-ntp',
+                                        'tier': 'host', 'rack': 'c1'}}, h1)
+        # No cell: region straight to host.
+        self.assertEqual({'dc': 'r1', 'ntp': 'r1-ntp', 'tier': 'region'},
+                         hosts['hosts'][2]['variables'])
+
+    def test_all_selectors_must_match(self):
+        resp = self.submit(task='patch-host', inventory={
+            'labels': ['compute', 'gpu'], 'cell': 'c2'})
+        hosts = self.get('/jobs/%s/inventory' % resp.json['uuid']).json
+        self.assertEqual(['compute-02'], [h['name'] for h in hosts['hosts']])
+
+    def test_inventory_pagination(self):
+        resp = self.submit(task='patch-host',
+                           inventory={'labels': ['compute']})
+        path = '/jobs/%s/inventory' % resp.json['uuid']
+        page = self.get(path + '?limit=2').json
+        self.assertEqual(['compute-01', 'compute-02'],
+                         [h['name'] for h in page['hosts']])
+        page = self.app.get(page['next'], headers=self.headers()).json
+        self.assertEqual(['compute-99'], [h['name'] for h in page['hosts']])
+        self.assertNotIn('next', page)
+        self.get(path + '?limit=1001', status=400)
+
+    def test_bad_inventory(self):
+        cases = [
+            ({'hosts': ['nope', 'compute-01', 'ghost']},
+             ('nope', 'ghost'), 'craton.job.invalid_inventory'),
+            ({'region': 'atlantis'}, 'atlantis', None),
+            ({'cell': 'c9'}, 'c9', None),
+            ({'labels': ['none-such']}, 'no host', None),
+            ({}, 'no host', None),
+            ({'region': 'r2', 'cell': 'c1'}, 'no host', None),
+        ]
+        for inventory, text, code in cases:
+            resp = self.submit(400, task='patch-host', inventory=inventory)
+            self.assertError(resp, 400, code, text)
+        self.casts['run_job'].assert_not_called()
+
+    def test_hosts_of_another_project(self):
+        region = self.make_region('r1', project='project-b')
+        self.make_host('foreign', region, project='project-b')
+        resp = self.submit(400, task='patch-host',
+                           inventory={'hosts': ['foreign']})
+        self.assertError(resp, 400, detail_contains='foreign')
+
+    def test_exactly_one_target(self):
+        for body in ({}, {'workflow': 'host-maintenance',
+                          'task': 'patch-host'}):
+            resp = self.submit(400, inventory={'hosts': ['compute-01']},
+                               **body)
+            self.assertError(resp, 400, detail_contains='exactly one')
+        resp = self.submit(400, task='nope',
+                           inventory={'hosts': ['compute-01']})
+        self.assertError(resp, 400, detail_contains="'nope'")
+        resp = self.submit(400, task='patch-host')
+        self.assertError(resp, 400, detail_contains='inventory')
+
+    def test_task_not_ready(self):
+        self.make_task('half-built', status='building', approval='pending')
+        self.make_workflow('wf2', [self.patch_task])
+        resp = self.submit(409, task='half-built',
+                           inventory={'hosts': ['compute-01']})
+        self.assertError(resp, 409, 'craton.task.not_ready',
+                         ("'half-built'", 'building'))
+
+    def test_task_not_approved(self):
+        self.patch('/tasks/patch-host', [
+            {'op': 'replace', 'path': '/command', 'value': ['rm', '-rf']}])
+        resp = self.submit(409, workflow='host-maintenance',
+                           inventory={'hosts': ['compute-01']})
+        self.assertError(resp, 409, 'craton.task.not_approved',
+                         "'patch-host'")
+        self.assertEqual([], self.get('/jobs').json['jobs'])
+
+    def test_approved_digest_is_pinned(self):
+        self.make_task('moved', approved_digest='sha256:' + 'b' * 64)
+        resp = self.submit(409, task='moved',
+                           inventory={'hosts': ['compute-01']})
+        self.assertError(resp, 409, 'craton.task.not_approved')
+
+
+class TestReadAndCancel(JobTestCase):
+
+    def test_list_filters(self):
+        j1 = self.submit(task='patch-host',
+                         inventory={'hosts': ['compute-01']}).json
+        j2 = self.submit(workflow='host-maintenance',
+                         inventory={'hosts': ['compute-01']}).json
+        self.assertEqual([j2['uuid']], [j['uuid'] for j in self.get(
+            '/jobs?workflow=host-maintenance').json['jobs']])
+        self.assertEqual([j2['uuid']], [j['uuid'] for j in self.get(
+            '/jobs?workflow=%s' % self.wf.uuid).json['jobs']])
+        self.assertEqual([j1['uuid']], [j['uuid'] for j in self.get(
+            '/jobs?task=patch-host').json['jobs']])
+        self.assertEqual([], self.get('/jobs?workflow=nope').json['jobs'])
+        self.assertEqual(2, len(self.get('/jobs?status=pending')
+                                .json['jobs']))
+        self.assertEqual(j1, self.get('/jobs/' + j1['uuid']).json)
+        self.get('/jobs/' + j1['uuid'], status=404, project='project-b')
+        self.assertEqual([], self.get('/jobs',
+                                      project='project-b').json['jobs'])
+        self.get('/jobs?sort_key=name', status=400)
+
+    def test_cancel(self):
+        job = self.submit(task='patch-host',
+                          inventory={'hosts': ['compute-01']}).json
+        resp = self.post('/jobs/%s/cancel' % job['uuid'], status=202)
+        self.assertEqual('cancelling', resp.json['status'])
+        self.assertEqual(job['uuid'],
+                         self.casts['cancel_job'].call_args[0][2])
+        # Again while cancelling: still accepted.
+        self.post('/jobs/%s/cancel' % job['uuid'], status=202)
+
+    def test_cancel_finished(self):
+        for status in ('succeeded', 'failed', 'error', 'cancelled'):
+            job = self.make_job(self.patch_task, status=status)
+            resp = self.post('/jobs/%s/cancel' % job.uuid, status=409)
+            self.assertError(resp, 409, 'craton.invalid_state', status)
+        self.casts['cancel_job'].assert_not_called()
+
+    def test_unknown_job(self):
+        self.get('/jobs/not-a-uuid', status=404)
+        resp = self.get('/jobs/6f1c8e0e-7a47-4d57-9a1e-2f6a1f0e7c11',
+                        status=404)
+        self.assertError(resp, 404, 'craton.job.not_found')
+
+
+class TestLogs(JobTestCase):
+
+    def logs(self, job, query='', index=0, status=200, **kw):
+        return self.get('/jobs/%s/steps/%s/logs%s' % (job.uuid, index,
+                                                      query),
+                        status=status, **kw)
+
+    def test_offsets_and_headers(self):
+        job = self.make_job(self.patch_task, status='running',
+                            step_status='running')
+        step = job.steps[0]
+        dbapi = db_api.get_instance()
+        self.assertTrue(dbapi.append_step_log(step.id, 0, b'hello\n'))
+        resp = self.logs(job)
+        self.assertEqual('text/plain', resp.content_type)
+        self.assertEqual(b'hello\n', resp.body)
+        self.assertEqual('6', resp.headers['X-Craton-Log-Offset'])
+        self.assertEqual('false', resp.headers['X-Craton-Log-Complete'])
+        dbapi.append_step_log(step.id, 6, b'world\n')
+        resp = self.logs(job, '?offset=6')
+        self.assertEqual(b'world\n', resp.body)
+        self.assertEqual('12', resp.headers['X-Craton-Log-Offset'])
+        resp = self.logs(job, '?offset=3')
+        self.assertEqual(b'lo\nworld\n', resp.body)
+        job.steps[0].update({'status': 'succeeded'})
+        resp = self.logs(job, '?offset=12')
+        self.assertEqual(b'', resp.body)
+        self.assertEqual('12', resp.headers['X-Craton-Log-Offset'])
+        self.assertEqual('true', resp.headers['X-Craton-Log-Complete'])
+        resp = self.logs(job, '?offset=6')
+        self.assertEqual('true', resp.headers['X-Craton-Log-Complete'])
+
+    def test_skipped_step_is_complete(self):
+        job = self.make_job(self.patch_task, status='failed',
+                            step_status='skipped')
+        resp = self.logs(job)
+        self.assertEqual(b'', resp.body)
+        self.assertEqual('true', resp.headers['X-Craton-Log-Complete'])
+
+    def test_page_is_capped(self):
+        job = self.make_job(self.patch_task, step_status='succeeded')
+        dbapi = db_api.get_instance()
+        chunk = b'x' * (600 * 1024)
+        dbapi.append_step_log(job.steps[0].id, 0, chunk)
+        dbapi.append_step_log(job.steps[0].id, len(chunk), chunk)
+        resp = self.logs(job)
+        self.assertEqual(1024 * 1024, len(resp.body))
+        self.assertEqual('false', resp.headers['X-Craton-Log-Complete'])
+        resp = self.logs(job, '?offset=%d' % (1024 * 1024))
+        self.assertEqual(2 * len(chunk) - 1024 * 1024, len(resp.body))
+        self.assertEqual('true', resp.headers['X-Craton-Log-Complete'])
+
+    def test_errors(self):
+        job = self.make_job(self.patch_task)
+        for index in (1, 'x', -1):
+            resp = self.logs(job, index=index, status=404)
+            self.assertError(resp, 404)
+        for query in ('?offset=-1', '?offset=abc', '?offset=99',
+                      '?colour=1'):
+            resp = self.logs(job, query, status=400)
+            self.assertError(resp, 400)
+        self.logs(job, status=404, project='project-b')
+        resp = self.logs(job, status=403, persona='none')
+        self.assertError(resp, 403, 'craton.forbidden')
