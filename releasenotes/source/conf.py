@@ -1,0 +1,4 @@
+project = 'Craton release notes'
+extensions = ['reno.sphinxext']
+master_doc = 'index'
+html_theme = 'alabaster'
