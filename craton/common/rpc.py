@@ -104,8 +104,11 @@ def get_client(conf, version_cap):
     if conf.rpc_transport == 'local':
         return _LocalClient(version_cap)
     target = messaging.Target(topic=TOPIC)
+    # A cast is only a wake-up (the row is already written and the sweep
+    # finds it), so with the broker down the API gives up after one retry
+    # instead of holding the request until the broker is back.
     return messaging.get_rpc_client(get_transport(conf), target,
-                                    version_cap=version_cap,
+                                    version_cap=version_cap, retry=1,
                                     serializer=RequestContextSerializer())
 
 

@@ -6,6 +6,3 @@ _DEFAULT_CONNECTION = 'sqlite:////var/lib/craton/craton.sqlite'
 def register_opts(conf):
     db_options.set_defaults(conf, connection=_DEFAULT_CONNECTION)
 
-
-def list_opts():
-    return db_options.database_opts

@@ -21,15 +21,20 @@ _SCHEMA_SQL = None
 
 
 class Database(fixtures.Fixture):
-    """A fresh in-memory SQLite database per test.
+    """A fresh SQLite database file per test.
 
-    The schema is built once per process from the models, saved as SQL and
-    replayed into each new database, which is much faster than create_all.
+    A file rather than ``sqlite://``: an in-memory database is one shared
+    connection, which fails when a test's threads (executor, pools) open
+    transactions at the same time. The schema is built once per process from
+    the models, saved as SQL and replayed into each new database, which is
+    much faster than create_all.
     """
 
     def _setUp(self):
         global _SCHEMA_SQL
-        conf.CONF.set_override('connection', 'sqlite://', group='database')
+        path = self.useFixture(fixtures.TempDir()).join('craton.sqlite')
+        conf.CONF.set_override('connection', 'sqlite:///' + path,
+                               group='database')
         session.reset()
         engine = session.get_engine()
         if _SCHEMA_SQL is None:

@@ -1,0 +1,158 @@
+"""Storing a step's output in the database while it streams.
+
+Output is kept in chunks (``[conductor] log_chunk_bytes``) so any API node
+can serve it, and flushed at least every ``[conductor] log_flush_interval``
+seconds while it arrives, so a running step's lines are readable within
+about that delay. ``append_step_log`` stores a chunk only at the offset
+where the stored log ends: a chunk is never stored twice, and a writer
+that finds the log moved on knows another conductor owns the step now.
+"""
+
+import threading
+import time
+
+from oslo_log import log as logging
+
+LOG = logging.getLogger(__name__)
+
+
+class LogWriterClosed(Exception):
+    """The writer takes no more output (closed, abandoned or lost)."""
+
+
+class LogOwnershipLost(LogWriterClosed):
+    """Another writer owns the log.
+
+    The stored log no longer ends where this writer expected: a conductor
+    that took the job over writes it now.
+    """
+
+
+class StepLogWriter:
+    """Buffers a step's output and appends it to the stored log.
+
+    ``write`` may be called from a log-streaming thread while the executor
+    calls ``flush_if_due``/``flush`` from its own; a lock keeps the offset
+    and buffer consistent, so no byte is dropped or stored twice.
+    """
+
+    def __init__(self, dbapi, step_id, start_offset, chunk_bytes,
+                 flush_interval, clock=time.monotonic):
+        """Write the log of step ``step_id`` from ``start_offset``.
+
+        ``start_offset`` is the step's stored ``log_bytes``.
+        """
+        self.dbapi = dbapi
+        self.step_id = step_id
+        self.chunk_bytes = max(1, int(chunk_bytes))
+        self.flush_interval = flush_interval
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._buffer = bytearray()
+        self._oldest = None     # when the oldest unstored byte arrived
+        self.offset = start_offset   # bytes stored so far
+        self.lost = False
+        self.closed = False
+
+    @property
+    def position(self):
+        """Bytes received so far, stored or buffered.
+
+        A resumed stream must start here so nothing is skipped or repeated.
+        """
+        with self._lock:
+            return self.offset + len(self._buffer)
+
+    def write(self, data):
+        """Take ``data`` and store full chunks at once, and everything
+        buffered when the oldest byte waited ``flush_interval``.
+
+        :raises: LogOwnershipLost when another writer owns the log;
+            LogWriterClosed after ``close``/``abandon``.
+        """
+        if not data:
+            return
+        with self._lock:
+            self._check_open()
+            if not self._buffer:
+                self._oldest = self._clock()
+            self._buffer += data
+            while len(self._buffer) >= self.chunk_bytes:
+                self._store(self.chunk_bytes)
+            if self._due():
+                self._store_all()
+
+    def flush(self):
+        """Store everything buffered now.
+
+        :raises: LogOwnershipLost when another writer owns the log.
+        """
+        with self._lock:
+            if self.lost:
+                raise LogOwnershipLost(self._lost_message())
+            self._store_all()
+
+    def flush_if_due(self):
+        """Store what is buffered if its oldest byte waited long enough.
+
+        The executor calls this from its poll loop so that output followed
+        by silence still reaches the database within the interval.
+        """
+        with self._lock:
+            if self.lost:
+                raise LogOwnershipLost(self._lost_message())
+            if self._due():
+                self._store_all()
+
+    def close(self):
+        """Store what is left and take no more output.
+
+        :raises: LogOwnershipLost when another writer owns the log.
+        """
+        with self._lock:
+            if self.closed and not self.lost:
+                return
+            self.flush()
+            self.closed = True
+
+    def abandon(self):
+        """Take no more output and store nothing more.
+
+        For when the job is no longer ours or the stream was given up.
+        """
+        with self._lock:
+            self.closed = True
+            self._buffer.clear()
+            self._oldest = None
+
+    def _due(self):
+        return (bool(self._buffer) and self._oldest is not None and
+                self._clock() - self._oldest >= self.flush_interval)
+
+    def _check_open(self):
+        if self.lost:
+            raise LogOwnershipLost(self._lost_message())
+        if self.closed:
+            raise LogWriterClosed('log of step %s is closed' % self.step_id)
+
+    def _lost_message(self):
+        return ('log of step %s no longer ends at byte %d: another '
+                'conductor writes it' % (self.step_id, self.offset))
+
+    def _store_all(self):
+        while self._buffer:
+            self._store(min(len(self._buffer), self.chunk_bytes))
+
+    def _store(self, size):
+        data = bytes(self._buffer[:size])
+        # A database error propagates with the buffer untouched, so the
+        # next flush tries the same bytes at the same offset again.
+        if not self.dbapi.append_step_log(self.step_id, self.offset, data):
+            self.lost = True
+            LOG.warning('Stopped writing the log of step %s: it no longer '
+                        'ends at byte %d', self.step_id, self.offset)
+            raise LogOwnershipLost(self._lost_message())
+        del self._buffer[:size]
+        self.offset += size
+        if not self._buffer:
+            self._oldest = None

@@ -1,0 +1,397 @@
+"""One step of a job: start or reattach to its container, watch it, record.
+
+:class:`StepRun` is used by :class:`craton.conductor.executor.JobRunner`
+for each step that is not final yet. It is written to be entered again
+after a crash at any point: a step already ``running`` is looked up by its
+container labels and reattached, never started twice (ARCHITECTURE.md,
+"Reattach, don't rerun").
+"""
+
+import collections
+import datetime
+import threading
+import time
+
+from oslo_log import log as logging
+from oslo_utils import timeutils
+
+from craton.common import exception
+from craton.common import fsm
+from craton.common import states
+from craton.conductor.drivers import base as driver_base
+from craton.conductor import logs
+from craton.conductor import payload
+
+LOG = logging.getLogger(__name__)
+
+# How a step ended, as far as the job is concerned.
+SUCCEEDED = 'succeeded'     # go on with the next step
+FAILED = 'failed'           # failed, timed out or lost: the job fails
+CANCELLED = 'cancelled'     # the job is being cancelled
+ERROR = 'error'             # the service could not run it: the job errors
+
+# ``cause``: the exception behind an ERROR, if any.
+Outcome = collections.namedtuple('Outcome', 'kind, step, reason, cause',
+                                 defaults=(None,))
+
+RESULT_TAIL_LINES = 50
+
+
+class JobTakenOver(Exception):
+    """The job is no longer ours: another conductor took it over.
+
+    The runner stops quietly, touching neither its rows nor its containers.
+    """
+
+
+class StepChanged(Exception):
+    """A step row changed under us although the job is still ours.
+
+    For example a previous owner's late write. The job runner reloads the
+    job and carries on from what the database says.
+    """
+
+
+class _StartFailed(Exception):
+    """The driver could not start the step's container."""
+
+    def __init__(self, cause):
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+def step_label(step):
+    """How reasons name a step: ``step 'deploy' (index 1)``."""
+    return "step '%s' (index %d)" % (step.name, step.index)
+
+
+class _LogPump(threading.Thread):
+    """Copies a container's output into a :class:`StepLogWriter`.
+
+    It runs in its own thread because the stream blocks until the
+    container writes or exits; the executor keeps polling meanwhile.
+    """
+
+    def __init__(self, driver, handle, writer):
+        super().__init__(name='craton-log-%s' % handle.id[:12], daemon=True)
+        self.driver = driver
+        self.handle = handle
+        self.writer = writer
+        self.ended = False      # the stream ended by itself
+        self.error = None
+
+    def run(self):
+        try:
+            # Resume exactly where stored + buffered output ends.
+            for data in self.driver.stream_logs(
+                    self.handle, skip_bytes=self.writer.position):
+                self.writer.write(data)
+            self.ended = True
+        except logs.LogWriterClosed:
+            pass    # abandoned or taken over: the executor knows why
+        except Exception as exc:
+            # An engine restart breaks the stream; the executor starts a
+            # new pump from the writer's position.
+            LOG.warning('Log stream of container %s broke: %s',
+                        self.handle.id, exc)
+            self.error = exc
+
+
+class StepRun:
+    """Runs (or resumes) one step of a job to a final status."""
+
+    def __init__(self, runner, job, step, results, wake, inventory):
+        """Prepare to run ``step`` of ``job``.
+
+        :param runner: the JobRunner (driver, conf, retries, job re-reads).
+        :param results: ``{step name: result}`` of the earlier steps.
+        :param wake: a threading.Event set when a cancel is requested.
+        :param inventory: a callable returning the job's host snapshot.
+        """
+        self.runner = runner
+        self.inventory = inventory
+        self.driver = runner.driver
+        self.job = job
+        self.step = step
+        self.results = results
+        self.wake = wake
+        self.handle = None
+        self.writer = None
+        self.pump = None
+
+    # Entry point
+    def run(self):
+        """Bring the step to a final status and return an :class:`Outcome`.
+
+        :raises: JobTakenOver when the job stopped being ours.
+        """
+        try:
+            return self._run()
+        except _StartFailed as exc:
+            return self._engine_error(exc.cause, 'could not start')
+        except exception.EngineUnavailable as exc:
+            return self._engine_error(exc, 'lost the Docker engine')
+        finally:
+            if self.writer is not None and not self.writer.closed:
+                self.writer.abandon()
+
+    def _run(self):
+        step = self.step
+        handle = None
+        if step.status == states.STEP_PENDING:
+            if self.runner.fresh_job(self.job).status == \
+                    states.JOB_CANCELLING:
+                return Outcome(CANCELLED, step, None)
+            self._write(fsm.STEP_START, {'started_at': timeutils.utcnow(),
+                                         'status_reason': None})
+        else:
+            handle = self.runner.engine_call(self.driver.find, self.job.uuid,
+                                             step.index)
+            if handle is None and step.container_id:
+                return self._lost(
+                    'container %s vanished while no conductor watched'
+                    % step.container_id)
+            if handle is not None:
+                LOG.info('Reattached to container %s of %s of job %s',
+                         handle.id, step_label(step), self.job.uuid)
+        if handle is None:
+            # Not started yet, or the crash came before the container
+            # existed. A cancel that came meanwhile wins: nothing to kill.
+            if self.runner.fresh_job(self.job).status == \
+                    states.JOB_CANCELLING:
+                self._write(fsm.STEP_CANCEL, {
+                    'finished_at': timeutils.utcnow(),
+                    'status_reason': 'cancelled before its container '
+                                     'started'})
+                return Outcome(CANCELLED, step, None)
+            handle = self._start()
+        elif self.runner.engine_call(self.driver.state,
+                                     handle).status == driver_base.CREATED:
+            # Created but never started (crash inside start): start is
+            # idempotent and starts that very container.
+            handle = self._start()
+        if step.container_id != handle.id or step.node != handle.node:
+            self._write(None, {'container_id': handle.id,
+                               'node': handle.node})
+        return self._watch(handle)
+
+    # Starting
+    def _start(self):
+        """Start the container and return its handle.
+
+        :raises: _StartFailed when the engine stays unreachable past the
+            grace, the image is gone, or the driver refuses the spec.
+        """
+        step = self.step
+        spec = driver_base.StepSpec(
+            job_uuid=self.job.uuid, step_index=step.index,
+            step_name=step.name, image=step.image or step.image_digest,
+            command=list(step.command or []),
+            payload=payload.build_payload(self.job, step, self.inventory(),
+                                          self.results),
+            timeout=step.timeout)
+        try:
+            return self.runner.engine_call(self.driver.start, spec)
+        except exception.CratonException as exc:
+            # EngineUnavailable (past the grace), ImageNotFound and the
+            # like: the service cannot run it, the job is in error.
+            raise _StartFailed(exc)
+
+    # Watching
+    def _watch(self, handle):
+        step = self.step
+        self.handle = handle
+        self._new_writer()
+        started = timeutils.normalize_time(step.started_at)
+        deadline = started + datetime.timedelta(seconds=step.timeout)
+        while True:
+            self._flush()
+            job = self.runner.fresh_job(self.job)
+            state = self.runner.engine_call(self.driver.state, handle)
+            if state.status == driver_base.EXITED:
+                return self._exited(handle, state, job)
+            if state.status == driver_base.GONE:
+                self._close_writer()
+                return self._lost('container %s disappeared while the step '
+                                  'ran' % handle.id)
+            if job.status == states.JOB_CANCELLING:
+                code = self._kill(handle)
+                self._write(fsm.STEP_CANCEL, {
+                    'exit_code': code, 'finished_at': timeutils.utcnow(),
+                    'status_reason': 'killed: the job was cancelled'})
+                self._cleanup(handle)
+                return Outcome(CANCELLED, step, None)
+            if timeutils.utcnow() >= deadline:
+                code = self._kill(handle)
+                reason = 'killed after %d s' % step.timeout
+                self._write(fsm.STEP_TIME_OUT, {
+                    'exit_code': code, 'finished_at': timeutils.utcnow(),
+                    'status_reason': reason})
+                self._cleanup(handle)
+                return Outcome(FAILED, step, 'timed out: ' + reason)
+            if not self.pump.is_alive():
+                # The stream broke (engine restart) while the step runs.
+                self._start_pump()
+            # A cancel RPC sets ``wake`` so the cancel is seen at once.
+            if self.wake.wait(self.runner.poll_interval):
+                self.wake.clear()
+
+    def _exited(self, handle, state, job):
+        step = self.step
+        note = self._drain()
+        code = state.exit_code
+        if code is None:
+            code = self.runner.engine_call(self.driver.wait, handle, 10)
+        lines = self.runner.engine_call(self.driver.stdout_tail, handle,
+                                        RESULT_TAIL_LINES)
+        result, result_note = payload.parse_result(lines)
+        reasons = []
+        if code == 0:
+            event = fsm.STEP_SUCCEED
+        elif job.status == states.JOB_CANCELLING:
+            # Killed for a cancel by a conductor that died before it could
+            # record it (or it failed as the cancel came): cancelled.
+            event = fsm.STEP_CANCEL
+            reasons.append('the job was cancelled (exit code %s)' % code)
+        else:
+            event = fsm.STEP_FAIL
+            reasons.append('exit code %s' % code)
+        if code != 0 and state.error:
+            reasons.append(state.error)
+        reasons.extend(r for r in (result_note, note) if r)
+        self._write(event, {'exit_code': code, 'result': result,
+                            'finished_at': timeutils.utcnow(),
+                            'status_reason': '; '.join(reasons) or None})
+        self._cleanup(handle)
+        if event == fsm.STEP_SUCCEED:
+            return Outcome(SUCCEEDED, step, None)
+        if event == fsm.STEP_CANCEL:
+            return Outcome(CANCELLED, step, None)
+        return Outcome(FAILED, step, 'failed: ' + reasons[0])
+
+    def _kill(self, handle):
+        """Kill the container and let its log stream end.
+
+        Returns the exit code (None if the engine cannot tell).
+        """
+        self.runner.engine_call(self.driver.kill, handle)
+        code = self.runner.engine_call(self.driver.wait, handle, 30)
+        self._drain()
+        return code
+
+    def _drain(self):
+        """Store every byte of an exited container's log.
+
+        The step is final only with its log complete, so this waits for the
+        stream to end (restarting a broken one). Returns a note for the
+        step's reason if it did not end in time, else None.
+        """
+        give_up = time.monotonic() + self.runner.log_drain_timeout
+        while True:
+            if self.pump.ended and not self.pump.is_alive():
+                try:
+                    self.writer.close()
+                    return None
+                except logs.LogOwnershipLost:
+                    self._resync()
+                    continue
+            self.pump.join(self.runner.poll_interval)
+            self._flush()
+            if self.pump.ended:
+                continue
+            if time.monotonic() >= give_up:
+                LOG.warning('Log stream of container %s did not end within '
+                            '%s s; its log may be incomplete',
+                            self.handle.id, self.runner.log_drain_timeout)
+                self._close_writer()
+                return 'log may be incomplete (its stream did not end)'
+            if not self.pump.is_alive():
+                self._start_pump()
+
+    def _new_writer(self):
+        """Write the log from what is stored, with a new pump feeding it."""
+        self.writer = logs.StepLogWriter(
+            self.runner.dbapi, self.step.id, self.step.log_bytes or 0,
+            self.runner.conf.conductor.log_chunk_bytes,
+            self.runner.conf.conductor.log_flush_interval)
+        self._start_pump()
+
+    def _start_pump(self):
+        self.pump = _LogPump(self.driver, self.handle, self.writer)
+        self.pump.start()
+
+    def _resync(self):
+        """Follow a stored log that moved on without us.
+
+        If we still own the job, a previous owner's last write landed
+        late: carry on from the stored length; otherwise stop. Both
+        writers copy the same engine stream, so restarting from the stored
+        length keeps the log byte-exact.
+        """
+        self.writer.abandon()
+        self.runner.fresh_job(self.job)     # raises JobTakenOver if so
+        status = self.step.status
+        self.step.refresh()
+        if self.step.status != status:
+            raise StepChanged()
+        LOG.warning('Log of %s of job %s moved on to byte %d without us; '
+                    'following it', step_label(self.step), self.job.uuid,
+                    self.step.log_bytes)
+        self._new_writer()
+
+    def _close_writer(self):
+        while True:
+            try:
+                self.writer.close()
+                return
+            except logs.LogOwnershipLost:
+                # Store what the stream gave so far, from where it is now.
+                self._resync()
+                self.pump.join(self.runner.poll_interval)
+
+    def _flush(self):
+        if self.writer.lost:
+            self._resync()
+        try:
+            self.writer.flush_if_due()
+        except logs.LogOwnershipLost:
+            self._resync()
+
+    def _cleanup(self, handle):
+        # Only now: logs and exit code are stored. A failure leaves a
+        # container the job-level cleanup removes later.
+        try:
+            self.driver.cleanup(handle)
+        except Exception as exc:
+            LOG.warning('Could not remove container %s: %s', handle.id, exc)
+
+    # Recording
+    def _lost(self, reason):
+        self._write(fsm.STEP_LOSE, {'finished_at': timeutils.utcnow(),
+                                    'status_reason': reason})
+        return Outcome(FAILED, self.step, 'was lost: ' + reason)
+
+    def _engine_error(self, exc, what):
+        reason = '%s: %s' % (what, exc)
+        if self.step.status == states.STEP_RUNNING:
+            self._write(fsm.STEP_FAIL, {'finished_at': timeutils.utcnow(),
+                                        'status_reason': reason})
+        return Outcome(ERROR, self.step, reason, exc)
+
+    def _write(self, event, values):
+        """Write the step, conditional on the status we believe it has.
+
+        ``event`` None keeps the status. A lost race means another
+        conductor moved the step: stop rather than fight over it.
+        """
+        step = self.step
+        values = dict(values)
+        if event is not None:
+            values['status'] = fsm.step_next(step.status, event)
+        if step.update(values, expected_status=step.status):
+            return
+        self.runner.fresh_job(self.job)     # raises JobTakenOver if so
+        step.refresh()
+        LOG.warning('%s of job %s changed under us (now %s)',
+                    step_label(step), self.job.uuid, step.status)
+        raise StepChanged()

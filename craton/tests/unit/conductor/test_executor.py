@@ -1,0 +1,373 @@
+"""The job executor against a fake driver and a real (SQLite) database."""
+
+import datetime
+import json
+import threading
+import time
+
+import fixtures
+from oslo_utils import timeutils
+from oslo_utils import uuidutils
+
+from craton.common import states
+from craton import conf
+from craton.conductor import executor
+from craton.db import api as db_api
+from craton.db.sqlalchemy import models
+from craton.db.sqlalchemy import session
+from craton.objects import job as job_obj
+from craton.tests import base
+from craton.tests.unit.conductor import fake_driver
+
+HOST = 'conductor-1'
+INVENTORY = [{'uuid': 'h-1', 'name': 'compute-01', 'ip_address': '10.0.0.5',
+              'region': 'r1', 'cell': 'c1', 'labels': ['compute'],
+              'variables': {'rack': 4}}]
+
+
+class ExecutorTestCase(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        # The runner, its log threads and the test all use the database at
+        # once; in-memory SQLite shares one connection between threads,
+        # which cannot hold concurrent transactions, so use a file.
+        path = self.useFixture(fixtures.TempDir()).path
+        self.config(connection='sqlite:///%s/craton.sqlite' % path,
+                    group='database')
+        session.reset()
+        engine = session.get_engine()
+        models.Base.metadata.create_all(engine)
+        self.addCleanup(engine.dispose)
+        self.config(log_flush_interval=0.05, group='conductor')
+        self.dbapi = db_api.get_instance()
+        self.driver = fake_driver.FakeDriver()
+        self.runner = executor.JobRunner(
+            self.context, conf.CONF, self.driver, HOST, engine_grace=0.3,
+            poll_interval=0.02, retry_interval=0.02, log_drain_timeout=5)
+
+    def submit(self, names=('one', 'two', 'three'), timeout=60,
+               job_variables=None, claim=True, status='pending'):
+        steps = [{'name': name, 'task_uuid': uuidutils.generate_uuid(),
+                  'image': 'sha256:' + name,
+                  'image_digest': 'sha256:' + name,
+                  'command': ['python3', '/craton/%s.py' % name],
+                  'variables': {'who': name, 'shared': 'step'},
+                  'timeout': timeout}
+                 for name in names]
+        job = job_obj.Job.submit(
+            self.context, {'project_id': 'project-a', 'user_id': 'user-a',
+                           'status': status,
+                           'variables': job_variables or {'ticket': 'OPS-42'}},
+            steps, INVENTORY)
+        if claim:
+            self.assertTrue(self.dbapi.claim_job(job.uuid, HOST))
+        return job.uuid
+
+    def job(self, uuid):
+        return job_obj.Job.get(self.context, uuid)
+
+    def step_statuses(self, uuid):
+        return [st.status for st in self.job(uuid).steps]
+
+    def log(self, uuid, index):
+        step = self.job(uuid).steps[index]
+        return self.dbapi.get_step_log(step.id, 0, 1 << 20)
+
+    def run_in_thread(self, uuid):
+        out = {}
+
+        def target():
+            out['status'] = self.runner.run(uuid)
+        thread = threading.Thread(target=target, daemon=True)
+        thread.start()
+        self.addCleanup(thread.join, 10)
+        return thread, out
+
+    def wait_for(self, predicate, timeout=5):
+        give_up = time.monotonic() + timeout
+        while time.monotonic() < give_up:
+            if predicate():
+                return
+            time.sleep(0.01)
+        self.fail('condition not met within %s s' % timeout)
+
+    def set_step(self, uuid, index, **values):
+        job = self.job(uuid)
+        self.assertTrue(self.dbapi.update_job_step(job.id, index, values))
+
+    def payloads(self):
+        return [json.loads(spec.payload) for spec in self.driver.specs]
+
+
+class TestHappyPath(ExecutorTestCase):
+
+    def test_all_steps_succeed_and_results_flow(self):
+        self.driver.behaviours['one'] = fake_driver.succeed(
+            b'one says hi\n', b'{"hosts_done": 1}')
+        self.driver.behaviours['two'] = fake_driver.succeed(
+            b'two\n', b'{"n": 2, "deep": {"x": [1]}}')
+        self.driver.behaviours['three'] = fake_driver.succeed(b'three\n')
+        uuid = self.submit(job_variables={'ticket': 'OPS-42',
+                                          'shared': 'job'})
+        self.assertEqual(states.JOB_SUCCEEDED, self.runner.run(uuid))
+
+        job = self.job(uuid)
+        self.assertEqual(states.JOB_SUCCEEDED, job.status)
+        self.assertIsNotNone(job.started_at)
+        self.assertIsNotNone(job.finished_at)
+        self.assertEqual(['succeeded'] * 3, self.step_statuses(uuid))
+        for step in job.steps:
+            self.assertEqual(0, step.exit_code)
+            self.assertEqual('node-1', step.node)
+            self.assertIsNotNone(step.container_id)
+            self.assertIsNotNone(step.finished_at)
+        self.assertEqual({'hosts_done': 1}, job.steps[0].result)
+        self.assertFalse(job.steps[2].result)
+        self.assertEqual(b'one says hi\n::craton-result:: {"hosts_done": 1}\n',
+                         self.log(uuid, 0))
+
+        # One container per step, in order, each given the payload.
+        self.assertEqual(3, len(self.driver.created))
+        specs = self.driver.specs
+        self.assertEqual([0, 1, 2], [s.step_index for s in specs])
+        self.assertEqual('sha256:two', specs[1].image)
+        self.assertEqual(['python3', '/craton/two.py'], specs[1].command)
+        self.assertEqual(60, specs[1].timeout)
+        first, second, third = self.payloads()
+        self.assertEqual({'uuid': uuid, 'project_id': 'project-a',
+                          'user_id': 'user-a'}, first['job'])
+        self.assertEqual({'index': 1, 'name': 'two',
+                          'task': job.steps[1].task_uuid}, second['step'])
+        self.assertEqual(INVENTORY, first['inventory'])
+        self.assertEqual({'who': 'one', 'shared': 'job',
+                          'ticket': 'OPS-42'}, first['variables'])
+        self.assertEqual({}, first['results'])
+        self.assertEqual({'one': {'hosts_done': 1}}, second['results'])
+        self.assertEqual({'one': {'hosts_done': 1},
+                          'two': {'n': 2, 'deep': {'x': [1]}}},
+                         third['results'])
+        # Compact JSON.
+        self.assertNotIn(b', ', specs[0].payload)
+        # Containers removed after each step, and the job's at the end.
+        self.assertEqual([c.id for c in self.driver.created],
+                         self.driver.cleaned)
+        self.assertEqual([uuid], self.driver.cleaned_jobs)
+
+    def test_malformed_result_is_noted_not_fatal(self):
+        self.driver.behaviours['one'] = fake_driver.succeed(
+            b'', b'{not json')
+        self.driver.behaviours['two'] = fake_driver.succeed(b'', b'[1, 2]')
+        uuid = self.submit(names=('one', 'two'))
+        self.assertEqual(states.JOB_SUCCEEDED, self.runner.run(uuid))
+        one, two = self.job(uuid).steps
+        self.assertFalse(one.result)
+        self.assertIn('not valid JSON', one.status_reason)
+        self.assertIn('array', two.status_reason)
+        self.assertEqual({}, self.payloads()[1]['results'])
+
+    def test_not_claimed_by_us_does_nothing(self):
+        uuid = self.submit(claim=False)
+        self.assertIsNone(self.runner.run(uuid))
+        self.assertEqual([], self.driver.specs)
+        self.assertEqual(states.JOB_PENDING, self.job(uuid).status)
+
+    def test_final_job_is_left_alone(self):
+        uuid = self.submit()
+        self.runner.run(uuid)
+        calls = list(self.driver.calls)
+        self.assertIsNone(self.runner.run(uuid))
+        self.assertEqual(calls, self.driver.calls)
+
+
+class TestFailures(ExecutorTestCase):
+
+    def test_failing_step_skips_the_rest(self):
+        self.driver.behaviours['two'] = fake_driver.succeed(b'boom\n',
+                                                            code=3)
+        uuid = self.submit()
+        self.assertEqual(states.JOB_FAILED, self.runner.run(uuid))
+        job = self.job(uuid)
+        self.assertEqual(['succeeded', 'failed', 'skipped'],
+                         self.step_statuses(uuid))
+        self.assertEqual(3, job.steps[1].exit_code)
+        self.assertEqual('exit code 3', job.steps[1].status_reason)
+        self.assertIn("step 'two' (index 1)", job.status_reason)
+        self.assertIn('exit code 3', job.status_reason)
+        self.assertEqual(2, len(self.driver.created))
+        self.assertEqual(b'boom\n', self.log(uuid, 1))
+
+    def test_engine_error_is_in_the_reason(self):
+        def oom(container):
+            container.exit(137, error='OOMKilled')
+        self.driver.behaviours['one'] = oom
+        uuid = self.submit(names=('one',))
+        self.assertEqual(states.JOB_FAILED, self.runner.run(uuid))
+        self.assertEqual('exit code 137; OOMKilled',
+                         self.job(uuid).steps[0].status_reason)
+
+    def test_timeout_kills_the_step(self):
+        self.driver.behaviours['one'] = fake_driver.hang
+        uuid = self.submit(names=('one', 'two'), timeout=1)
+        started = time.monotonic()
+        self.assertEqual(states.JOB_FAILED, self.runner.run(uuid))
+        self.assertLess(time.monotonic() - started, 5)
+        job = self.job(uuid)
+        self.assertEqual(['timed_out', 'skipped'], self.step_statuses(uuid))
+        self.assertEqual('killed after 1 s', job.steps[0].status_reason)
+        self.assertTrue(self.driver.created[0].killed)
+        self.assertIn("step 'one' (index 0) timed out", job.status_reason)
+
+    def test_deadline_counts_from_started_at_across_restarts(self):
+        uuid = self.submit(names=('one',), timeout=30)
+        self.dbapi.update_job(uuid, {'status': 'running'})
+        long_ago = timeutils.utcnow() - datetime.timedelta(seconds=31)
+        self.set_step(uuid, 0, status='running', started_at=long_ago,
+                      container_id='c0001')
+        container = self.driver.add_container(uuid, 0)
+        self.assertEqual(states.JOB_FAILED, self.runner.run(uuid))
+        self.assertTrue(container.killed)
+        self.assertEqual(['timed_out'], self.step_statuses(uuid))
+
+    def test_image_not_found_is_job_error(self):
+        self.driver.missing_images.add('sha256:two')
+        uuid = self.submit()
+        self.assertEqual(states.JOB_ERROR, self.runner.run(uuid))
+        job = self.job(uuid)
+        self.assertEqual(['succeeded', 'failed', 'skipped'],
+                         self.step_statuses(uuid))
+        self.assertIn('sha256:two', job.steps[1].status_reason)
+        self.assertIn("step 'two' (index 1) could not start",
+                      job.status_reason)
+
+    def test_engine_unreachable_is_job_error(self):
+        self.driver.always_unavailable = True
+        uuid = self.submit(names=('one', 'two'))
+        self.assertEqual(states.JOB_ERROR, self.runner.run(uuid))
+        job = self.job(uuid)
+        self.assertEqual(['failed', 'skipped'], self.step_statuses(uuid))
+        self.assertIn('unreachable', job.status_reason)
+        self.assertIn('unreachable', job.steps[0].status_reason)
+        # Retried for the grace, then gave up; no cleanup of an absent
+        # engine.
+        self.assertGreater(self.driver.calls.count('start'), 2)
+        self.assertEqual([], self.driver.cleaned_jobs)
+
+    def test_engine_blip_is_retried(self):
+        self.driver.unavailable = 3
+        uuid = self.submit(names=('one', 'two'))
+        self.assertEqual(states.JOB_SUCCEEDED, self.runner.run(uuid))
+        self.assertEqual(2, len(self.driver.created))
+
+
+class TestCancel(ExecutorTestCase):
+
+    def test_cancel_before_start(self):
+        uuid = self.submit()
+        self.dbapi.update_job(uuid, {'status': 'cancelling'})
+        self.assertEqual(states.JOB_CANCELLED, self.runner.run(uuid))
+        job = self.job(uuid)
+        self.assertEqual(['skipped'] * 3, self.step_statuses(uuid))
+        self.assertIsNone(job.started_at)
+        self.assertIsNotNone(job.finished_at)
+        self.assertEqual([], self.driver.specs)
+
+    def test_cancel_during_a_step(self):
+        self.driver.behaviours['two'] = fake_driver.hang
+        self.runner.poll_interval = 30   # only the wake-up can be quick
+        uuid = self.submit()
+        thread, out = self.run_in_thread(uuid)
+        self.wait_for(lambda: len(self.driver.created) == 2)
+        self.wait_for(lambda: self.job(uuid).steps[1].container_id)
+        self.assertTrue(self.dbapi.update_job(
+            uuid, {'status': 'cancelling'}, expected_status='running'))
+        started = time.monotonic()
+        self.assertTrue(self.runner.cancel(uuid))
+        thread.join(5)
+        self.assertLess(time.monotonic() - started, 3)
+        self.assertEqual(states.JOB_CANCELLED, out['status'])
+        self.assertEqual(['succeeded', 'cancelled', 'skipped'],
+                         self.step_statuses(uuid))
+        self.assertTrue(self.driver.created[1].killed)
+        self.assertEqual(137, self.job(uuid).steps[1].exit_code)
+        self.assertFalse(self.runner.cancel(uuid))
+
+    def test_cancel_between_steps(self):
+        uuid = self.submit()
+
+        def one(container):
+            # The cancel lands while step one finishes successfully.
+            self.dbapi.update_job(uuid, {'status': 'cancelling'})
+            container.exit(0)
+        self.driver.behaviours['one'] = one
+        self.assertEqual(states.JOB_CANCELLED, self.runner.run(uuid))
+        self.assertEqual(['succeeded', 'skipped', 'skipped'],
+                         self.step_statuses(uuid))
+        self.assertEqual(1, len(self.driver.created))
+
+
+class TestLogs(ExecutorTestCase):
+
+    def test_logs_readable_while_step_runs(self):
+        release = threading.Event()
+
+        def one(container):
+            container.emit(b'working on compute-01\n')
+            container.emit(b'warning\n', stderr=True)
+            release.wait(5)
+            container.emit(b'done\n')
+            container.exit(0)
+        self.driver.behaviours['one'] = one
+        uuid = self.submit(names=('one',))
+        thread, out = self.run_in_thread(uuid)
+        self.wait_for(lambda: self.log(uuid, 0) ==
+                      b'working on compute-01\nwarning\n', timeout=2)
+        self.assertEqual(['running'], self.step_statuses(uuid))
+        release.set()
+        thread.join(5)
+        self.assertEqual(states.JOB_SUCCEEDED, out['status'])
+        self.assertEqual(b'working on compute-01\nwarning\ndone\n',
+                         self.log(uuid, 0))
+
+    def test_large_output_is_chunked_and_complete(self):
+        data = bytes(range(256)) * 1000     # 256,000 bytes
+
+        def one(container):
+            for i in range(0, len(data), 7000):
+                container.emit(data[i:i + 7000])
+            container.exit(0)
+        self.config(log_chunk_bytes=65536, group='conductor')
+        self.driver.behaviours['one'] = one
+        uuid = self.submit(names=('one',))
+        self.assertEqual(states.JOB_SUCCEEDED, self.runner.run(uuid))
+        self.assertEqual(data, self.log(uuid, 0))
+        self.assertEqual(len(data), self.job(uuid).steps[0].log_bytes)
+
+    def test_broken_stream_resumes_without_loss(self):
+        uuid = self.submit(names=('one',))
+        release = threading.Event()
+        real_stream = self.driver.stream_logs
+        calls = []
+
+        def flaky_stream(handle, skip_bytes=0):
+            calls.append(skip_bytes)
+            gen = real_stream(handle, skip_bytes)
+            if len(calls) == 1:
+                yield next(gen)
+                raise RuntimeError('connection reset')
+            yield from gen
+        self.driver.stream_logs = flaky_stream
+
+        def one(container):
+            container.emit(b'part one\n')
+            release.wait(5)
+            container.emit(b'part two\n')
+            container.exit(0)
+        self.driver.behaviours['one'] = one
+        thread, out = self.run_in_thread(uuid)
+        self.wait_for(lambda: len(calls) >= 2)
+        release.set()
+        thread.join(5)
+        self.assertEqual(states.JOB_SUCCEEDED, out['status'])
+        self.assertEqual(b'part one\npart two\n', self.log(uuid, 0))
+        self.assertEqual([0, 9], calls[:2])

@@ -1,0 +1,171 @@
+"""Storing step output in chunks, byte-exact."""
+
+import threading
+
+from oslo_utils import uuidutils
+
+from craton.conductor import logs
+from craton.db import api as db_api
+from craton.objects import job as job_obj
+from craton.tests import base
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+class TestStepLogWriter(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.dbapi = db_api.get_instance()
+        job = job_obj.Job.submit(
+            self.context, {'project_id': 'project-a', 'status': 'pending'},
+            [{'name': 'one', 'task_uuid': uuidutils.generate_uuid(),
+              'timeout': 60}], [])
+        self.step = job.steps[0]
+        self.clock = FakeClock()
+        self.appends = []
+        real_append = self.dbapi.append_step_log
+
+        def append(step_id, offset, data):
+            self.appends.append((offset, len(data)))
+            return real_append(step_id, offset, data)
+        self.append = append
+
+    def writer(self, start=0, chunk=10, interval=1.0):
+        dbapi = type('DB', (), {'append_step_log': staticmethod(self.append)})
+        return logs.StepLogWriter(dbapi, self.step.id, start, chunk,
+                                  interval, clock=self.clock)
+
+    def stored(self, offset=0):
+        return self.dbapi.get_step_log(self.step.id, offset, 1 << 20)
+
+    def test_buffers_until_chunk_or_interval(self):
+        w = self.writer()
+        w.write(b'abc')
+        self.assertEqual([], self.appends)
+        self.assertEqual(3, w.position)
+        self.assertEqual(0, w.offset)
+        w.write(b'defghijklmn')      # 14 bytes: one full chunk goes
+        self.assertEqual([(0, 10)], self.appends)
+        self.assertEqual(b'abcdefghij', self.stored())
+        self.clock.now += 1.0
+        w.write(b'o')                # interval passed: the rest goes
+        self.assertEqual([(0, 10), (10, 5)], self.appends)
+        self.assertEqual(b'abcdefghijklmno', self.stored())
+
+    def test_chunks_never_exceed_chunk_bytes(self):
+        w = self.writer(chunk=4)
+        w.write(b'0123456789')
+        w.close()
+        self.assertEqual([(0, 4), (4, 4), (8, 2)], self.appends)
+        self.assertEqual(b'0123456789', self.stored())
+
+    def test_flush_if_due_after_silence(self):
+        w = self.writer()
+        w.write(b'line\n')
+        w.flush_if_due()
+        self.assertEqual([], self.appends)
+        self.clock.now += 0.5
+        w.flush_if_due()
+        self.assertEqual([], self.appends)
+        self.clock.now += 0.5
+        w.flush_if_due()
+        self.assertEqual(b'line\n', self.stored())
+
+    def test_flush_and_close(self):
+        w = self.writer()
+        w.write(b'a')
+        w.flush()
+        w.write(b'b')
+        w.close()
+        self.assertEqual(b'ab', self.stored())
+        self.assertEqual(2, w.offset)
+        self.assertRaises(logs.LogWriterClosed, w.write, b'c')
+        w.close()       # twice is fine
+        self.assertEqual(b'ab', self.stored())
+
+    def test_empty_writes_store_nothing(self):
+        w = self.writer()
+        w.write(b'')
+        w.close()
+        self.assertEqual([], self.appends)
+
+    def test_resume_at_stored_offset(self):
+        self.assertTrue(self.dbapi.append_step_log(self.step.id, 0,
+                                                   b'first '))
+        w = self.writer(start=6)
+        self.assertEqual(6, w.position)
+        w.write(b'second')
+        w.close()
+        self.assertEqual(b'first second', self.stored())
+
+    def test_another_writer_owns_the_log(self):
+        w = self.writer()
+        w.write(b'mine')
+        self.assertTrue(self.dbapi.append_step_log(self.step.id, 0,
+                                                   b'theirs'))
+        self.assertRaises(logs.LogOwnershipLost, w.flush)
+        self.assertTrue(w.lost)
+        self.assertRaises(logs.LogOwnershipLost, w.write, b'more')
+        self.assertRaises(logs.LogOwnershipLost, w.flush_if_due)
+        self.assertRaises(logs.LogOwnershipLost, w.close)
+        self.assertEqual(b'theirs', self.stored())
+
+    def test_database_error_keeps_the_bytes(self):
+        calls = []
+
+        def flaky(step_id, offset, data):
+            calls.append(offset)
+            if len(calls) == 1:
+                raise RuntimeError('database went away')
+            return self.append(step_id, offset, data)
+        dbapi = type('DB', (), {'append_step_log': staticmethod(flaky)})
+        w = logs.StepLogWriter(dbapi, self.step.id, 0, 10, 1.0,
+                               clock=self.clock)
+        w.write(b'abc')
+        self.assertRaises(RuntimeError, w.flush)
+        w.close()
+        self.assertEqual([0, 0], calls)
+        self.assertEqual(b'abc', self.stored())
+
+    def test_abandon_stores_nothing_more(self):
+        w = self.writer()
+        w.write(b'abc')
+        w.abandon()
+        self.assertRaises(logs.LogWriterClosed, w.write, b'd')
+        self.assertEqual(b'', self.stored())
+
+    def test_concurrent_writer_and_flusher_are_byte_exact(self):
+        # Writes from a streaming thread while another thread flushes, as
+        # the executor does; in-memory data, fake store, real clock.
+        store = bytearray()
+        lock = threading.Lock()
+
+        def append(step_id, offset, data):
+            with lock:
+                if offset != len(store):
+                    return False
+                store.extend(data)
+                return True
+        dbapi = type('DB', (), {'append_step_log': staticmethod(append)})
+        w = logs.StepLogWriter(dbapi, 1, 0, 1024, 0.001)
+        expected = b''.join(b'line %05d\n' % i for i in range(5000))
+        done = threading.Event()
+
+        def flusher():
+            while not done.is_set():
+                w.flush_if_due()
+        thread = threading.Thread(target=flusher)
+        thread.start()
+        for i in range(0, len(expected), 37):
+            w.write(expected[i:i + 37])
+        done.set()
+        thread.join()
+        w.close()
+        self.assertEqual(expected, bytes(store))

@@ -1,0 +1,116 @@
+"""The payload a step receives and the result it hands back."""
+
+import json
+import types
+
+import testtools
+
+from craton.conductor import payload
+
+
+def _job(variables=None):
+    return types.SimpleNamespace(uuid='job-uuid', project_id='project-a',
+                                 user_id='user-a', variables=variables)
+
+
+def _step(variables=None):
+    return types.SimpleNamespace(index=2, name='disable-compute',
+                                 task_uuid='task-uuid', variables=variables)
+
+
+class TestBuildPayload(testtools.TestCase):
+
+    def test_shape_matches_the_contract(self):
+        inventory = [{'uuid': 'h', 'name': 'compute-01',
+                      'ip_address': '10.0.0.5', 'region': 'r1',
+                      'cell': 'c1', 'labels': ['compute'],
+                      'variables': {'a': 1}}]
+        raw = payload.build_payload(
+            _job({'ticket': 'OPS-42'}), _step({'reason': 'patching'}),
+            inventory, {'first': {'ok': True}})
+        self.assertIsInstance(raw, bytes)
+        self.assertEqual({
+            'job': {'uuid': 'job-uuid', 'project_id': 'project-a',
+                    'user_id': 'user-a'},
+            'step': {'index': 2, 'name': 'disable-compute',
+                     'task': 'task-uuid'},
+            'inventory': inventory,
+            'variables': {'reason': 'patching', 'ticket': 'OPS-42'},
+            'results': {'first': {'ok': True}},
+        }, json.loads(raw))
+
+    def test_compact(self):
+        raw = payload.build_payload(_job({'a': [1, 2]}), _step(), [], {})
+        self.assertNotIn(b' ', raw)
+        self.assertTrue(raw.startswith(b'{"job":{"uuid":"job-uuid"'))
+
+    def test_job_variables_override_step_variables_shallowly(self):
+        raw = payload.build_payload(
+            _job({'dry_run': True, 'nested': {'b': 2}}),
+            _step({'dry_run': False, 'nested': {'a': 1}, 'keep': 'x'}),
+            [], {})
+        self.assertEqual({'dry_run': True, 'nested': {'b': 2}, 'keep': 'x'},
+                         json.loads(raw)['variables'])
+
+    def test_no_variables_at_all(self):
+        raw = payload.build_payload(_job(None), _step(None), None, None)
+        doc = json.loads(raw)
+        self.assertEqual({}, doc['variables'])
+        self.assertEqual([], doc['inventory'])
+        self.assertEqual({}, doc['results'])
+
+    def test_non_ascii_is_utf8(self):
+        raw = payload.build_payload(_job({'who': 'Zoë'}), _step(), [], {})
+        self.assertIn('Zoë'.encode('utf-8'), raw)
+        self.assertEqual('Zoë', json.loads(raw)['variables']['who'])
+
+
+class TestParseResult(testtools.TestCase):
+
+    def test_no_marker(self):
+        self.assertEqual((None, None),
+                         payload.parse_result(['hello', 'world']))
+        self.assertEqual((None, None), payload.parse_result([]))
+        self.assertEqual((None, None), payload.parse_result(None))
+
+    def test_object_after_marker(self):
+        self.assertEqual(({'a': 1}, None), payload.parse_result(
+            ['x', '::craton-result::{"a": 1}', 'y']))
+
+    def test_spaces_after_marker_and_line_endings(self):
+        self.assertEqual(({'a': 1}, None), payload.parse_result(
+            ['::craton-result::    {"a": 1}  \r\n']))
+
+    def test_last_marker_line_wins(self):
+        self.assertEqual(({'n': 2}, None), payload.parse_result(
+            ['::craton-result:: {"n": 1}', 'between',
+             '::craton-result:: {"n": 2}', 'after']))
+
+    def test_last_marker_line_wins_even_if_malformed(self):
+        result, note = payload.parse_result(
+            ['::craton-result:: {"n": 1}', '::craton-result:: {oops'])
+        self.assertIsNone(result)
+        self.assertIn('not valid JSON', note)
+
+    def test_marker_must_start_the_line(self):
+        self.assertEqual((None, None), payload.parse_result(
+            ['echo ::craton-result:: {"a": 1}',
+             ' ::craton-result:: {"a": 1}']))
+
+    def test_non_object_is_ignored_with_a_note(self):
+        for raw, kind in (('[1]', 'array'), ('"s"', 'string'),
+                          ('3', 'number'), ('null', 'null'),
+                          ('true', 'boolean')):
+            result, note = payload.parse_result(['::craton-result:: ' + raw])
+            self.assertIsNone(result)
+            self.assertIn(kind, note)
+            self.assertIn('::craton-result::', note)
+
+    def test_empty_after_marker(self):
+        result, note = payload.parse_result(['::craton-result::'])
+        self.assertIsNone(result)
+        self.assertIn('not valid JSON', note)
+
+    def test_bytes_lines(self):
+        self.assertEqual(({'ok': True}, None), payload.parse_result(
+            [b'::craton-result:: {"ok": true}\n']))

@@ -1,0 +1,154 @@
+"""Claims, bounded pools, sweep and recovery of the conductor service."""
+
+import threading
+from unittest import mock
+
+from craton.common import states
+from craton.conductor import manager
+from craton.conductor import pools
+from craton.conductor import rpcapi
+from craton.conductor import service
+from craton.db import api as db_api
+from craton.objects import job as job_obj
+from craton.tests import base
+
+TASK_UUID = '00000000-0000-0000-0000-000000000000'
+
+
+class FakeRunner:
+    def __init__(self):
+        self.ran = []
+        self.release = threading.Event()
+        self.cancelled = []
+
+    def run(self, job_uuid):
+        self.ran.append(job_uuid)
+        self.release.wait(10)
+
+    def cancel(self, job_uuid):
+        self.cancelled.append(job_uuid)
+
+
+class ServiceTestCase(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.config(job_workers=2, group='conductor')
+        self.dbapi = db_api.get_instance()
+        self.svc = service.ConductorService(self.config_obj(), host='c1')
+        self.runner = FakeRunner()
+        self.svc._runner = self.runner
+        self.addCleanup(self.runner.release.set)
+
+    def config_obj(self):
+        from craton import conf
+        return conf.CONF
+
+    def _job(self):
+        job = job_obj.Job.submit(
+            self.context, {'project_id': self.context.project_id,
+             'status': states.JOB_PENDING},
+            [{'name': 's', 'task_uuid': TASK_UUID, 'timeout': 5}],
+            [{'name': 'h'}])
+        return job.uuid
+
+    def _wait_ran(self, count):
+        for _ in range(200):
+            if len(self.runner.ran) >= count:
+                return
+            threading.Event().wait(0.01)
+        self.fail('runner ran %s jobs, expected %s' % (self.runner.ran,
+                                                       count))
+
+    def test_try_run_claims_and_runs(self):
+        uuid = self._job()
+        self.assertTrue(self.svc.try_run(uuid))
+        self._wait_ran(1)
+        self.assertEqual(['c1'], [j.conductor for j in
+                                  job_obj.Job.list(self.context)])
+
+    def test_job_claimed_elsewhere_is_not_run(self):
+        uuid = self._job()
+        self.assertTrue(self.dbapi.claim_job(uuid, 'other'))
+        self.assertTrue(self.svc.try_run(uuid))
+        self.assertEqual([], self.runner.ran)
+
+    def test_full_pool_leaves_job_pending_and_unclaimed(self):
+        uuids = [self._job() for _ in range(3)]
+        self.svc.sweep()
+        self._wait_ran(2)
+        jobs = {j.uuid: j for j in job_obj.Job.list(self.context)}
+        self.assertIsNone(jobs[uuids[2]].conductor)
+        self.assertEqual(states.JOB_PENDING, jobs[uuids[2]].status)
+        # A worker frees: the next sweep picks the waiting job up.
+        self.runner.release.set()
+        for _ in range(200):
+            if not self.svc.jobs.active():
+                break
+            threading.Event().wait(0.01)
+        self.svc.sweep()
+        self._wait_ran(3)
+        self.assertEqual(uuids, self.runner.ran[:3])
+
+    def test_sweep_takes_over_dead_conductor(self):
+        uuid = self._job()
+        self.dbapi.register_conductor('dead')
+        self.assertTrue(self.dbapi.claim_job(uuid, 'dead'))
+        self.dbapi.unregister_conductor('dead')
+        self.svc.sweep()
+        self._wait_ran(1)
+        self.assertEqual('c1', job_obj.Job.get(self.context, uuid).conductor)
+
+    def test_live_conductor_keeps_its_jobs(self):
+        uuid = self._job()
+        self.dbapi.register_conductor('alive')
+        self.assertTrue(self.dbapi.claim_job(uuid, 'alive'))
+        self.svc.sweep()
+        self.assertEqual([], self.runner.ran)
+
+    def test_start_resumes_own_claims(self):
+        uuid = self._job()
+        self.assertTrue(self.dbapi.claim_job(uuid, 'c1'))
+        self.config(heartbeat_interval=3600, sweep_interval=3600,
+                    group='conductor')
+        self.svc.start()
+        self.addCleanup(self.svc.stop)
+        self._wait_ran(1)
+        self.assertEqual([uuid], self.runner.ran)
+
+    def test_cancel_wakes_running_job(self):
+        uuid = self._job()
+        self.svc.try_run(uuid)
+        self._wait_ran(1)
+        self.svc.cancel(uuid)
+        self.assertEqual([uuid], self.runner.cancelled)
+
+
+class PoolTestCase(base.TestCase):
+
+    def test_refuses_when_full(self):
+        pool = pools.BoundedPool('job', 1)
+        gate = threading.Event()
+        self.addCleanup(gate.set)
+        self.assertTrue(pool.submit_owned('a', gate.wait, 5))
+        self.assertFalse(pool.has_room())
+        self.assertFalse(pool.submit_owned('b', gate.wait, 5))
+        self.assertTrue(pool.submit_owned('a', gate.wait, 5))
+        self.assertEqual(['a'], pool.active())
+
+
+class RPCVersionTestCase(base.TestCase):
+
+    def test_client_and_manager_versions_match(self):
+        self.assertEqual(rpcapi.ConductorAPI.RPC_API_VERSION,
+                         manager.ConductorManager.RPC_API_VERSION)
+
+    def test_local_cast_reaches_manager(self):
+        from craton.common import rpc
+        endpoint = mock.Mock()
+        done = threading.Event()
+        endpoint.run_job.side_effect = lambda ctx, job_uuid: done.set()
+        rpc.set_local_endpoint(endpoint)
+        rpcapi.ConductorAPI().run_job(self.context, 'j1')
+        self.assertTrue(done.wait(5))
+        endpoint.run_job.assert_called_once_with(mock.ANY, job_uuid='j1')
