@@ -3,6 +3,8 @@ behaviour each step sets through variables, so a workflow of several steps
 needs one image. It reports what it received as its result."""
 
 import os
+import threading
+import time
 
 from craton.tests.functional import deployment
 
@@ -67,17 +69,40 @@ def docker_client():
         'CRATON_TEST_DOCKER_URL', deployment.DOCKER_URL))
 
 
-def container_creates(job_uuid, since):
-    """How many containers the engine created for each step of a job since
-    ``since`` (a UNIX time): from the engine's own event log."""
-    import time
-    client = docker_client()
-    counts = {}
-    events = client.events(since=int(since) - 1, until=int(time.time()) + 1,
-                           decode=True,
-                           filters={'type': 'container', 'event': 'create',
-                                    'label': 'craton.job=%s' % job_uuid})
-    for event in events:
-        step = event['Actor']['Attributes'].get('craton.step')
-        counts[step] = counts.get(step, 0) + 1
-    return counts
+class CreateRecorder:
+    """Counts the containers the engine creates, per job and step, from
+    the engine's live event stream.
+
+    Live, because the engine keeps only its last 256 events for a later
+    ``since`` query: a busy test would lose the early ones.
+    """
+
+    def __init__(self):
+        self.counts = {}
+        self._client = docker_client()
+        self._events = self._client.events(
+            decode=True, filters={'type': 'container', 'event': 'create',
+                                  'label': 'craton.managed=true'})
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self):
+        try:
+            for event in self._events:
+                attrs = event['Actor']['Attributes']
+                key = (attrs.get('craton.job'), attrs.get('craton.step'))
+                self.counts[key] = self.counts.get(key, 0) + 1
+        except Exception:
+            # Closing the stream from stop() ends the read with an error.
+            pass
+
+    def creates(self, job_uuid):
+        """{step index (str): containers created} for one job."""
+        # Events arrive asynchronously: give the stream a moment.
+        time.sleep(0.5)
+        return {step: n for (job, step), n in list(self.counts.items())
+                if job == job_uuid}
+
+    def stop(self):
+        self._events.close()
+        self._client.close()

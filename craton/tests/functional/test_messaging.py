@@ -90,7 +90,8 @@ class MessagingTest(testtools.TestCase):
 
     def test_two_conductors_start_each_step_once(self):
         env = self.useFixture(SplitDeployment(conductors=2))
-        since = time.time()
+        recorder = jobtask.CreateRecorder()
+        self.addCleanup(recorder.stop)
         jobs = [env.api.submit_job({'hosts': ['compute-01']},
                                    workflow='two-steps')['uuid']
                 for _ in range(20)]
@@ -98,7 +99,7 @@ class MessagingTest(testtools.TestCase):
             job = env.api.wait_job(job_uuid, timeout=600)
             self.assertEqual('succeeded', job['status'], job)
             self.assertEqual({'0': 1, '1': 1},
-                             jobtask.container_creates(job_uuid, since))
+                             recorder.creates(job_uuid))
         owners = {env.owner(job_uuid) for job_uuid in jobs}
         # Both conductors took work (printed for the record; which one
         # wins each claim is up to the broker and the sweep).
@@ -106,7 +107,8 @@ class MessagingTest(testtools.TestCase):
 
     def test_conductor_killed_mid_step_is_taken_over(self):
         env = self.useFixture(SplitDeployment(conductors=2))
-        since = time.time()
+        recorder = jobtask.CreateRecorder()
+        self.addCleanup(recorder.stop)
         env.api.create_workflow('slow', [
             {'name': 'a', 'task': 'jobtask',
              'variables': {'lines': 30, 'interval': 0.2}}])
@@ -121,5 +123,4 @@ class MessagingTest(testtools.TestCase):
         self.assertTrue(complete)
         self.assertEqual(jobtask.expected_log(30, jobtask.result_line(log)),
                          log)
-        self.assertEqual({'0': 1}, jobtask.container_creates(job_uuid,
-                                                             since))
+        self.assertEqual({'0': 1}, recorder.creates(job_uuid))

@@ -64,7 +64,8 @@ class RestartTest(testtools.TestCase):
             all=True, filters={'label': 'craton.job=%s' % job_uuid})
 
     def test_sigkill_mid_step_reattaches(self):
-        since = time.time()
+        recorder = jobtask.CreateRecorder()
+        self.addCleanup(recorder.stop)
         job_uuid = self.submit('reattach', {'lines': LINES,
                                             'interval': 0.15})
         before = self.wait_log(job_uuid, b'line 5\n')
@@ -87,11 +88,12 @@ class RestartTest(testtools.TestCase):
         result = json.loads(jobtask.result_line(log).split('::', 2)[2])
         self.assertEqual('first', result['step'])
         self.assertEqual({'0': 1, '1': 1},
-                         jobtask.container_creates(job_uuid, since))
+                         recorder.creates(job_uuid))
         self.assertEqual([], self.containers(job_uuid))
 
     def test_container_exited_while_down_is_recorded(self):
-        since = time.time()
+        recorder = jobtask.CreateRecorder()
+        self.addCleanup(recorder.stop)
         job_uuid = self.submit('exited', {'lines': 3, 'interval': 0.1,
                                           'sleep': 3, 'exit_code': 4})
         self.wait_log(job_uuid, b'line 2\n')
@@ -110,8 +112,7 @@ class RestartTest(testtools.TestCase):
         self.assertTrue(complete)
         self.assertEqual(jobtask.expected_log(3, jobtask.result_line(log)),
                          log)
-        self.assertEqual({'0': 1}, jobtask.container_creates(job_uuid,
-                                                             since))
+        self.assertEqual({'0': 1}, recorder.creates(job_uuid))
 
     def test_container_gone_while_down_is_lost(self):
         job_uuid = self.submit('gone', {'lines': 1, 'sleep': 120})
