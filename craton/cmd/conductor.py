@@ -16,7 +16,8 @@ LOG = logging.getLogger(__name__)
 
 def run(conf, with_api=False):
     """Start a conductor (and, for craton-all, the API) and block until
-    SIGTERM/SIGINT."""
+    SIGTERM/SIGINT.
+    """
     conductor = service.ConductorService(conf)
     endpoint = manager.ConductorManager(conductor)
     rpc_server = None

@@ -25,7 +25,8 @@ _LOCK = threading.Lock()
 
 class RequestContextSerializer(messaging.Serializer):
     """Carries the request context across RPC; objects travel as plain
-    values (the conductor reads what it needs from the database)."""
+    values (the conductor reads what it needs from the database).
+    """
 
     def serialize_entity(self, context, entity):
         return entity

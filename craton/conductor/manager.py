@@ -21,7 +21,8 @@ class ConductorManager:
     @messaging.expected_exceptions(exception.CratonException)
     def build_task(self, context, task_uuid):
         """Claim a task and build its image (no-op if another conductor
-        already owns the build)."""
+        already owns the build).
+        """
         self.service.try_build(task_uuid)
 
     def delete_task_images(self, context, task_uuid):
@@ -31,7 +32,8 @@ class ConductorManager:
     @messaging.expected_exceptions(exception.CratonException)
     def run_job(self, context, job_uuid):
         """Claim a job and run it, if a worker is free; otherwise the job
-        waits, pending, for the sweep."""
+        waits, pending, for the sweep.
+        """
         self.service.try_run(job_uuid)
 
     def cancel_job(self, context, job_uuid):

@@ -32,7 +32,8 @@ class BoundedPool:
 
     def submit_owned(self, key, func, *args):
         """Run ``func(*args)`` for ``key`` unless full or already running.
-        Returns True if it was started or already runs."""
+        Returns True if it was started or already runs.
+        """
         with self._lock:
             if key in self._active:
                 return True

@@ -30,7 +30,8 @@ class ConductorAPI:
 
     def run_job(self, context, job_uuid):
         """Wake a conductor to claim and run a job (the row is the record;
-        a lost cast is caught by the sweep)."""
+        a lost cast is caught by the sweep).
+        """
         cctxt = self.client.prepare(version='1.0')
         cctxt.cast(context, 'run_job', job_uuid=job_uuid)
 

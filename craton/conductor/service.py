@@ -65,7 +65,8 @@ class ConductorService:
     def stop(self, graceful=True):
         """Stop periodic work. Running jobs' containers keep running; with
         ``graceful`` the conductor is marked offline so others take over
-        at once instead of waiting for the heartbeat to go stale."""
+        at once instead of waiting for the heartbeat to go stale.
+        """
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=5)

@@ -34,7 +34,8 @@ class JobStep(base.CratonObject):
 
     def update(self, values, expected_status=None):
         """Write ``values``; with ``expected_status`` only if the row is
-        still in one of those states. Returns True if written."""
+        still in one of those states. Returns True if written.
+        """
         done = self.dbapi().update_job_step(self.job_id, self.index, values,
                                             expected_status)
         if done:
@@ -100,7 +101,8 @@ class Job(base.CratonObject):
 
     def update(self, values, expected_status=None, conductor=None):
         """Write ``values`` if the row is still in ``expected_status`` (and
-        owned by ``conductor``); returns True if written."""
+        owned by ``conductor``); returns True if written.
+        """
         done = self.dbapi().update_job(self.uuid, values, expected_status,
                                        conductor)
         if done:

@@ -13,7 +13,8 @@ class ConductorMixin:
 
     def register_conductor(self, hostname):
         """Mark ``hostname`` online with a fresh heartbeat (insert or
-        update)."""
+        update).
+        """
         now = timeutils.utcnow()
         with session.writer() as s:
             row = s.execute(sa.select(models.Conductor).where(
@@ -44,7 +45,8 @@ class ConductorMixin:
 
     def list_dead_conductors(self, timeout):
         """Hostnames whose heartbeat is older than ``timeout`` seconds or
-        that went offline cleanly."""
+        that went offline cleanly.
+        """
         cutoff = timeutils.utcnow() - datetime.timedelta(seconds=timeout)
         with session.reader() as s:
             return s.execute(

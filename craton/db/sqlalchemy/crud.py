@@ -25,7 +25,8 @@ def create(model, values, kind):
 
 def reload(model, uuid):
     """Read a row again so its relationships are loaded for the caller
-    (rows leave the session detached)."""
+    (rows leave the session detached).
+    """
     with session.reader() as s:
         return s.execute(sa.select(model).where(
             model.uuid == uuid)).unique().scalars().one()

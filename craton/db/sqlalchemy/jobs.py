@@ -42,7 +42,8 @@ class JobMixin:
 
     def update_job(self, uuid, values, expected_status=None, conductor=None):
         """Change a job; with ``expected_status``/``conductor`` only if the
-        row still has them. Returns True when the row changed."""
+        row still has them. Returns True when the row changed.
+        """
         query = sa.update(models.Job).where(models.Job.uuid == uuid)
         if expected_status is not None:
             if isinstance(expected_status, str):
@@ -101,7 +102,8 @@ class JobMixin:
 
     def update_job_step(self, job_id, index, values, expected_status=None):
         """Change one step row (by the job's internal id and the step index);
-        returns True when it changed."""
+        returns True when it changed.
+        """
         query = sa.update(models.JobStep).where(
             models.JobStep.job_id == job_id, models.JobStep.index == index)
         if expected_status is not None:

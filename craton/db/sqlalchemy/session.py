@@ -19,7 +19,8 @@ context_manager = _new_context_manager()
 
 def reset():
     """Forget the engine so the next use reads ``[database]`` again
-    (tests that switch databases)."""
+    (tests that switch databases).
+    """
     global context_manager
     context_manager = _new_context_manager()
 

@@ -167,7 +167,8 @@ class Deployment(fixtures.Fixture):
 
 def task_dir(parent, name, script=None, dockerfile=None):
     """Write a task directory (Dockerfile + optional script) under
-    ``parent`` and return its path."""
+    ``parent`` and return its path.
+    """
     path = os.path.join(parent, name)
     os.makedirs(path, exist_ok=True)
     with open(os.path.join(path, 'Dockerfile'), 'w') as f:

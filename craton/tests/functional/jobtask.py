@@ -1,6 +1,7 @@
 """The task most functional job tests run: one Python script whose
 behaviour each step sets through variables, so a workflow of several steps
-needs one image. It reports what it received as its result."""
+needs one image. It reports what it received as its result.
+"""
 
 import os
 import threading
@@ -51,7 +52,8 @@ def register(client, root, name='jobtask'):
 
 def expected_log(lines, result_line):
     """The exact bytes a step that printed ``lines`` numbered lines and
-    ``result_line`` wrote (stdout only)."""
+    ``result_line`` wrote (stdout only).
+    """
     out = ''.join('line %d\n' % i for i in range(lines))
     return (out + result_line + '\n').encode()
 

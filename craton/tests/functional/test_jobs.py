@@ -1,6 +1,7 @@
 """Jobs end to end on the embedded default: craton-all (SQLite, in-process
 RPC) as a real process, building and running real containers on the real
-Docker engine, driven through the REST API."""
+Docker engine, driven through the REST API.
+"""
 
 import json
 import time
@@ -188,7 +189,8 @@ class EmbeddedJobsTest(testtools.TestCase):
 
     def bulk_hosts(self, count, label):
         """Insert many hosts straight into the deployment's database: setup
-        for the payload test, not the thing under test."""
+        for the payload test, not the thing under test.
+        """
         region = self.api.get('/v1/regions/r1')
         engine = sa.create_engine(
             'sqlite:///%s/craton.sqlite' % self.deploy.dir)
