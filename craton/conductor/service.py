@@ -90,7 +90,19 @@ class ConductorService:
             self.dbapi.register_conductor(self.host)
 
     def sweep(self):
-        """Take over dead conductors' work, then claim unclaimed work."""
+        """Resume own work whose worker died, take over dead conductors'
+        work, then claim unclaimed work.
+        """
+        # A runner that ended on an unexpected error (a database blip) left
+        # its job claimed and unfinished: run it again, it resumes.
+        for uuid in self.dbapi.list_job_claims(self.host):
+            if not self.jobs.running(uuid):
+                LOG.warning('Resuming job %s, whose runner stopped', uuid)
+                if not self.jobs.submit_owned(uuid, self._run_job, uuid):
+                    break
+        for uuid in self.dbapi.list_task_claims(self.host):
+            if not self.builds.running(uuid):
+                self.builds.submit_owned(uuid, self._build, uuid)
         dead = [h for h in self.dbapi.list_dead_conductors(
             self.conf.conductor.heartbeat_timeout) if h != self.host]
         for other in dead:

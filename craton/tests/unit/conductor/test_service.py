@@ -24,6 +24,9 @@ class FakeRunner:
     def run(self, job_uuid):
         self.ran.append(job_uuid)
         self.release.wait(10)
+        # Like the real runner, leave the job final (so no longer a claim).
+        db_api.get_instance().update_job(
+            job_uuid, {'status': states.JOB_SUCCEEDED})
 
     def cancel(self, job_uuid):
         self.cancelled.append(job_uuid)
@@ -98,6 +101,23 @@ class ServiceTestCase(base.TestCase):
         self.svc.sweep()
         self._wait_ran(1)
         self.assertEqual('c1', job_obj.Job.get(self.context, uuid).conductor)
+
+    def test_sweep_resumes_own_job_whose_runner_died(self):
+        uuid = self._job()
+        self.runner.run = mock.Mock(side_effect=[RuntimeError('db blip'),
+                                                 None])
+        self.svc.try_run(uuid)
+        for _ in range(200):
+            if not self.svc.jobs.active():
+                break
+            threading.Event().wait(0.01)
+        self.assertEqual(1, self.runner.run.call_count)
+        self.svc.sweep()
+        for _ in range(200):
+            if self.runner.run.call_count == 2:
+                break
+            threading.Event().wait(0.01)
+        self.assertEqual(2, self.runner.run.call_count)
 
     def test_live_conductor_keeps_its_jobs(self):
         uuid = self._job()
