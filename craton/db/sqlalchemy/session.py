@@ -3,8 +3,24 @@
 import threading
 
 from oslo_db.sqlalchemy import enginefacade
+import sqlalchemy as sa
 
 _CONTEXT = threading.local()
+
+# SQLite (the embedded default) serves the API, the builds and the step
+# log writers of craton-all at once: WAL lets readers go on while one
+# writes, and the busy timeout makes a writer wait for another instead of
+# failing with "database is locked".
+SQLITE_BUSY_TIMEOUT_MS = 30000
+
+
+@sa.event.listens_for(sa.engine.Engine, 'connect')
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    if type(dbapi_connection).__module__.startswith('sqlite3'):
+        cursor = dbapi_connection.cursor()
+        cursor.execute('PRAGMA busy_timeout = %d' % SQLITE_BUSY_TIMEOUT_MS)
+        cursor.execute('PRAGMA journal_mode = WAL')
+        cursor.close()
 
 
 
