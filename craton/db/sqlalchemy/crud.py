@@ -41,9 +41,10 @@ def get(model, project_id, ident, not_found, s=None):
         return q.one_or_raise(s, query, not_found)
 
 
-def page(model, query, limit, marker, sort_key, sort_dir):
+def page(model, query, limit, marker, sort_key, sort_dir, project_id=None):
     with session.reader() as s:
-        return q.paginate(s, query, model, limit, marker, sort_key, sort_dir)
+        return q.paginate(s, query, model, limit, marker, sort_key, sort_dir,
+                          project_id)
 
 
 def update(model, project_id, uuid, values, not_found, kind):

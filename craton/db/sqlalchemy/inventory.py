@@ -30,7 +30,7 @@ class InventoryMixin:
         if filters and filters.get('name'):
             query = query.where(models.Region.name == filters['name'])
         return crud.page(models.Region, query, limit, marker, sort_key,
-                         sort_dir)
+                         sort_dir, project_id)
 
     def update_region(self, project_id, uuid, values):
         return crud.update(models.Region, project_id, uuid, values,
@@ -67,7 +67,7 @@ class InventoryMixin:
         if filters.get('region_id'):
             query = query.where(models.Cell.region_id == filters['region_id'])
         return crud.page(models.Cell, query, limit, marker, sort_key,
-                         sort_dir)
+                         sort_dir, project_id)
 
     def update_cell(self, project_id, uuid, values):
         return crud.update(models.Cell, project_id, uuid, values,
@@ -115,7 +115,7 @@ class InventoryMixin:
     def list_hosts(self, project_id, filters=None, limit=None, marker=None,
                    sort_key=None, sort_dir=None):
         return crud.page(models.Host, self._host_query(project_id, filters),
-                         limit, marker, sort_key, sort_dir)
+                         limit, marker, sort_key, sort_dir, project_id)
 
     def find_hosts(self, project_id, filters):
         """Every host matching ``filters`` (labels/region_id/cell_id)."""

@@ -38,7 +38,7 @@ class JobMixin:
             if filters.get(key):
                 query = query.where(column == filters[key])
         return crud.page(models.Job, query, limit, marker, sort_key,
-                         sort_dir)
+                         sort_dir, project_id)
 
     def update_job(self, uuid, values, expected_status=None, conductor=None):
         """Change a job; with ``expected_status``/``conductor`` only if the

@@ -33,15 +33,21 @@ def one_or_raise(session, query, not_found):
     return rows[0]
 
 
-def paginate(session, query, model, limit, marker, sort_key, sort_dir):
-    """Keyset pagination on (sort_key, id) so pages never skip or repeat."""
+def paginate(session, query, model, limit, marker, sort_key, sort_dir,
+             project_id=None):
+    """Keyset pagination on (sort_key, id) so pages never skip or repeat.
+
+    The marker is looked up within ``project_id`` too, so a marker cannot
+    tell whether another project's resource exists.
+    """
     sort_key = sort_key or 'created_at'
     sort_dir = sort_dir or 'asc'
     column = getattr(model, sort_key)
     order = sa.asc if sort_dir == 'asc' else sa.desc
     if marker is not None:
-        marker_row = session.execute(
-            sa.select(model).where(model.uuid == marker)).scalars().first()
+        marker_row = session.execute(scoped(
+            sa.select(model).where(model.uuid == marker), model,
+            project_id)).unique().scalars().first()
         if marker_row is None:
             raise exception.InvalidParameter(
                 name='marker', reason='no resource with UUID %s' % marker)

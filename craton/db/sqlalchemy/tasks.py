@@ -28,7 +28,7 @@ class TaskMixin:
             if (filters or {}).get(key):
                 query = query.where(getattr(models.Task, key) == filters[key])
         return crud.page(models.Task, query, limit, marker, sort_key,
-                         sort_dir)
+                         sort_dir, project_id)
 
     def update_task(self, project_id, uuid, values):
         return crud.update(models.Task, project_id, uuid, values,

@@ -36,7 +36,7 @@ class WorkflowMixin:
         if (filters or {}).get('name'):
             query = query.where(models.Workflow.name == filters['name'])
         return crud.page(models.Workflow, query, limit, marker, sort_key,
-                         sort_dir)
+                         sort_dir, project_id)
 
     def replace_workflow(self, project_id, uuid, values, steps):
         try:

@@ -1,0 +1,116 @@
+"""The database API: claims, conditional writes, logs and pagination."""
+
+from craton.common import exception
+from craton.db import api as db_api
+from craton.tests import base
+
+TASK = '11111111-1111-1111-1111-111111111111'
+
+
+class DBAPITest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.dbapi = db_api.get_instance()
+
+    def _job(self, steps=1):
+        return self.dbapi.create_job(
+            {'project_id': 'p', 'status': 'pending'},
+            [{'name': 's%d' % i, 'task_uuid': TASK, 'timeout': 5}
+             for i in range(steps)])
+
+    def test_claim_is_exclusive(self):
+        job = self._job()
+        self.assertTrue(self.dbapi.claim_job(job.uuid, 'c1'))
+        self.assertFalse(self.dbapi.claim_job(job.uuid, 'c2'))
+        self.assertEqual([job.uuid], self.dbapi.list_job_claims('c1'))
+        self.assertEqual([], self.dbapi.list_unclaimed_jobs())
+
+    def test_takeover_only_from_the_named_owner(self):
+        job = self._job()
+        self.dbapi.claim_job(job.uuid, 'c1')
+        self.assertFalse(self.dbapi.claim_job(job.uuid, 'c3',
+                                              from_host='c2'))
+        self.assertTrue(self.dbapi.claim_job(job.uuid, 'c2',
+                                             from_host='c1'))
+        self.assertEqual([job.uuid], self.dbapi.list_job_claims('c2'))
+
+    def test_finished_jobs_cannot_be_claimed(self):
+        job = self._job()
+        self.dbapi.update_job(job.uuid, {'status': 'succeeded'})
+        self.assertFalse(self.dbapi.claim_job(job.uuid, 'c1'))
+        self.assertEqual([], self.dbapi.list_unclaimed_jobs())
+
+    def test_update_job_respects_owner_and_status(self):
+        job = self._job()
+        self.dbapi.claim_job(job.uuid, 'c1')
+        self.assertFalse(self.dbapi.update_job(
+            job.uuid, {'status': 'running'}, conductor='c2'))
+        self.assertFalse(self.dbapi.update_job(
+            job.uuid, {'status': 'running'}, expected_status='running'))
+        self.assertTrue(self.dbapi.update_job(
+            job.uuid, {'status': 'running'}, expected_status='pending',
+            conductor='c1'))
+
+    def test_log_appends_only_at_the_end(self):
+        step = self._job().steps[0]
+        self.assertTrue(self.dbapi.append_step_log(step.id, 0, b'abc'))
+        # A second writer at an old offset is refused: nothing doubles.
+        self.assertFalse(self.dbapi.append_step_log(step.id, 0, b'abc'))
+        self.assertFalse(self.dbapi.append_step_log(step.id, 5, b'x'))
+        self.assertTrue(self.dbapi.append_step_log(step.id, 3, b'defg'))
+        self.assertEqual(b'abcdefg', self.dbapi.get_step_log(step.id, 0, 100))
+        self.assertEqual(b'cde', self.dbapi.get_step_log(step.id, 2, 3))
+        self.assertEqual(b'', self.dbapi.get_step_log(step.id, 7, 100))
+        self.assertEqual(7, self.dbapi.get_job_step(step.job_id,
+                                                    0).log_bytes)
+
+    def test_conductor_heartbeats(self):
+        self.dbapi.register_conductor('c1')
+        self.assertEqual([], self.dbapi.list_dead_conductors(60))
+        self.assertEqual(['c1'], self.dbapi.list_dead_conductors(-1))
+        self.dbapi.unregister_conductor('c1')
+        self.assertEqual(['c1'], self.dbapi.list_dead_conductors(60))
+        self.assertTrue(self.dbapi.touch_conductor('c1'))
+        self.assertEqual([], self.dbapi.list_dead_conductors(60))
+
+    def test_pagination_never_skips_or_repeats(self):
+        for i in range(7):
+            # Equal sort values force the tie-break on id.
+            self.dbapi.create_region({'project_id': 'p',
+                                      'name': 'r%d' % i,
+                                      'description': 'same'})
+        for key in ('name', 'description', 'created_at'):
+            for direction in ('asc', 'desc'):
+                seen, marker = [], None
+                while True:
+                    page = self.dbapi.list_regions(
+                        'p', limit=3, marker=marker, sort_key=key,
+                        sort_dir=direction)
+                    seen += [r.name for r in page]
+                    if len(page) < 3:
+                        break
+                    marker = page[-1].uuid
+                self.assertEqual(7, len(seen), (key, direction))
+                self.assertEqual(7, len(set(seen)), (key, direction))
+
+    def test_bad_marker_is_invalid(self):
+        self.assertRaises(exception.InvalidParameter, self.dbapi.list_regions,
+                          'p', marker='22222222-2222-2222-2222-222222222222')
+
+    def test_marker_of_another_project_is_invalid(self):
+        other = self.dbapi.create_region({'project_id': 'q', 'name': 'r'})
+        self.assertRaises(exception.InvalidParameter, self.dbapi.list_regions,
+                          'p', marker=other.uuid)
+        self.assertEqual([], self.dbapi.list_regions(None, marker=other.uuid))
+
+    def test_hosts_by_all_labels(self):
+        region = self.dbapi.create_region({'project_id': 'p', 'name': 'r'})
+        for name, labels in (('a', ['x', 'y']), ('b', ['x']), ('c', [])):
+            self.dbapi.create_host({'project_id': 'p', 'name': name,
+                                    'region_id': region.id,
+                                    'labels': labels})
+        found = self.dbapi.find_hosts('p', {'labels': ['x', 'y']})
+        self.assertEqual(['a'], [h.name for h in found])
+        found = self.dbapi.find_hosts('p', {'labels': ['x']})
+        self.assertEqual(['a', 'b'], [h.name for h in found])

@@ -1,0 +1,147 @@
+"""Versioned objects: fingerprints and round trips through the database."""
+
+from oslo_versionedobjects import fixture as ovo_fixture
+
+from craton.common import context
+from craton.common import exception
+from craton.objects import base as obj_base
+from craton.objects import inventory
+from craton.objects import job as job_obj
+from craton.objects import task as task_obj
+from craton.objects import workflow as workflow_obj
+from craton.tests import base
+
+# Changing an object's fields changes its fingerprint: bump its VERSION
+# and update the hash here in the same change.
+EXPECTED = {
+    'Cell': '1.0-b9240a2bd4081b050a94667b8cbca15a',
+    'Conductor': '1.0-0ee5f0360ab117d6b924309c7845a123',
+    'Host': '1.0-db4c94f3fe9eab38cde06651d55ffeef',
+    'Job': '1.0-ade7d8eee57ff8744c95aa9930f8e5f7',
+    'JobStep': '1.0-d80196c858b7562ae55afbf55891a068',
+    'Region': '1.0-6cb56de818f2927e0430923949c053c7',
+    'Task': '1.0-10602cdbca804478a7796e174782dd45',
+    'Workflow': '1.0-6e98c1f1284b1436f37faa44a1bba29e',
+}
+
+
+class FingerprintTest(base.TestCase):
+
+    def test_versions(self):
+        checker = ovo_fixture.ObjectVersionChecker(
+            obj_base.CratonObjectRegistry.obj_classes())
+        expected, actual = checker.test_hashes(EXPECTED)
+        self.assertEqual(expected, actual,
+                         'An object changed: bump its VERSION and update '
+                         'EXPECTED in this test.')
+
+
+class ObjectsTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.other = context.RequestContext(project_id='project-b',
+                                            user_id='user-b')
+
+    def _region(self, name='r1', **kw):
+        region = inventory.Region(self.context, project_id='project-a',
+                                  name=name, **kw)
+        region.create()
+        return region
+
+    def test_host_carries_region_cell_and_labels(self):
+        region = self._region(variables={'a': 1})
+        cell = inventory.Cell(self.context, project_id='project-a',
+                              name='c1', region_id=region.id)
+        cell.create()
+        host = inventory.Host(self.context, project_id='project-a',
+                              name='h1', region_id=region.id,
+                              cell_id=cell.id, labels=['b', 'a', 'b'])
+        host.create()
+        host = inventory.Host.get(self.context, 'h1')
+        self.assertEqual(('r1', 'c1', ['a', 'b']),
+                         (host.region, host.cell, host.labels))
+        host.labels = ['z']
+        host.save()
+        self.assertEqual(['z'], inventory.Host.get(self.context,
+                                                   host.uuid).labels)
+
+    def test_other_project_cannot_see(self):
+        self._region()
+        self.assertRaises(exception.RegionNotFound, inventory.Region.get,
+                          self.other, 'r1')
+        self.assertEqual([], inventory.Region.list(self.other))
+
+    def test_duplicate_name_is_conflict(self):
+        self._region()
+        self.assertRaises(exception.Duplicate, self._region)
+        # The same name in another project is fine.
+        inventory.Region(self.other, project_id='project-b',
+                         name='r1').create()
+
+    def test_region_in_use_cannot_be_deleted(self):
+        region = self._region()
+        inventory.Host(self.context, project_id='project-a', name='h1',
+                       region_id=region.id, labels=[]).create()
+        err = self.assertRaises(exception.InUse, region.destroy)
+        self.assertIn('h1', str(err))
+
+    def _task(self, name='t1'):
+        task = task_obj.Task(
+            self.context, project_id='project-a', name=name,
+            source={'type': 'local', 'path': '/srv/t'}, command=['run'],
+            timeout=60, status='ready', approval='approved',
+            visibility='private')
+        task.create()
+        return task
+
+    def test_workflow_steps_keep_order_and_are_replaced(self):
+        t1, t2 = self._task('t1'), self._task('t2')
+        wf = workflow_obj.Workflow(self.context, project_id='project-a',
+                                   name='wf', steps=[
+                                       {'name': 'b', 'task_uuid': t2.uuid},
+                                       {'name': 'a', 'task_uuid': t1.uuid}])
+        wf.create()
+        self.assertEqual(['b', 'a'], [s['name'] for s in
+                                      workflow_obj.Workflow.get(
+                                          self.context, 'wf').steps])
+        wf.steps = [{'name': 'only', 'task_uuid': t1.uuid, 'timeout': 5}]
+        wf.save()
+        steps = workflow_obj.Workflow.get(self.context, wf.uuid).steps
+        self.assertEqual([('only', 5)], [(s['name'], s['timeout'])
+                                         for s in steps])
+        err = self.assertRaises(exception.InUse, t1.destroy)
+        self.assertIn('wf', str(err))
+
+    def test_job_submit_creates_pending_steps_and_snapshot(self):
+        task = self._task()
+        hosts = [{'name': 'h%d' % i} for i in range(3)]
+        job = job_obj.Job.submit(
+            self.context, {'project_id': 'project-a', 'status': 'pending',
+                           'task_uuid': task.uuid},
+            [{'name': 's%d' % i, 'task_uuid': task.uuid, 'timeout': 9}
+             for i in range(2)], hosts)
+        self.assertEqual(3, job.host_count)
+        self.assertEqual(hosts, job.inventory())
+        self.assertEqual([(0, 'pending'), (1, 'pending')],
+                         [(s.index, s.status) for s in job.steps])
+        # The task is used by an unfinished job.
+        self.assertRaises(exception.InUse, task.destroy)
+
+    def test_conditional_updates(self):
+        task = self._task()
+        job = job_obj.Job.submit(
+            self.context, {'project_id': 'project-a', 'status': 'pending',
+                           'task_uuid': task.uuid},
+            [{'name': 's', 'task_uuid': task.uuid, 'timeout': 9}], [])
+        self.assertTrue(job.update({'status': 'running'},
+                                   expected_status='pending'))
+        self.assertFalse(job.update({'status': 'running'},
+                                    expected_status='pending'))
+        step = job.steps[0]
+        self.assertTrue(step.update({'status': 'running'},
+                                    expected_status='pending'))
+        self.assertFalse(step.update({'status': 'failed'},
+                                     expected_status='pending'))
+        step.refresh()
+        self.assertEqual('running', step.status)
