@@ -19,8 +19,6 @@ opts = [
                help='Base URL that links in responses use, e.g. '
                     'https://craton.example.org:7780. Defaults to the '
                     'request host URL.'),
-    cfg.IntOpt('api_workers', default=1, min=1,
-               help='Number of threads serving API requests in craton-api.'),
 ]
 
 
