@@ -1,7 +1,6 @@
 """What every craton command does first: parse config, set up logging."""
 
 import sys
-import warnings
 
 from oslo_log import log as logging
 
@@ -11,11 +10,6 @@ from craton import objects
 
 def prepare_service(argv=None, default_config_files=None):
     """Parse ``--config-file`` etc., set up logging and register objects."""
-    # oslo.messaging still imports parts of oslo.service that warn about
-    # eventlet; Craton never uses eventlet, so the warning is noise.
-    warnings.filterwarnings('ignore', module='oslo_service')
-    warnings.filterwarnings('ignore', category=DeprecationWarning,
-                            module='eventlet')
     conf = craton_conf.CONF
     logging.register_options(conf)
     argv = sys.argv[1:] if argv is None else argv
