@@ -59,5 +59,12 @@ class Task(base.CratonObject):
         row = self.dbapi().get_task(None, self.uuid)
         self._from_db_object(self._context, self, row)
 
+    def nodes(self):
+        """Where the task's image was synced: list of dicts (Swarm)."""
+        return [{'node_id': row.node_id, 'hostname': row.hostname,
+                 'status': row.status, 'reason': row.reason,
+                 'image': row.image}
+                for row in self.dbapi().list_task_nodes(self.uuid)]
+
     def destroy(self):
         self.dbapi().destroy_task(None, self.uuid)

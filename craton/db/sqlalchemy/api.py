@@ -9,11 +9,12 @@ from craton.db.sqlalchemy import conductors
 from craton.db.sqlalchemy import inventory
 from craton.db.sqlalchemy import jobs
 from craton.db.sqlalchemy import logs
+from craton.db.sqlalchemy import task_extras
 from craton.db.sqlalchemy import tasks
 from craton.db.sqlalchemy import workflows
 
 
 class Connection(inventory.InventoryMixin, tasks.TaskMixin,
-                 workflows.WorkflowMixin, jobs.JobMixin, logs.LogMixin,
-                 conductors.ConductorMixin):
+                 task_extras.TaskExtrasMixin, workflows.WorkflowMixin,
+                 jobs.JobMixin, logs.LogMixin, conductors.ConductorMixin):
     """Craton's database API (one concrete implementation)."""

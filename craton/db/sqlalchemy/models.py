@@ -227,3 +227,38 @@ class Conductor(Base):
     hostname = sa.Column(sa.String(255), nullable=False, unique=True)
     online = sa.Column(sa.Boolean, nullable=False, default=True)
     heartbeat_at = sa.Column(sa.DateTime, nullable=False)
+
+
+class TaskNode(Base):
+    """Where a task's image was synced to (one row per Swarm node)."""
+
+    __tablename__ = 'task_nodes'
+    __table_args__ = _args(
+        sa.UniqueConstraint('task_id', 'node_id',
+                            name='uniq_task_nodes0task_id0node_id'))
+    id = sa.Column(sa.Integer, primary_key=True)
+    task_id = sa.Column(sa.Integer, sa.ForeignKey('tasks.id',
+                                                  ondelete='CASCADE'),
+                        nullable=False)
+    node_id = sa.Column(sa.String(64), nullable=False)
+    hostname = sa.Column(sa.String(255), nullable=False)
+    # 'synced' | 'failed'
+    status = sa.Column(sa.String(16), nullable=False)
+    reason = sa.Column(sa.Text)
+    image = sa.Column(sa.String(512), nullable=False)
+
+
+class TaskUploadChunk(Base):
+    """The gzipped tar of an ``upload`` task source, in chunks, so any
+    conductor can build it."""
+
+    __tablename__ = 'task_upload_chunks'
+    __table_args__ = _args(
+        sa.UniqueConstraint('task_id', 'offset',
+                            name='uniq_task_upload_chunks0task_id0offset'))
+    id = sa.Column(sa.Integer, primary_key=True)
+    task_id = sa.Column(sa.Integer, sa.ForeignKey('tasks.id',
+                                                  ondelete='CASCADE'),
+                        nullable=False)
+    offset = sa.Column(sa.BigInteger, nullable=False)
+    data = sa.Column(LogBlob, nullable=False)

@@ -114,3 +114,46 @@ class DBAPITest(base.TestCase):
         self.assertEqual(['a'], [h.name for h in found])
         found = self.dbapi.find_hosts('p', {'labels': ['x']})
         self.assertEqual(['a', 'b'], [h.name for h in found])
+
+
+class TaskExtrasTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.dbapi = db_api.get_instance()
+        self.task = self.dbapi.create_task({
+            'project_id': 'p', 'name': 't', 'source': {'type': 'upload'},
+            'command': ['x'], 'timeout': 5, 'status': 'pending',
+            'approval': 'pending', 'visibility': 'private'})
+
+    def test_task_nodes_upsert_and_clear(self):
+        self.dbapi.set_task_node(self.task.uuid, 'n1', 'node-1', 'failed',
+                                 'img@sha256:1', reason='pull refused')
+        self.dbapi.set_task_node(self.task.uuid, 'n1', 'node-1', 'synced',
+                                 'img@sha256:1')
+        self.dbapi.set_task_node(self.task.uuid, 'n2', 'node-2', 'synced',
+                                 'img@sha256:1')
+        rows = self.dbapi.list_task_nodes(self.task.uuid)
+        self.assertEqual([('node-1', 'synced', None), ('node-2', 'synced',
+                                                       None)],
+                         [(r.hostname, r.status, r.reason) for r in rows])
+        self.dbapi.clear_task_nodes(self.task.uuid)
+        self.assertEqual([], self.dbapi.list_task_nodes(self.task.uuid))
+
+    def test_upload_round_trip_in_chunks(self):
+        from craton.db.sqlalchemy import task_extras
+        self.assertIsNone(self.dbapi.get_task_upload(self.task.uuid))
+        data = bytes(range(256)) * (task_extras.UPLOAD_CHUNK_BYTES // 100)
+        self.dbapi.put_task_upload(self.task.uuid, data)
+        self.assertEqual(data, self.dbapi.get_task_upload(self.task.uuid))
+        self.dbapi.put_task_upload(self.task.uuid, b'small')
+        self.assertEqual(b'small', self.dbapi.get_task_upload(self.task.uuid))
+
+    def test_deleting_the_task_deletes_its_extras(self):
+        self.dbapi.put_task_upload(self.task.uuid, b'abc')
+        self.dbapi.set_task_node(self.task.uuid, 'n1', 'node-1', 'synced',
+                                 'img')
+        self.dbapi.destroy_task(None, self.task.uuid)
+        from craton.db.sqlalchemy import models
+        self.assertEqual(0, self.db.count(models.TaskNode))
+        self.assertEqual(0, self.db.count(models.TaskUploadChunk))
