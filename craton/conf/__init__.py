@@ -9,6 +9,7 @@ from craton.conf import database
 from craton.conf import default
 from craton.conf import docker
 from craton.conf import sandbox
+from craton.conf import swarm
 
 CONF = cfg.CONF
 
@@ -19,3 +20,4 @@ conductor.register_opts(CONF)
 database.register_opts(CONF)
 docker.register_opts(CONF)
 sandbox.register_opts(CONF)
+swarm.register_opts(CONF)

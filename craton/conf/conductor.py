@@ -4,7 +4,9 @@ group = cfg.OptGroup('conductor', title='Conductor options')
 
 opts = [
     cfg.StrOpt('execution_driver', default='docker', choices=[
-        ('docker', 'One container per step on the [docker] url engine.')],
+        ('docker', 'One container per step on the [docker] url engine.'),
+        ('swarm', 'One Swarm service per step; [docker] url is a Swarm '
+                  'manager and [docker] registry is set.')],
         help='How job steps are run.'),
     cfg.IntOpt('job_workers', default=8, min=1,
                help='Jobs one conductor runs at the same time. Jobs beyond '

@@ -10,6 +10,7 @@ from craton.conf import conductor
 from craton.conf import default
 from craton.conf import docker
 from craton.conf import sandbox
+from craton.conf import swarm
 
 
 def list_opts():
@@ -20,4 +21,5 @@ def list_opts():
         ('conductor', conductor.list_opts()),
         ('docker', docker.list_opts()),
         ('sandbox', sandbox.list_opts()),
+        ('swarm', swarm.list_opts()),
     ]
