@@ -47,9 +47,19 @@ def check_runnable(task):
                                         approval=states.APPROVAL_PENDING)
 
 
+def run_image(task):
+    """What a step runs: the pushed image by its registry digest when the
+    task was pushed to a registry (Swarm nodes pull exactly that), else the
+    local image id. Either way it is the image that was approved."""
+    if task.registry_digest and task.image:
+        repository = task.image.rsplit(':', 1)[0]
+        return '%s@%s' % (repository, task.registry_digest)
+    return task.image_digest
+
+
 def _step(name, task, timeout, variables):
     return {'name': name, 'task_uuid': task.uuid,
-            'image': task.image_digest, 'image_digest': task.image_digest,
+            'image': run_image(task), 'image_digest': task.image_digest,
             'command': list(task.command), 'timeout': timeout or task.timeout,
             'variables': variables}
 

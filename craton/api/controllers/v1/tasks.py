@@ -32,6 +32,9 @@ def task_view(task):
     out = utils.view(task, FIELDS, 'tasks')
     out['source'] = sources.public_view(task.source)
     out['shared_roles'] = out['shared_roles'] or []
+    # Where the image was synced (Swarm); empty on a single engine.
+    out['nodes'] = [{k: node[k] for k in ('hostname', 'status', 'reason')}
+                    for node in task.nodes()]
     return out
 
 
