@@ -2,6 +2,7 @@
 engine, local or remote (``tcp://``): nothing here uses a host path.
 """
 
+import collections
 import contextlib
 import io
 import tarfile
@@ -29,7 +30,6 @@ LOG_CONFIG = {'max-size': '1g', 'max-file': '1', 'compress': 'false'}
 _ROOT_USERS = ('0', 'root')
 
 # stdout_tail() reads at most this many log entries (of up to 16 KiB).
-TAIL_MAX_ENTRIES = 4096
 
 # Seconds another conductor gets to finish starting a container it created
 # before this one takes over (see start()), and how often to look.
@@ -326,23 +326,27 @@ class DockerDriver(base.ExecutionDriver):
     def stdout_tail(self, handle, lines):
         """The last ``lines`` lines of stdout alone, as text (for results).
 
-        The engine's ``tail`` counts log entries, and it stores a line
-        longer than 16 KiB as several: ask for more until ``lines`` whole
-        lines are there, all output was read, or TAIL_MAX_ENTRIES.
+        Reads the whole stdout once and keeps a rolling window: the
+        engine's ``tail`` parameter was seen returning only the last entry
+        of a stream holding lines split into 16 KiB entries, which would
+        lose a step's result.
         """
-        entries, previous = lines + 1, None
-        while True:
-            try:
-                with self._engine_errors():
-                    data = self._api().logs(handle.id, stdout=True,
-                                            stderr=False, tail=entries)
-            except docker.errors.NotFound:
-                return []
-            if (data.count(b'\n') > lines or data == previous or
-                    entries >= TAIL_MAX_ENTRIES):
-                break
-            previous, entries = data, entries * 4
-        return data.decode('utf-8', 'replace').splitlines()[-lines:]
+        window = collections.deque(maxlen=lines)
+        pending = b''
+        try:
+            with self._engine_errors():
+                stream = self._api().logs(handle.id, stdout=True,
+                                          stderr=False, stream=True,
+                                          follow=False)
+                for chunk in stream:
+                    pending += chunk
+                    *done, pending = pending.split(b'\n')
+                    window.extend(done)
+        except docker.errors.NotFound:
+            return []
+        if pending:
+            window.append(pending)
+        return [line.decode('utf-8', 'replace') for line in window]
 
     def kill(self, handle):
         """SIGKILL the container; no error if already exited or gone."""

@@ -100,8 +100,9 @@ class FakeAPI:
 
     def logs(self, cid, stdout, stderr, stream=False, follow=False, tail=0):
         self._get(cid)
-        if not stream:   # stdout_tail(): the last log entries of stdout
-            return b''.join(self.stdout_entries[-tail:] if stdout else [])
+        if not stderr:   # stdout_tail(): all of stdout, streamed
+            assert stdout and stream and not follow
+            return iter(self.stdout_entries)
         assert stdout and stderr and follow
         self.last_stream = FakeStream(self.log_chunks)
         return self.last_stream
