@@ -83,12 +83,7 @@ class CellsController(base.RestController):
     def patch(self, ident, body):
         cell = get_cell(ident)
         utils.authorize('craton:cell:update', cell)
-        current = {f: getattr(cell, f) for f in PATCHABLE}
-        values = _checked(jsonpatch.apply(current, body, PATCHABLE))
-        for key, value in values.items():
-            if value != getattr(cell, key):
-                setattr(cell, key, value)
-        cell.save()
+        jsonpatch.update(cell, body, PATCHABLE, _checked)
         return cell_view(cell)
 
     @types.expose(None, types.text, status_code=204)

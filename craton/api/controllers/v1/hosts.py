@@ -115,12 +115,7 @@ class HostsController(base.RestController):
     def patch(self, ident, body):
         host = get_host(ident)
         utils.authorize('craton:host:update', host)
-        current = {f: getattr(host, f) for f in PATCHABLE}
-        values = _checked(jsonpatch.apply(current, body, PATCHABLE))
-        for key, value in values.items():
-            if value != getattr(host, key):
-                setattr(host, key, value)
-        host.save()
+        jsonpatch.update(host, body, PATCHABLE, _checked)
         return host_view(host)
 
     @types.expose(None, types.text, status_code=204)

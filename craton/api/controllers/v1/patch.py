@@ -59,3 +59,16 @@ def apply(document, patch, allowed):
             raise utils.invalid(op['path'], 'the "%s" does not apply: %s'
                                 % (op['op'], exc))
     return document
+
+
+def update(obj, patch, allowed, check):
+    """Apply ``patch`` to the ``allowed`` fields of ``obj``, validate the
+    result with ``check`` (the create-time checks, returning the clean
+    values) and save what changed.
+    """
+    current = {f: getattr(obj, f) for f in allowed}
+    values = check(apply(current, patch, allowed))
+    for key, value in values.items():
+        if value != getattr(obj, key):
+            setattr(obj, key, value)
+    obj.save()

@@ -63,12 +63,7 @@ class RegionsController(base.RestController):
     def patch(self, ident, body):
         region = get_region(ident)
         utils.authorize('craton:region:update', region)
-        current = {f: getattr(region, f) for f in PATCHABLE}
-        values = _checked(jsonpatch.apply(current, body, PATCHABLE))
-        for key, value in values.items():
-            if value != getattr(region, key):
-                setattr(region, key, value)
-        region.save()
+        jsonpatch.update(region, body, PATCHABLE, _checked)
         return region_view(region)
 
     @types.expose(None, types.text, status_code=204)
