@@ -28,7 +28,8 @@ def register_auth_opts(conf):
 def _pecan_app(conf):
     return pecan.Pecan(
         root.RootController(),
-        hooks=[hooks.IgnoreAcceptHook(), hooks.ConfigHook(conf),
+        hooks=[hooks.IgnoreAcceptHook(), hooks.IgnoreBodyHook(),
+               hooks.ConfigHook(conf),
                hooks.ContextHook(),
                hooks.RPCHook(conf)],
         force_canonical=False,

@@ -32,6 +32,19 @@ class IgnoreAcceptHook(hooks.PecanHook):
         state.request.environ.pop('HTTP_ACCEPT', None)
 
 
+class IgnoreBodyHook(hooks.PecanHook):
+    """GET, HEAD and DELETE take their arguments from the path and query
+    only. WSME would otherwise read a JSON body as arguments too, and a
+    body value of the wrong type (``{"limit": {}}``) fails inside WSME as
+    a server error instead of a 400.
+    """
+
+    def on_route(self, state):
+        if state.request.method in ('GET', 'HEAD', 'DELETE'):
+            state.request.body = b''
+            state.request.environ.pop('CONTENT_TYPE', None)
+
+
 class ContextHook(hooks.PecanHook):
     """``pecan.request.context``, built from the identity keystonemiddleware
     (or the noauth middleware) put in the environ.

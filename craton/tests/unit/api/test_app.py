@@ -183,6 +183,16 @@ class TestErrors(base.APITestCase):
         resp = self.get('/tasks?colour=blue', status=400)
         self.assertError(resp, 400, detail_contains='colour')
 
+    def test_body_of_a_get_is_ignored(self):
+        # WSME would read it as arguments; a wrong type there was a 500.
+        for body in ('{"limit": {"a": null}}', '{"limit": []}', '{'):
+            resp = self.app.request(
+                '/v1/tasks', method='GET', body=body.encode(),
+                headers=dict(self.headers('admin', None),
+                             **{'Content-Type': 'application/json'}))
+            self.assertEqual(200, resp.status_int)
+            self.assertEqual([], resp.json['tasks'])
+
     def test_all_projects_not_supported(self):
         resp = self.get('/tasks?all_projects=true', status=400)
         self.assertError(resp, 400, detail_contains='all_projects')
