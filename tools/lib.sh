@@ -194,3 +194,32 @@ serialize() {
 
 # usage: print the calling script's header comment (its help text).
 usage() { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; }
+
+# dk_at URL ARGS...: docker client against the engine at URL (e.g. a Swarm
+# node of tools/swarm-cluster.sh), ignoring DOCKER_HOST/DOCKER_CONTEXT.
+dk_at() {
+    local cli url=$1; shift
+    cli=$(docker_cli) || die "no docker client found (install docker.io)"
+    DOCKER_HOST='' DOCKER_CONTEXT='' "$cli" -H "$url" "$@"
+}
+
+# kill_pids SIGNAL PID...: send SIGNAL to the live ones among PIDs.
+kill_pids() {
+    local sig=$1 p; shift
+    for p in "$@"; do
+        if proc_alive "$p"; then kill "-$sig" "$p" 2>/dev/null || true; fi
+    done
+}
+
+# wait_pids_gone TIMEOUT_S PID...: wait until none of PIDs is alive; return
+# 1 if some still are after TIMEOUT_S seconds.
+wait_pids_gone() {
+    local timeout=$1 i p alive; shift
+    for ((i = 0; i <= timeout * 4; i++)); do
+        alive=0
+        for p in "$@"; do if proc_alive "$p"; then alive=1; break; fi; done
+        [ "$alive" -eq 1 ] || return 0
+        sleep 0.25
+    done
+    return 1
+}
