@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Start everything the functional tests talk to, installing what is missing:
 # the Docker engine and local base images, RabbitMQ, MariaDB, PostgreSQL and
-# Keystone. Running services are left alone. Each step prints its time.
+# Keystone, a registry and a 3-node Docker Swarm. Running services are
+# left alone. Each step prints its time.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 step() {
@@ -15,3 +16,5 @@ step "docker engine" bash "$top/tools/docker-engine.sh" start
 step "base images" bash "$top/tools/build-base-images.sh"
 step "rabbitmq, mariadb, postgresql" bash "$top/tools/services.sh" start
 step "keystone" bash "$top/tools/keystone.sh" start
+step "registry on 127.0.0.1:5001" bash "$top/tools/registry.sh" start
+step "3-node swarm" bash "$top/tools/swarm-cluster.sh" start

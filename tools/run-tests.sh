@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test command: sets up everything the tests need on this machine
 # (virtualenv, Docker engine, base images, RabbitMQ, MariaDB, PostgreSQL,
-# Keystone — each installed and started only if missing) and runs the unit
-# and functional suites. Ends with one line: N passed, N failed, N skipped.
+# Keystone, a registry, a 3-node Swarm — each installed and started only if
+# missing) and runs the unit and functional suites. Ends with one line:
+# N passed, N failed, N skipped.
 #
 #   tools/run-tests.sh              # everything
 #   tools/run-tests.sh unit         # unit tests only (no services needed)
@@ -19,7 +20,8 @@ export PYTHONWARNINGS=ignore::DeprecationWarning
     --junitxml="$reports/unit.xml" -o junit_family=xunit2
 if [ "$what" = all ]; then
     if bash tools/prepare-functional.sh; then
-        CRATON_FUNCTIONAL=1 "$py" -m pytest -p no:cacheprovider -q \
+        # The swarm scenarios need the cluster prepare-functional started.
+        CRATON_FUNCTIONAL=1 CRATON_SWARM=1 "$py" -m pytest -p no:cacheprovider -q \
             craton/tests/functional --junitxml="$reports/functional.xml" \
             -o junit_family=xunit2 --timeout=900 --durations=15
     else
