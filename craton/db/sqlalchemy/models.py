@@ -250,7 +250,8 @@ class TaskNode(Base):
 
 class TaskUploadChunk(Base):
     """The gzipped tar of an ``upload`` task source, in chunks, so any
-    conductor can build it."""
+    conductor can build it.
+    """
 
     __tablename__ = 'task_upload_chunks'
     __table_args__ = _args(

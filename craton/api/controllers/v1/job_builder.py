@@ -50,7 +50,8 @@ def check_runnable(task):
 def run_image(task):
     """What a step runs: the pushed image by its registry digest when the
     task was pushed to a registry (Swarm nodes pull exactly that), else the
-    local image id. Either way it is the image that was approved."""
+    local image id. Either way it is the image that was approved.
+    """
     if task.registry_digest and task.image:
         repository = task.image.rsplit(':', 1)[0]
         return '%s@%s' % (repository, task.registry_digest)
