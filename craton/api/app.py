@@ -10,6 +10,7 @@ from oslo_middleware import request_id
 import pecan
 
 from craton.api.controllers import root
+from craton.api.controllers.v1 import task_source
 from craton.api import hooks
 from craton.api import middleware
 
@@ -53,7 +54,8 @@ def setup_app(conf=None):
         conf = craton_conf.CONF
     app = _auth(_pecan_app(conf), conf)
     app = middleware.HealthcheckRoute(app, conf)
-    app = middleware.BodySizeLimitMiddleware(app)
+    app = middleware.BodySizeLimitMiddleware(
+        app, routes=[task_source.body_route(conf)])
     # Behind a TLS-terminating proxy, links use the client's scheme and
     # host ([oslo_middleware] enable_proxy_headers_parsing).
     app = http_proxy_to_wsgi.HTTPProxyToWSGI(app, conf)

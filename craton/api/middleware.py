@@ -11,7 +11,9 @@ environ by ``types.expose``), WSME (its ``faultstring``), pecan (404, 405),
 keystonemiddleware (401) or this module (413).
 """
 
+import collections
 import json
+import re
 
 from oslo_log import log
 from oslo_middleware import healthcheck
@@ -144,23 +146,63 @@ class ErrorFormatMiddleware:
         return getattr(cls, 'explanation', None) or resp.status
 
 
-class BodySizeLimitMiddleware:
-    """Refuse request bodies over :data:`MAX_REQUEST_BODY` (413)."""
+class BodyRoute(collections.namedtuple(
+        'BodyRoute', ['method', 'path', 'content_types', 'limit', 'what'])):
+    """A route whose body is not JSON: it takes only ``content_types``
+    (415 otherwise, before anything parses the body) and has a size limit
+    of its own. ``path`` is a regular expression matched against
+    PATH_INFO; ``limit`` returns ``(bytes, the option setting it)`` and is
+    called per request (configuration is read at call time); ``what``
+    names the body in messages.
+    """
 
-    def __init__(self, app, limit=MAX_REQUEST_BODY):
+    def matches(self, req):
+        return req.method == self.method and \
+            re.match(self.path, req.path_info) is not None
+
+    def media_type_error(self, req):
+        return exception.UnsupportedMediaType(
+            reason='the body of %s %s must be %s, sent as Content-Type: %s, '
+                   'not %r' % (req.method, req.path_info, self.what,
+                               self.content_types[0],
+                               req.content_type or 'none'))
+
+
+class BodySizeLimitMiddleware:
+    """Refuse request bodies over :data:`MAX_REQUEST_BODY` (413), and apply
+    the content types and size limit of a matching :class:`BodyRoute`.
+    """
+
+    def __init__(self, app, limit=MAX_REQUEST_BODY, routes=()):
         self.app = app
         self.limit = limit
+        self.routes = tuple(routes)
 
     def __call__(self, environ, start_response):
         req = webob.Request(environ)
+        route = next((r for r in self.routes if r.matches(req)), None)
+        limit = self.limit
+        if route:
+            limit, option = route.limit()
+            error = None
+            if req.content_type not in route.content_types:
+                error = route.media_type_error(req)
+            elif (req.content_length or 0) > limit:
+                error = exception.RequestTooLarge(
+                    reason='the body is %d bytes; at most %d are accepted '
+                           '(%s)' % (req.content_length, limit, option))
+            if error is not None:
+                record_error(environ, error)
+                return webob.Response(status=error.code)(environ,
+                                                         start_response)
         if req.content_length is not None:
-            if req.content_length > self.limit:
+            if req.content_length > limit:
                 return webob.exc.HTTPRequestEntityTooLarge()(
                     environ, start_response)
         elif req.is_body_readable:
             # Chunked: stop reading once past the limit.
             environ['wsgi.input'] = sizelimit.LimitingReader(
-                environ['wsgi.input'], self.limit)
+                environ['wsgi.input'], limit)
         return self.app(environ, start_response)
 
 

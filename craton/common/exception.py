@@ -146,6 +146,12 @@ class RequestTooLarge(CratonException):
     error_code = 'craton.too_large'
 
 
+class UnsupportedMediaType(CratonException):
+    msg_fmt = 'Unsupported media type: %(reason)s'
+    code = 415
+    error_code = 'craton.unsupported_media_type'
+
+
 class ServiceUnavailable(CratonException):
     msg_fmt = 'Service unavailable: %(reason)s'
     code = 503
@@ -178,3 +184,11 @@ class EngineUnavailable(CratonException):
 class ImageNotFound(CratonException):
     msg_fmt = "Image %(image)s is not on the engine."
     error_code = 'craton.engine.image_not_found'
+
+
+class RegistryError(CratonException):
+    """A push to, or a call of, the ``[docker] registry`` failed."""
+
+    msg_fmt = 'registry %(registry)s: %(reason)s'
+    code = 503
+    error_code = 'craton.registry.failed'

@@ -20,7 +20,10 @@ import urllib3
 from craton.common import exception
 from craton.common import states
 from craton.conductor import engine
+from craton.conductor import image_cleanup
+from craton.conductor import registry
 from craton.conductor import sources
+from craton.conductor import sync
 
 LOG = logging.getLogger(__name__)
 
@@ -148,6 +151,13 @@ def build_task(task, conf, client=None, workdir=None):
     another digest goes back to ``pending``: what an admin approved is no
     longer what would run.
 
+    With ``[docker] registry`` the image is then pushed as
+    ``REGISTRY/craton/task-<uuid>:<n>`` (``image``; ``registry_digest`` the
+    manifest digest). With the swarm execution driver the task is
+    ``syncing`` until :func:`sync.sync_task` says ``ready`` (some node holds
+    it) or ``error`` (none does). Older images of the task are removed from
+    the registry, the engine and the nodes afterwards.
+
     A failed build (BuildError, EngineUnavailable, or anything unexpected)
     leaves the task in ``error`` with ``status_reason`` saying why (at most
     4 KiB, credentials scrubbed); the previous image, if any, is kept.
@@ -163,7 +173,8 @@ def build_task(task, conf, client=None, workdir=None):
         os.makedirs(workdir, mode=0o700, exist_ok=True)
         builddir = tempfile.mkdtemp(prefix='task-%s-' % task.uuid,
                                     dir=workdir)
-        context = sources.fetch(task.source, builddir, conf)
+        context = sources.fetch(task.source, builddir, conf,
+                                task_uuid=task.uuid)
         if own_client:
             client = engine.get_client(conf)
         task.build_number = (task.build_number or 0) + 1
@@ -174,7 +185,9 @@ def build_task(task, conf, client=None, workdir=None):
                              engine_url=conf.docker.url)
         LOG.info('Built image %s (%s) for task %s in %.1f s', tag,
                  result.image_id, task.uuid, time.monotonic() - started)
-    except (exception.BuildError, exception.EngineUnavailable) as exc:
+        pushed = _push(client, conf, task, result.image_id)
+    except (exception.BuildError, exception.EngineUnavailable,
+            exception.RegistryError) as exc:
         LOG.info('Build of task %s failed: %s', task.uuid, _scrub(task, exc))
         _set_error(task, str(exc))
         return
@@ -190,7 +203,8 @@ def build_task(task, conf, client=None, workdir=None):
             remove_tree(builddir)
         if own_client and client is not None:
             client.close()
-    task.image = tag
+    # Pushed: jobs run REGISTRY/craton/task-<uuid>@<registry_digest>.
+    task.image, task.registry_digest = pushed or (tag, None)
     task.image_digest = result.image_id
     if (task.approval == states.APPROVAL_APPROVED and
             task.approved_digest != task.image_digest):
@@ -199,9 +213,32 @@ def build_task(task, conf, client=None, workdir=None):
                  task.approved_digest)
         task.approval = states.APPROVAL_PENDING
         task.approved_by = task.approved_at = task.approved_digest = None
-    task.status = states.TASK_READY
-    task.status_reason = None
-    task.save()
+    if pushed and conf.conductor.execution_driver == 'swarm':
+        # Ready once Swarm nodes hold it; sync decides ready or error.
+        task.status = states.TASK_SYNCING
+        task.status_reason = None
+        task.save()
+        sync.sync_task(task, conf)
+    else:
+        task.status = states.TASK_READY
+        task.status_reason = None
+        task.save()
+    if pushed and task.build_number > 1:
+        image_cleanup.remove_stale_images(task, conf)
+
+
+def _push(client, conf, task, image_id):
+    """Push the new image when ``[docker] registry`` is set: ``(registry
+    tag, manifest digest)``, else None.
+    """
+    if not conf.docker.registry:
+        if conf.conductor.execution_driver == 'swarm':
+            raise exception.BuildError(
+                reason='the swarm execution driver needs [docker] registry, '
+                       'which the Swarm nodes pull task images from')
+        return None
+    return registry.push_task_image(client, conf, task.uuid,
+                                    task.build_number, image_id)
 
 
 def _scrub(task, text):

@@ -17,7 +17,9 @@ from craton.common import exception
 from craton.conductor import builder
 from craton.conductor import drivers
 from craton.conductor import executor
+from craton.conductor import image_cleanup
 from craton.conductor import pools
+from craton.conductor import sync_periodic
 from craton.db import api as db_api
 from craton.objects import task as task_obj
 
@@ -52,10 +54,13 @@ class ConductorService:
         self.dbapi.register_conductor(self.host)
         LOG.info('Conductor %s registered', self.host)
         self.recover_own_claims()
-        for name, interval, func in (
-                ('heartbeat', self.conf.conductor.heartbeat_interval,
-                 self.heartbeat),
-                ('sweep', self.conf.conductor.sweep_interval, self.sweep)):
+        periodic = [('heartbeat', self.conf.conductor.heartbeat_interval,
+                     self.heartbeat),
+                    ('sweep', self.conf.conductor.sweep_interval, self.sweep)]
+        if self.conf.conductor.execution_driver == 'swarm':
+            periodic.append(('swarm-sync', self.conf.swarm.sync_interval,
+                             self.sync_images))
+        for name, interval, func in periodic:
             thread = threading.Thread(target=self._periodic,
                                       args=(name, interval, func),
                                       name='craton-%s' % name, daemon=True)
@@ -183,5 +188,17 @@ class ConductorService:
             self.dbapi.release_task(task_uuid, self.host)
 
     def delete_task_images(self, task_uuid):
-        builder.remove_task_images(types.SimpleNamespace(uuid=task_uuid),
-                                   self.conf)
+        """Remove a deleted task's images from the engine, and with a
+        registry from it and from every Swarm node.
+        """
+        try:
+            builder.remove_task_images(types.SimpleNamespace(uuid=task_uuid),
+                                       self.conf)
+        finally:
+            if self.conf.docker.registry:
+                image_cleanup.remove_all_images(task_uuid, self.conf)
+
+    # Swarm
+    def sync_images(self):
+        """Periodic: ready tasks' images onto Swarm nodes lacking them."""
+        sync_periodic.resync(self.conf, host=self.host)

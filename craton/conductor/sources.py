@@ -1,9 +1,10 @@
 """Task sources: validate what the API receives, fetch what a build needs.
 
-Sources are ``{"type": "git", "url", "ref"?, "path"?}`` or ``{"type":
-"local", "path"}``. Credentials in a git URL are stored (the clone needs
-them); wherever a URL or git's output is shown, the whole userinfo becomes
-``***`` (``https://***@host/repo``): credentials are set, never shown.
+Sources are ``{"type": "git", "url", "ref"?, "path"?}``, ``{"type":
+"local", "path"}`` or ``{"type": "upload"}`` (:mod:`.uploads`). Credentials
+in a git URL are stored (the clone needs them); wherever a URL or git's
+output is shown, the whole userinfo becomes ``***``
+(``https://***@host/repo``): credentials are set, never shown.
 """
 
 import os
@@ -16,6 +17,7 @@ import time
 import urllib.parse
 
 from craton.common import exception
+from craton.conductor import uploads
 
 GIT, LOCAL, UPLOAD = 'git', 'local', 'upload'
 _KEYS = {GIT: frozenset(('type', 'url', 'ref', 'path')),
@@ -44,16 +46,16 @@ def _invalid(reason):
     return exception.InvalidSource(reason=reason)
 
 
-def validate(source, conf):
+def validate(source, conf, current=None):
     """Check a task source as the API receives it; return a clean copy.
 
     The copy holds the known keys only (null optional ones are left out).
+    ``current``: the task's source before a change (PATCH).
     :raises InvalidSource: naming the field at fault and the fix.
     """
     kind = source.get('type') if isinstance(source, dict) else None
     if kind == UPLOAD:
-        raise _invalid('upload sources are not supported yet; use a "git" '
-                       'or "local" source')
+        return uploads.validate_source(source, current)
     if kind not in _KEYS:
         raise _invalid('source must be an object whose "type" is "git", '
                        '"local" or "upload", not %r' % (kind,))
@@ -208,16 +210,18 @@ def describe(source):
         (('ref', 'at'), ('path', 'directory')) if source.get(key))
 
 
-def fetch(source, dest_dir, conf):
+def fetch(source, dest_dir, conf, task_uuid=None):
     """Materialise a validated source's build context in ``dest_dir``.
 
     ``dest_dir`` is an empty directory owned by this build; the context
-    directory (holding the Dockerfile) is returned.
+    directory (holding the Dockerfile) is returned. An upload source
+    needs the ``task_uuid`` whose archive it is.
     :raises BuildError: with a reason a person can act on: git's own error
         lines (credentials scrubbed), the symlink that leads outside, the
-        missing Dockerfile.
+        refused or missing archive, the missing Dockerfile.
     """
-    fetcher = {GIT: _fetch_git, LOCAL: _fetch_local}.get(source.get('type'))
+    fetcher = {GIT: _fetch_git, LOCAL: _fetch_local, UPLOAD: lambda *a:
+               uploads.fetch(*a, task_uuid=task_uuid)}.get(source.get('type'))
     if fetcher is None:
         raise exception.BuildError(reason='cannot build a %r source'
                                    % (source.get('type'),))

@@ -15,6 +15,12 @@ opts = [
                help='Largest page a list request may ask for.'),
     cfg.IntOpt('default_limit', default=100, min=1,
                help='Page size of a list request that gives no limit.'),
+    cfg.IntOpt('max_upload_bytes', default=64 * 1024 * 1024, min=1024,
+               help='Largest gzipped tar, in bytes, accepted as a task\'s '
+                    'source archive (PUT /v1/tasks/{id}/source); a larger '
+                    'one is refused with 413. The archive may unpack to at '
+                    'most 8 times this size. Archives are kept in the '
+                    'database, in chunks of 4 MiB.'),
     cfg.StrOpt('public_endpoint',
                help='Base URL that links in responses use, e.g. '
                     'https://craton.example.org:7780. Defaults to the '

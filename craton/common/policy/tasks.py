@@ -32,6 +32,9 @@ rules = [
           _ONE + '/reject'),
     _rule('rebuild', base.PROJECT_MEMBER, "Rebuild a task's image.",
           'POST', _ONE + '/rebuild'),
+    _rule('upload_source', base.PROJECT_MEMBER,
+          "Upload a task's source archive (a gzipped tar of its directory) "
+          'and build it.', 'PUT', _ONE + '/source'),
 ]
 
 

@@ -87,7 +87,10 @@ class TaskMixin:
                 sa.select(models.Task.uuid)
                 .where(models.Task.status.in_((states.TASK_PENDING,
                                                states.TASK_BUILDING)),
-                       models.Task.conductor.is_(None))
+                       models.Task.conductor.is_(None),
+                       # An upload source without its archive yet waits
+                       # for PUT /v1/tasks/{id}/source, not for a build.
+                       models.Task.source != {'type': 'upload'})
                 .order_by(models.Task.id).limit(limit)).scalars().all()
 
     def list_task_claims(self, host):

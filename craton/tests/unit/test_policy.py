@@ -9,7 +9,7 @@ from craton.tests import base
 
 RESOURCES = {
     'task': ('get', 'list', 'create', 'update', 'delete', 'approve',
-             'reject', 'rebuild'),
+             'reject', 'rebuild', 'upload_source'),
     'workflow': ('get', 'list', 'create', 'update', 'delete'),
     'job': ('get', 'list', 'create', 'cancel', 'logs', 'inventory'),
     'region': ('get', 'list', 'create', 'update', 'delete'),

@@ -2,10 +2,12 @@
 
 from oslo_log import log
 from oslo_utils import timeutils
+from oslo_utils import uuidutils
 
 from craton.api.controllers import base
 from craton.api.controllers.v1 import collection
 from craton.api.controllers.v1 import patch as jsonpatch
+from craton.api.controllers.v1 import task_source
 from craton.api.controllers.v1 import types
 from craton.api.controllers.v1 import utils
 from craton.common import exception
@@ -48,12 +50,13 @@ def _check_visibility(value):
                         % ', '.join(states.VISIBILITIES))
 
 
-def _checked(values):
+def _checked(values, current_source=None):
     """The changeable fields of a task, validated as a create is."""
     from craton.conductor import sources
     return {
         'description': utils.check_description(values.get('description')),
-        'source': sources.validate(values.get('source'), utils.conf()),
+        'source': sources.validate(values.get('source'), utils.conf(),
+                                   current_source),
         'command': utils.check_strings(values.get('command'), 'command',
                                        non_empty=True),
         'timeout': utils.check_timeout(values.get('timeout'),
@@ -72,6 +75,8 @@ class TasksController(base.RestController):
 
     _custom_actions = {'approve': ['POST'], 'reject': ['POST'],
                        'rebuild': ['POST']}
+
+    source = task_source.TaskSourceController()
 
     @types.expose(types.jsontype, types.text, types.text, types.text,
                   types.text, int, types.text, types.text, types.text,
@@ -101,12 +106,14 @@ class TasksController(base.RestController):
         utils.authorize('craton:task:create')
         values = _checked(body.values())
         values.update(
+            uuid=uuidutils.generate_uuid(),
             name=utils.check_name(body.name), project_id=ctx.project_id,
-            user_id=ctx.user_id, status=states.TASK_PENDING,
-            approval=states.APPROVAL_PENDING, build_number=0)
+            user_id=ctx.user_id, approval=states.APPROVAL_PENDING,
+            build_number=0)
         task = task_obj.Task(ctx, **values)
+        task_source.set_pending(task)
         task.create()
-        utils.cast('build_task', task.uuid)
+        task_source.start_build(task)
         return task_view(task)
 
     @types.expose(types.jsontype, types.text, body=types.jsontype)
@@ -114,22 +121,23 @@ class TasksController(base.RestController):
         task = get_task(ident)
         utils.authorize('craton:task:update', task)
         current = {f: getattr(task, f) for f in PATCHABLE}
-        values = _checked(jsonpatch.apply(current, body, PATCHABLE))
-        source_changed = values['source'] != task.source
+        old_source = task.source
+        values = _checked(jsonpatch.apply(current, body, PATCHABLE),
+                          old_source)
+        source_changed = values['source'] != old_source
         command_changed = values['command'] != task.command
         for key, value in values.items():
             if value != getattr(task, key):
                 setattr(task, key, value)
         if source_changed:
-            task.status = states.TASK_PENDING
-            task.status_reason = None
+            task_source.set_pending(task)
         if source_changed or command_changed:
             # Approval covers what was approved; this is something else.
             for key, value in _RESET_APPROVAL.items():
                 setattr(task, key, value)
         task.save()
         if source_changed:
-            utils.cast('build_task', task.uuid)
+            task_source.start_build(task, old_source)
         return task_view(task)
 
     @types.expose(None, types.text, status_code=204)

@@ -66,7 +66,7 @@ class TestCreate(base.APITestCase):
             ({'source': {'type': 'git', 'url': 'https://g.example/x',
                          'ref': '-x'}}, 'ref'),
             ({'source': {'type': 'local', 'path': 'relative'}}, 'path'),
-            ({'source': {'type': 'upload'}}, 'not supported'),
+            ({'source': {'type': 'upload', 'sha256': 'ab'}}, 'source.sha256'),
             ({'source': {'type': 'svn'}}, 'type'),
             ({'visibility': 'public'}, 'not supported'),
             ({'visibility': 'shared'}, 'not supported'),

@@ -50,6 +50,7 @@ GOOD = [
     (git('HTTPS://git.example.org/x'), None),
     (local(ROOT + '/patch-host'), None),
     (local(ROOT + '/a b/c'), None),
+    ({'type': 'upload'}, None),
 ]
 
 BAD = [
@@ -58,7 +59,8 @@ BAD = [
     ([], '"type" is "git"'),
     ({}, 'not None'),
     ({'type': 'svn', 'url': 'x'}, "not 'svn'"),
-    ({'type': 'upload'}, 'upload sources are not supported yet'),
+    ({'type': 'upload', 'size': 3}, 'source.size of an upload source'),
+    ({'type': 'upload', 'path': 'x'}, 'unknown field(s) source.path'),
     (git(branch='main'), 'unknown field(s) source.branch'),
     (dict(local(ROOT + '/x'), url='y'), 'unknown field(s) source.url'),
     ({'type': 'git'}, 'source.url must be a string'),

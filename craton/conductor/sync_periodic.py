@@ -1,0 +1,140 @@
+"""The periodic Swarm sync (every ``[swarm] sync_interval``, swarm driver).
+
+Each round, on every conductor:
+
+* sync and clean-up services older than ``sync_timeout`` + 60 s (left by a
+  dead conductor) are removed;
+* a task left ``syncing`` by nobody (its build's conductor failed to save
+  the outcome) is claimed and synced again, so it ends ``ready`` or
+  ``error``;
+* each ``ready`` task's image is brought to the active, ready nodes that do
+  not hold it yet — nodes that joined, came back, or failed before — and
+  rows of nodes that left the swarm are marked ``failed``.
+
+In the steady state a round costs one node listing and a database read per
+ready task; no service is created. See :mod:`craton.conductor.sync`.
+"""
+
+import docker
+from oslo_log import log as logging
+
+from craton.common import context as craton_context
+from craton.common import exception
+from craton.common import states
+from craton.conductor import engine
+from craton.conductor import registry
+from craton.conductor import sync
+from craton.db import api as db_api
+from craton.objects import task as task_obj
+
+LOG = logging.getLogger(__name__)
+PAGE = 100
+
+
+def _tasks(dbapi, status):
+    marker = None
+    while True:
+        rows = dbapi.list_tasks(None, {'status': status}, limit=PAGE,
+                                marker=marker, sort_key='id')
+        yield from rows
+        if len(rows) < PAGE:
+            return
+        marker = rows[-1].uuid
+
+
+def remove_stale_services(client, conf):
+    """Remove sync and clean-up services a dead conductor left behind."""
+    stale_after = conf.swarm.sync_timeout + 60
+    for svc in client.api.services(filters={'label': sync.LABEL_SYNC}):
+        if sync._age(svc) > stale_after:
+            LOG.warning('Removing stale service %s',
+                        svc.get('Spec', {}).get('Name'))
+            sync._remove_service(client, svc['ID'])
+
+
+def finish_orphaned_syncs(conf, client, dbapi, host):
+    """Sync again the tasks left ``syncing`` with no conductor."""
+    orphans = [t.uuid for t in _tasks(dbapi, states.TASK_SYNCING)
+               if t.conductor is None]
+    context = craton_context.get_admin_context()
+    for uuid in orphans:
+        if not dbapi.claim_task(uuid, host):
+            continue
+        try:
+            task = task_obj.Task.get(context, uuid)
+            if task.status == states.TASK_SYNCING and task.registry_digest:
+                LOG.warning('Task %s was left syncing; syncing it again',
+                            uuid)
+                sync.sync_task(task, conf, client=client, dbapi=dbapi)
+        except exception.TaskNotFound:
+            pass
+        finally:
+            dbapi.release_task(uuid, host)
+
+
+def resync(conf, client=None, dbapi=None, host=None):
+    """One round of the periodic sync (see the module doc).
+
+    Returns ``{task_uuid: {node_id: NodeResult}}`` of the syncs of ready
+    tasks it ran. Syncs another conductor is running are skipped.
+    """
+    dbapi = dbapi or db_api.get_instance()
+    own_client = client is None
+    client = client or engine.get_client(conf)
+    ran = {}
+    try:
+        remove_stale_services(client, conf)
+        if host:
+            finish_orphaned_syncs(conf, client, dbapi, host)
+        tasks = [t for t in _tasks(dbapi, states.TASK_READY)
+                 if t.registry_digest and t.image]
+        if not tasks:
+            return ran
+        nodes = sync.list_nodes(client)
+        known = {n.id for n in nodes}
+        wanted = [n for n in sync.candidates(
+            nodes, conf.swarm.placement_constraints) if n.state == 'ready']
+        for task in tasks:
+            results = _resync_task(conf, client, dbapi, task, known, wanted)
+            if results is not None:
+                ran[task.uuid] = results
+    finally:
+        if own_client:
+            client.close()
+    return ran
+
+
+def _resync_task(conf, client, dbapi, task, known, wanted):
+    ref = registry.pinned(task.image, task.registry_digest)
+    rows = {row.node_id: row for row in dbapi.list_task_nodes(task.uuid)}
+    for row in rows.values():
+        if row.node_id not in known and row.reason != sync.LEFT_SWARM:
+            dbapi.set_task_node(task.uuid, row.node_id, row.hostname,
+                                sync.FAILED, row.image, sync.LEFT_SWARM)
+    need = [n for n in wanted
+            if not (n.id in rows and rows[n.id].status == sync.SYNCED and
+                    rows[n.id].image == ref)]
+    if not need:
+        return None
+    extra = ['node.id==%s' % need[0].id] if len(need) == 1 else []
+    LOG.info('Syncing image %s of task %s to %s', ref, task.uuid,
+             ', '.join(n.hostname for n in need))
+    try:
+        results = sync.pull(client, conf, task.uuid, ref, need,
+                            extra_constraints=extra)
+    except sync.SyncBusy:
+        return None
+    except docker.errors.APIError as exc:
+        # One task's trouble must not starve the others.
+        LOG.warning('Periodic sync of task %s failed: %s', task.uuid,
+                    exc.explanation or exc)
+        return None
+    try:
+        current = dbapi.get_task(None, task.uuid)
+    except exception.TaskNotFound:
+        return None
+    if (current.registry_digest != task.registry_digest or
+            current.image != task.image):
+        return None     # rebuilt meanwhile: its own sync writes the rows
+    sync._record(dbapi, task.uuid, ref, results)
+    return results
