@@ -189,7 +189,7 @@ class StepRun:
             command=list(step.command or []),
             payload=payload.build_payload(self.job, step, self.inventory(),
                                           self.results),
-            timeout=step.timeout)
+            timeout=step.timeout, task_uuid=step.task_uuid)
         try:
             return self.runner.engine_call(self.driver.start, spec)
         except exception.CratonException as exc:
@@ -212,8 +212,11 @@ class StepRun:
                 return self._exited(handle, state, job)
             if state.status == driver_base.GONE:
                 self._close_writer()
-                return self._lost('container %s disappeared while the step '
-                                  'ran' % handle.id)
+                reason = 'container %s disappeared while the step ran' % (
+                    handle.id)
+                if state.error:     # e.g. its Swarm node is down
+                    reason += ': ' + state.error
+                return self._lost(reason)
             if job.status == states.JOB_CANCELLING:
                 code = self._kill(handle)
                 self._write(fsm.STEP_CANCEL, {

@@ -13,7 +13,16 @@ Each is repeated ``--runs`` times; medians are printed, with the engine
 overhead per step and per job (craton minus raw). It prints figures and
 asserts nothing about time.
 
+With ``--driver swarm`` the same is measured on the Swarm cluster of
+tools/swarm-cluster.sh (CRATON_SWARM_* variables, or CRATON_SWARM=1): raw
+is then a one-replica service round trip through the manager (create,
+wait for its task to complete, read its logs, remove), and craton-all
+runs with the swarm execution driver. ``--network`` sets [sandbox]
+network_mode (default none, as in the functional tests; on Swarm that
+gives each step an internal overlay network of its own).
+
     python tools/bench/overhead.py [--runs 5] [--steps 10]
+        [--driver docker|swarm] [--network none|bridge]
 """
 
 import argparse
@@ -30,6 +39,7 @@ sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__),
                                                 '..', '..')))
 
 from craton.tests.functional import deployment  # noqa: E402
+from craton.tests.functional import swarmenv  # noqa: E402
 
 IMAGE = 'craton/busybox:latest'
 COMMAND = ['sh', '-c', 'echo step']
@@ -48,13 +58,32 @@ def raw_round_trips(client, steps):
     return time.perf_counter() - start
 
 
+def raw_service_round_trips(client, image, steps):
+    """Seconds for ``steps`` sequential one-shot service round trips."""
+    start = time.perf_counter()
+    for _ in range(steps):
+        service = client.services.create(
+            image, COMMAND, labels={'craton.bench': 'raw'},
+            restart_policy=docker.types.RestartPolicy('none'))
+        while True:
+            tasks = service.tasks()
+            if tasks and tasks[0]['Status']['State'] in (
+                    'complete', 'failed', 'rejected'):
+                break
+            time.sleep(0.02)
+        b''.join(service.logs(stdout=True, stderr=True))
+        service.remove()
+    return time.perf_counter() - start
+
+
 def parse(ts):
     return datetime.datetime.fromisoformat(ts.replace('Z', '+00:00'))
 
 
 def craton_job(api, steps):
     """(client-side seconds, server-side seconds, [step seconds]) for one
-    job of the ten-step workflow."""
+    job of the ten-step workflow.
+    """
     start = time.perf_counter()
     job = api.submit_job({'hosts': ['bench-host']}, workflow='bench')
     while True:
@@ -77,8 +106,24 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--runs', type=int, default=5)
     parser.add_argument('--steps', type=int, default=10)
+    parser.add_argument('--driver', choices=('docker', 'swarm'),
+                        default='docker')
+    parser.add_argument('--network', default='none')
     args = parser.parse_args()
-    url = os.environ.get('CRATON_TEST_DOCKER_URL', deployment.DOCKER_URL)
+    extra = {'DEFAULT': {'debug': 'false'},
+             'sandbox': {'network_mode': args.network}}
+    if args.driver == 'swarm':
+        if swarmenv.env() is None:
+            raise SystemExit(swarmenv.SKIP_REASON)
+        url = swarmenv.manager_url()
+        extra = swarmenv.deployment_extra(extra)
+        image = swarmenv.registry() + '/' + IMAGE
+
+        def raw(client, steps):
+            return raw_service_round_trips(client, image, steps)
+    else:
+        url = os.environ.get('CRATON_TEST_DOCKER_URL', deployment.DOCKER_URL)
+        raw = raw_round_trips
     client = docker.DockerClient(base_url=url)
     client.ping()
 
@@ -86,8 +131,7 @@ def main():
     os.chmod(root, 0o755)
     path = deployment.task_dir(root, 'bench-step',
                                dockerfile='FROM %s\n' % IMAGE)
-    deploy = deployment.Deployment(source_roots=[root], extra={
-        'DEFAULT': {'debug': 'false'}})
+    deploy = deployment.Deployment(source_roots=[root], extra=extra)
     deploy.setUp()
     try:
         api = deploy.client
@@ -99,11 +143,11 @@ def main():
             {'name': 'step-%02d' % i, 'task': 'bench-step'}
             for i in range(args.steps)])
         # One warm-up of each so caches and connections are set up.
-        raw_round_trips(client, 1)
+        raw(client, 1)
         craton_job(api, args.steps)
-        raw, client_side, server_side, steps = [], [], [], []
+        raws, client_side, server_side, steps = [], [], [], []
         for _ in range(args.runs):
-            raw.append(raw_round_trips(client, args.steps))
+            raws.append(raw(client, args.steps))
             c, s, per_step = craton_job(api, args.steps)
             client_side.append(c)
             server_side.append(s)
@@ -113,18 +157,19 @@ def main():
 
     med = statistics.median
     n = args.steps
-    print('engine %s, %d runs of %d steps (medians)' % (url, args.runs, n))
-    print('raw docker SDK: %.3f s for %d round trips = %.3f s a step'
-          % (med(raw), n, med(raw) / n))
+    print('%s driver, network_mode %s, engine %s, %d runs of %d steps '
+          '(medians)' % (args.driver, args.network, url, args.runs, n))
+    print('raw (SDK):      %.3f s for %d round trips = %.3f s a step'
+          % (med(raws), n, med(raws) / n))
     print('craton job:     %.3f s submit-to-finished (client), %.3f s '
           'created-to-finished (server)' % (med(client_side),
                                             med(server_side)))
     print('craton step:    %.3f s median started-to-finished'
           % med(steps))
-    overhead = med(client_side) - med(raw)
+    overhead = med(client_side) - med(raws)
     print('overhead:       %.3f s a job, %.3f s a step' % (overhead,
                                                           overhead / n))
-    print('raw runs (s):    %s' % ' '.join('%.3f' % x for x in raw))
+    print('raw runs (s):    %s' % ' '.join('%.3f' % x for x in raws))
     print('craton runs (s): %s' % ' '.join('%.3f' % x for x in client_side))
 
 

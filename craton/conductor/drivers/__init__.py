@@ -12,6 +12,7 @@ from craton.common import exception
 # is only needed when that driver is configured.
 _DRIVERS = {
     'docker': ('craton.conductor.drivers.docker', 'DockerDriver'),
+    'swarm': ('craton.conductor.drivers.swarm', 'SwarmDriver'),
 }
 
 

@@ -46,6 +46,9 @@ class StepSpec:
     command: list         # the task's command; the driver appends the payload
     payload: bytes        # the payload, compact JSON (may be many MiB)
     timeout: int          # seconds; the executor enforces it
+    # The step's task: the swarm driver places the step on nodes whose
+    # sync record says they hold the image.
+    task_uuid: typing.Optional[str] = None
 
 
 @dataclasses.dataclass
@@ -53,7 +56,8 @@ class StepHandle:
     """Where a started step lives."""
 
     id: str               # container id (swarm: service id)
-    node: str             # engine host name: `docker info` Name
+    node: str             # engine host name: `docker info` Name (swarm:
+                          # the host name of the task's node)
 
 
 @dataclasses.dataclass

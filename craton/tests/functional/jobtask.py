@@ -81,18 +81,27 @@ class CreateRecorder:
 
     def __init__(self):
         self.counts = {}
-        self._client = docker_client()
-        self._events = self._client.events(
-            decode=True, filters={'type': 'container', 'event': 'create',
-                                  'label': 'craton.managed=true'})
+        self._client = self.client()
+        self._events = self._client.events(decode=True,
+                                           filters=self.FILTERS)
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
+
+    FILTERS = {'type': 'container', 'event': 'create',
+               'label': 'craton.managed=true'}
+
+    def client(self):
+        return docker_client()
+
+    @staticmethod
+    def key(attrs):
+        """(job, step) of the created object."""
+        return attrs.get('craton.job'), attrs.get('craton.step')
 
     def _read(self):
         try:
             for event in self._events:
-                attrs = event['Actor']['Attributes']
-                key = (attrs.get('craton.job'), attrs.get('craton.step'))
+                key = self.key(event['Actor']['Attributes'])
                 self.counts[key] = self.counts.get(key, 0) + 1
         except Exception:
             # Closing the stream from stop() ends the read with an error.
@@ -108,3 +117,29 @@ class CreateRecorder:
     def stop(self):
         self._events.close()
         self._client.close()
+
+
+class ServiceCreateRecorder(CreateRecorder):
+    """Counts the services a Swarm manager creates, per job and step.
+
+    Service events carry only the service's name, which is
+    ``craton-<job uuid>-<step index>``.
+    """
+
+    FILTERS = {'type': 'service', 'event': 'create'}
+
+    def __init__(self, manager_url):
+        self.manager_url = manager_url
+        super().__init__()
+
+    def client(self):
+        import docker
+        return docker.DockerClient(base_url=self.manager_url)
+
+    @staticmethod
+    def key(attrs):
+        name = attrs.get('name') or ''
+        if not name.startswith('craton-'):
+            return None, None
+        job, _, step = name[len('craton-'):].rpartition('-')
+        return job, step

@@ -75,6 +75,15 @@ def node_urls():
     return urls
 
 
+def node_number(hostname):
+    """N of CRATON_SWARM_NODE<N>_URL for the node with that host name."""
+    import docker
+    for number, url in node_urls().items():
+        if docker.APIClient(base_url=url).info()['Name'] == hostname:
+            return number
+    raise LookupError('no CRATON_SWARM_NODE<N>_URL for node %s' % hostname)
+
+
 def cluster(*args, timeout=300):
     """Run ``tools/swarm-cluster.sh ARGS`` (stop-node N, start-node N)."""
     out = subprocess.run(['bash', CLUSTER] + [str(a) for a in args],
@@ -95,3 +104,37 @@ def deployment_extra(extra=None):
     for section, values in (extra or {}).items():
         sections.setdefault(section, {}).update(values)
     return sections
+
+
+class StepService:
+    """A step's service, seen as the job tests see a container: its
+    ``status`` ('running' or 'exited', from its task) and remove().
+    """
+
+    def __init__(self, api, service):
+        self.api = api
+        self.id = service['ID']
+        self.name = service['Spec']['Name']
+        tasks = api.tasks(filters={'service': self.id})
+        state = tasks[0]['Status']['State'] if tasks else 'pending'
+        self.status = {'complete': 'exited', 'failed': 'exited',
+                       'shutdown': 'exited', 'rejected': 'exited'}.get(
+                           state, state)
+
+    def remove(self, force=True):
+        self.api.remove_service(self.id)
+
+    def __repr__(self):
+        return '<service %s %s>' % (self.name, self.status)
+
+
+def manager_api():
+    import docker
+    return docker.APIClient(base_url=manager_url(), version='auto')
+
+
+def step_services(job_uuid):
+    """The services of a job's steps on the manager."""
+    api = manager_api()
+    return [StepService(api, s) for s in api.services(
+        filters={'label': ['craton.job=%s' % job_uuid]})]

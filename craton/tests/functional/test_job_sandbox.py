@@ -10,6 +10,7 @@ import testtools
 from craton.tests.functional import dbfixtures
 from craton.tests.functional import deployment
 from craton.tests.functional import jobtask
+from craton.tests.functional import swarmenv
 
 HOSTILE = textwrap.dedent('''\
     import json, os, socket, sys, time
@@ -51,11 +52,15 @@ HOSTILE = textwrap.dedent('''\
 class HostileStepsTest(testtools.TestCase):
 
     @classmethod
+    def deployment_extra(cls):
+        return {'sandbox': {'memory': '128m', 'pids_limit': '64'}}
+
+    @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls.root = deployment.source_root()
-        cls.deploy = deployment.Deployment(source_roots=[cls.root], extra={
-            'sandbox': {'memory': '128m', 'pids_limit': '64'}})
+        cls.deploy = deployment.Deployment(source_roots=[cls.root],
+                                           extra=cls.deployment_extra())
         cls.deploy.setUp()
         cls.api = cls.deploy.client
         cls.api.ready_task('hostile', deployment.task_dir(
@@ -107,3 +112,12 @@ class HostileStepsTest(testtools.TestCase):
         job, log = self.attack('engine_socket')
         self.assertEqual(4, job['steps'][0]['exit_code'])
         self.assertNotIn(b'reached the engine', log)
+
+
+@swarmenv.requires_swarm
+class SwarmHostileStepsTest(HostileStepsTest):
+    """The same attacks on a Swarm node, through the swarm driver."""
+
+    @classmethod
+    def deployment_extra(cls):
+        return swarmenv.deployment_extra(super().deployment_extra())

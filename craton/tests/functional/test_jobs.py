@@ -13,16 +13,26 @@ import testtools
 from craton.tests.functional import dbfixtures
 from craton.tests.functional import deployment
 from craton.tests.functional import jobtask
+from craton.tests.functional import swarmenv
 
 
 @dbfixtures.requires_functional
 class EmbeddedJobsTest(testtools.TestCase):
 
+    # Hosts of the large-inventory scenario: a payload of several MiB.
+    LARGE_INVENTORY = 5000
+
+    @classmethod
+    def deployment_extra(cls):
+        """Config sections that choose the execution driver."""
+        return None
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls.root = deployment.source_root()
-        cls.deploy = deployment.Deployment(source_roots=[cls.root])
+        cls.deploy = deployment.Deployment(source_roots=[cls.root],
+                                           extra=cls.deployment_extra())
         cls.deploy.setUp()
         cls.api = cls.deploy.client
         cls.task = jobtask.register(cls.api, cls.root)
@@ -172,7 +182,7 @@ class EmbeddedJobsTest(testtools.TestCase):
         self.assertEqual(['jobtask'], [s['name'] for s in job['steps']])
 
     def test_large_inventory_goes_through_the_payload_file(self):
-        count = 5000
+        count = self.LARGE_INVENTORY
         self.bulk_hosts(count, 'bulk')
         job = self.run_job([{'name': 'big'}], inventory={'labels': ['bulk']},
                            timeout=300)
@@ -224,3 +234,81 @@ class EmbeddedJobsTest(testtools.TestCase):
                 return
             time.sleep(0.5)
         self.fail('containers left for job %s: %s' % (job_uuid, left))
+
+
+@swarmenv.requires_swarm
+class SwarmJobsTest(EmbeddedJobsTest):
+    """The same job scenarios with the swarm execution driver: steps are
+    services on a real 3-node Swarm, task images pushed to its registry.
+    """
+
+    # 10,000 hosts: several MiB, far past one Swarm secret.
+    LARGE_INVENTORY = 10000
+
+    @classmethod
+    def deployment_extra(cls):
+        # Workers only: the engine-death scenario stops a step's node, and
+        # the manager must keep answering.
+        return swarmenv.deployment_extra({'swarm': {
+            'placement_constraints': 'node.role==worker'}})
+
+    def assertNoContainers(self, job_uuid):
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            left = swarmenv.step_services(job_uuid)
+            if not left:
+                return
+            time.sleep(0.5)
+        self.fail('services left for job %s: %s' % (job_uuid, left))
+
+    def test_steps_land_on_several_nodes(self):
+        # Jobs at the same time: Swarm spreads their steps over the nodes.
+        wf = self.workflow([{'name': 'a', 'variables': {'sleep': 4}},
+                            {'name': 'b', 'variables': {'sleep': 1}}])
+        jobs = [self.api.submit_job({'hosts': ['compute-01']},
+                                    workflow=wf['name'])['uuid']
+                for _ in range(6)]
+        nodes = []
+        for uuid_ in jobs:
+            job = self.api.wait_job(uuid_)
+            self.assertEqual('succeeded', job['status'], job)
+            nodes.extend(s['node'] for s in job['steps'])
+        manager = swarmenv.manager_api().info()['Swarm']['NodeID']
+        hostnames = {n['Description']['Hostname']
+                     for n in swarmenv.manager_api().nodes()}
+        self.assertTrue(set(nodes) <= hostnames, (nodes, manager))
+        self.assertGreater(len(set(nodes)), 1, nodes)
+
+    def test_worker_engine_death_mid_step_loses_the_step(self):
+        wf = self.workflow([{'name': 'doomed', 'timeout': 600,
+                             'variables': {'lines': 1, 'sleep': 300}},
+                            {'name': 'after'}])
+        job = self.api.submit_job({'hosts': ['compute-01']},
+                                  workflow=wf['name'])
+        job = self.api.wait_step(job['uuid'], 0, 'running')
+        deadline = time.monotonic() + 60
+        while b'line 0' not in self.api.full_log(job['uuid'], 0)[0]:
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.3)
+        node = self.api.job(job['uuid'])['steps'][0]['node']
+        number = swarmenv.node_number(node)
+        self.addCleanup(swarmenv.cluster, 'start-node', number)
+        stopped = time.monotonic()
+        swarmenv.cluster('stop-node', number)
+        job = self.api.wait_job(job['uuid'], timeout=120)
+        took = time.monotonic() - stopped
+        self.assertEqual('failed', job['status'], job)
+        self.assertEqual(['lost', 'skipped'],
+                         [s['status'] for s in job['steps']])
+        reason = job['steps'][0]['status_reason']
+        self.assertIn('node %s is down' % node, reason)
+        self.assertIn('doomed', job['status_reason'])
+        self.assertLess(took, 60)
+        log, complete = self.api.full_log(job['uuid'], 0)
+        self.assertTrue(complete)
+        self.assertTrue(log.startswith(b'line 0\n'))
+        # The job cleaned up: the node will not resume the step when
+        # its engine comes back.
+        self.assertNoContainers(job['uuid'])
+        self.addDetail('timing', testtools.content.text_content(
+            'job final %.1f s after the engine of %s died' % (took, node)))

@@ -11,6 +11,7 @@ import testtools
 from craton.tests.functional import dbfixtures
 from craton.tests.functional import deployment
 from craton.tests.functional import jobtask
+from craton.tests.functional import swarmenv
 
 LINES = 40
 
@@ -19,10 +20,16 @@ LINES = 40
 class RestartTest(testtools.TestCase):
 
     @classmethod
+    def deployment_extra(cls):
+        """Config sections that choose the execution driver."""
+        return None
+
+    @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls.root = deployment.source_root()
-        cls.deploy = deployment.Deployment(source_roots=[cls.root])
+        cls.deploy = deployment.Deployment(source_roots=[cls.root],
+                                           extra=cls.deployment_extra())
         cls.deploy.setUp()
         cls.api = cls.deploy.client
         jobtask.register(cls.api, cls.root)
@@ -63,8 +70,12 @@ class RestartTest(testtools.TestCase):
         return jobtask.docker_client().containers.list(
             all=True, filters={'label': 'craton.job=%s' % job_uuid})
 
+    def recorder(self):
+        """Counts what the driver creates per step (containers here)."""
+        return jobtask.CreateRecorder()
+
     def test_sigkill_mid_step_reattaches(self):
-        recorder = jobtask.CreateRecorder()
+        recorder = self.recorder()
         self.addCleanup(recorder.stop)
         job_uuid = self.submit('reattach', {'lines': LINES,
                                             'interval': 0.15})
@@ -92,7 +103,7 @@ class RestartTest(testtools.TestCase):
         self.assertEqual([], self.containers(job_uuid))
 
     def test_container_exited_while_down_is_recorded(self):
-        recorder = jobtask.CreateRecorder()
+        recorder = self.recorder()
         self.addCleanup(recorder.stop)
         job_uuid = self.submit('exited', {'lines': 3, 'interval': 0.1,
                                           'sleep': 3, 'exit_code': 4})
@@ -136,3 +147,20 @@ class RestartTest(testtools.TestCase):
         self.deploy.restart('craton-all-1')
         job = self.api.wait_job(job_uuid)
         self.assertEqual('succeeded', job['status'])
+
+
+@swarmenv.requires_swarm
+class SwarmRestartTest(RestartTest):
+    """The same restarts with the swarm driver: the step's service
+    outlives craton-all, which finds it again by its labels.
+    """
+
+    @classmethod
+    def deployment_extra(cls):
+        return swarmenv.deployment_extra()
+
+    def containers(self, job_uuid):
+        return swarmenv.step_services(job_uuid)
+
+    def recorder(self):
+        return jobtask.ServiceCreateRecorder(swarmenv.manager_url())

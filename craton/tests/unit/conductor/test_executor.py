@@ -11,6 +11,7 @@ from oslo_utils import uuidutils
 
 from craton.common import states
 from craton import conf
+from craton.conductor.drivers import base as driver_base
 from craton.conductor import executor
 from craton.db import api as db_api
 from craton.db.sqlalchemy import models
@@ -205,6 +206,32 @@ class TestFailures(ExecutorTestCase):
         self.assertEqual(states.JOB_FAILED, self.runner.run(uuid))
         self.assertEqual('exit code 137; OOMKilled',
                          self.job(uuid).steps[0].status_reason)
+
+    def test_gone_with_reason_is_lost_with_it(self):
+        # The swarm driver's answer for a task whose node went down.
+        def node_down(container):
+            container.emit(b'up\n')
+            with container.cond:
+                container.status = driver_base.GONE
+                container.error = ('node node-2 is down (its engine '
+                                   'stopped answering)')
+                container.cond.notify_all()
+        self.driver.behaviours['one'] = node_down
+        uuid = self.submit(names=('one', 'two'))
+        self.assertEqual(states.JOB_FAILED, self.runner.run(uuid))
+        job = self.job(uuid)
+        self.assertEqual(['lost', 'skipped'], self.step_statuses(uuid))
+        self.assertEqual('container c0001 disappeared while the step ran: '
+                         'node node-2 is down (its engine stopped '
+                         'answering)', job.steps[0].status_reason)
+        self.assertIn('node node-2 is down', job.status_reason)
+        self.assertEqual(b'up\n', self.log(uuid, 0))
+
+    def test_spec_names_the_task(self):
+        uuid = self.submit(names=('one',))
+        self.assertEqual(states.JOB_SUCCEEDED, self.runner.run(uuid))
+        self.assertEqual([self.job(uuid).steps[0].task_uuid],
+                         [spec.task_uuid for spec in self.driver.specs])
 
     def test_timeout_kills_the_step(self):
         self.driver.behaviours['one'] = fake_driver.hang

@@ -1,0 +1,597 @@
+"""Unit tests of the swarm execution driver against a fake Swarm manager."""
+
+import base64
+import json
+import types
+from unittest import mock
+
+import docker
+import fixtures
+from oslo_config import fixture as config_fixture
+from oslotest import base
+
+from craton.common import exception
+from craton.conductor import drivers
+from craton.conductor.drivers import base as driver_base
+from craton.conductor.drivers import swarm as swarm_driver
+from craton.conductor.drivers import swarm_logs
+from craton.conductor.drivers import swarm_spec
+from craton import conf
+
+CONF = conf.CONF
+JOB = '6d1c3c4e-0a1b-4c2d-9e8f-0123456789ab'
+TASK = '0f0e0d0c-0b0a-4909-8807-060504030201'
+IMAGE = '127.0.0.1:5001/craton/task-%s@sha256:%s' % (TASK, 'a' * 64)
+
+
+def api_error(status, msg='error'):
+    return docker.errors.APIError(msg, explanation=msg,
+                                  response=mock.Mock(status_code=status))
+
+
+def _labelled(filters, labels):
+    wanted = dict(f.split('=', 1) for f in (filters or {}).get('label', []))
+    return wanted.items() <= (labels or {}).items()
+
+
+class FakeResponse:
+    def __init__(self, frames):
+        self.frames = frames
+        self.closed = False
+
+    def close(self):
+        self.closed = True
+
+
+class FakeSwarm:
+    """Just enough of docker.APIClient's Swarm calls."""
+
+    def __init__(self):
+        self.calls = []
+        self.services_, self.secrets_, self.networks_ = {}, {}, {}
+        self.tasks_ = {}        # service id -> [task]
+        self.nodes_ = {
+            nid: {'ID': nid, 'Description': {'Hostname': 'node-' + nid[1]},
+                  'Status': {'State': 'ready'}}
+            for nid in ('n1', 'n2', 'n3')}
+        self.logs = {}          # service id -> [(stream, bytes)]
+        self.swarm_info = {'ControlAvailable': True}
+        self.place_on = 'n2'
+
+    # -- raw requests the driver makes ----------------------------------
+    def _url(self, path, *args):
+        return path.format(*args)
+
+    def _post_json(self, url, data=None, params=None):
+        return (url, data)
+
+    def _result(self, response, json=False):
+        url, data = response
+        if url == '/secrets/create':
+            return self._create('secret', self.secrets_, data)
+        if url == '/networks/create':
+            result = self._create('network', self.networks_, data)
+            return {'Id': result['ID']}
+        if url == '/services/create':
+            result = self._create('service', self.services_, data)
+            self.tasks_[result['ID']] = [{
+                'ID': 't-' + result['ID'], 'CreatedAt': '1',
+                'NodeID': self.place_on, 'DesiredState': 'running',
+                'Status': {'State': 'running'}}]
+            return result
+        raise AssertionError(url)
+
+    def _create(self, kind, store, data):
+        self.calls.append(('create_' + kind, data['Name']))
+        if any(o['Name'] == data['Name'] for o in store.values()):
+            raise api_error(409, '%s name conflicts' % kind)
+        oid = '%s%d' % (kind[:3], len(store) + 1)
+        store[oid] = data
+        return {'ID': oid}
+
+    def _get(self, url, params=None, stream=False):
+        sid = url.split('/')[2]
+        if sid not in self.services_:
+            raise docker.errors.NotFound('service %s not found' % sid)
+        frames = [data for src, data in self.logs.get(sid, [])
+                  if params['stderr'] or src == 'stdout']
+        return FakeResponse(frames)
+
+    def _raise_for_status(self, res):
+        pass
+
+    def _multiplexed_response_stream_helper(self, res):
+        yield from res.frames
+
+    def _get_raw_response_socket(self, res):
+        raise OSError('no socket in a fake')
+
+    # -- SDK calls ---------------------------------------------------------
+    def services(self, filters=None):
+        return [{'ID': sid, 'Spec': dict(s), 'CreatedAt': '1'}
+                for sid, s in self.services_.items()
+                if _labelled(filters, s['Labels'])]
+
+    def inspect_service(self, sid):
+        if sid not in self.services_:
+            raise docker.errors.NotFound('service %s not found' % sid)
+        return {'ID': sid, 'Spec': self.services_[sid]}
+
+    def tasks(self, filters=None):
+        sid = filters['service']
+        if sid not in self.services_:
+            raise docker.errors.NotFound('service %s not found' % sid)
+        return list(self.tasks_.get(sid, []))
+
+    def inspect_node(self, nid):
+        if nid not in self.nodes_:
+            raise docker.errors.NotFound('node %s not found' % nid)
+        return self.nodes_[nid]
+
+    def nodes(self):
+        return list(self.nodes_.values())
+
+    def secrets(self, filters=None):
+        return [{'ID': i, 'Spec': s} for i, s in self.secrets_.items()
+                if _labelled(filters, s['Labels']) and
+                ('name' not in (filters or {}) or
+                 s['Name'] == filters['name'])]
+
+    def networks(self, names=None, filters=None):
+        return [{'Id': i, 'Name': n['Name'], 'Labels': n['Labels'],
+                 'Created': '2000-01-01T00:00:00.000000001Z'}
+                for i, n in self.networks_.items()
+                if _labelled(filters, n['Labels']) and
+                (names is None or n['Name'] in names)]
+
+    def remove_service(self, sid):
+        self.calls.append(('remove_service', sid))
+        if sid not in self.services_:
+            raise docker.errors.NotFound('service %s not found' % sid)
+        del self.services_[sid]
+        self.tasks_.pop(sid, None)
+
+    def remove_secret(self, oid):
+        self.calls.append(('remove_secret', self.secrets_[oid]['Name']))
+        del self.secrets_[oid]
+
+    def remove_network(self, oid):
+        self.calls.append(('remove_network', self.networks_[oid]['Name']))
+        del self.networks_[oid]
+
+    def info(self):
+        return {'Name': 'node-1', 'Swarm': self.swarm_info}
+
+    def ping(self):
+        return True
+
+
+class SwarmTestCase(base.BaseTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.cfg = self.useFixture(config_fixture.Config(CONF))
+        self.cfg.config(group='docker', url='unix:///manager.sock',
+                        registry='127.0.0.1:5001')
+        self.cfg.config(group='conductor', execution_driver='swarm')
+        self.api = FakeSwarm()
+        self.useFixture(fixtures.MockPatch(
+            'craton.conductor.engine.get_client',
+            return_value=types.SimpleNamespace(api=self.api)))
+        for name in ('CREATED_GRACE', 'START_WAIT', 'POLL_INTERVAL',
+                     'NETWORK_WAIT'):
+            self.useFixture(fixtures.MockPatchObject(swarm_driver, name, 0))
+        self.useFixture(fixtures.MockPatchObject(swarm_logs,
+                                                 'IDLE_CHECK_MIN', 0.01))
+        self.rows = []
+        dbapi = mock.Mock(list_task_nodes=mock.Mock(
+            side_effect=lambda uuid: list(self.rows)))
+        self.useFixture(fixtures.MockPatchObject(
+            swarm_driver.db_api, 'get_instance', return_value=dbapi))
+        self.driver = drivers.get_driver(CONF)
+
+    def spec(self, payload=b'{"a":1}', index=0, task_uuid=TASK):
+        return driver_base.StepSpec(
+            job_uuid=JOB, step_index=index, step_name='s%d' % index,
+            image=IMAGE, command=['python3', '/t.py'], payload=payload,
+            timeout=60, task_uuid=task_uuid)
+
+    def service(self, handle):
+        return self.api.services_[handle.id]
+
+    def task(self, handle):
+        return self.api.tasks_[handle.id][0]
+
+
+class TestServiceSpec(SwarmTestCase):
+
+    def test_registered(self):
+        self.assertIsInstance(self.driver, swarm_driver.SwarmDriver)
+
+    def test_sandbox_labels_and_mode(self):
+        self.cfg.config(group='sandbox', memory='256m', cpus=0.5,
+                        pids_limit=99, tmpfs_size='32m', user='1000:1001',
+                        network_mode='bridge')
+        handle = self.driver.start(self.spec())
+        self.assertEqual('node-2', handle.node)
+        svc = self.service(handle)
+        labels = {'craton.job': JOB, 'craton.step': '0',
+                  'craton.step_name': 's0', 'craton.managed': 'true',
+                  'craton.timeout': '60'}
+        self.assertEqual('craton-%s-0' % JOB, svc['Name'])
+        self.assertEqual(labels, svc['Labels'])
+        self.assertEqual({'Replicated': {'Replicas': 1}}, svc['Mode'])
+        task = svc['TaskTemplate']
+        self.assertEqual('none', task['RestartPolicy']['Condition'])
+        self.assertEqual({'MemoryBytes': 256 * 1024 * 1024,
+                          'NanoCPUs': 500000000, 'Pids': 99},
+                         task['Resources']['Limits'])
+        self.assertEqual([], task['Networks'])
+        self.assertEqual('json-file', task['LogDriver']['Name'])
+        c = task['ContainerSpec']
+        self.assertEqual(IMAGE, c['Image'])
+        self.assertNotIn('Command', c)      # the image's entrypoint stays
+        self.assertEqual(['python3', '/t.py', '{"a":1}'], c['Args'])
+        self.assertEqual(['CRATON_PAYLOAD_FILE=/craton/payload.json',
+                          'HOME=/tmp'], c['Env'])
+        self.assertEqual(labels, c['Labels'])
+        self.assertEqual('1000:1001', c['User'])
+        self.assertTrue(c['ReadOnly'])
+        self.assertEqual(['ALL'], c['CapabilityDrop'])
+        self.assertEqual([{'Type': 'tmpfs', 'Target': '/tmp',
+                           'TmpfsOptions': {'SizeBytes': 32 * 1024 * 1024,
+                                            'Mode': 0o1777}}], c['Mounts'])
+        self.assertEqual('SIGKILL', c['StopSignal'])
+        for key in ('Privileged', 'Hosts', 'Mounts'):
+            self.assertNotIn('docker.sock', json.dumps(c.get(key)))
+        self.assertEqual([{'SecretID': 'sec1',
+                           'SecretName': swarm_spec.secret_names(
+                               self.spec())[1],
+                           'File': {'Name': '/craton/payload.json',
+                                    'UID': '1000', 'GID': '1001',
+                                    'Mode': 0o400}}], c['Secrets'])
+
+    def test_root_user_refused(self):
+        self.cfg.config(group='sandbox', user='0:0')
+        self.assertRaises(exception.CratonException, self.driver.start,
+                          self.spec())
+        self.assertEqual({}, self.api.services_)
+
+    def test_network_none_is_a_network_of_its_own(self):
+        self.cfg.config(group='sandbox', network_mode='none')
+        handle = self.driver.start(self.spec())
+        [(nid, net)] = self.api.networks_.items()
+        self.assertEqual('craton-%s-0' % JOB, net['Name'])
+        self.assertEqual('overlay', net['Driver'])
+        self.assertTrue(net['Internal'])
+        self.assertEqual(JOB, net['Labels']['craton.job'])
+        self.assertEqual([{'Target': nid}],
+                         self.service(handle)['TaskTemplate']['Networks'])
+
+    def test_named_network(self):
+        self.cfg.config(group='sandbox', network_mode='tasks-net')
+        handle = self.driver.start(self.spec())
+        self.assertEqual([{'Target': 'tasks-net'}],
+                         self.service(handle)['TaskTemplate']['Networks'])
+        self.assertEqual({}, self.api.networks_)
+
+
+class TestPlacement(SwarmTestCase):
+
+    def constraints(self, handle):
+        return self.service(handle)['TaskTemplate']['Placement'][
+            'Constraints']
+
+    def row(self, node, status='synced', image=IMAGE):
+        return types.SimpleNamespace(node_id=node, hostname='h-' + node,
+                                     status=status, image=image)
+
+    def test_config_constraints(self):
+        self.cfg.config(group='swarm', placement_constraints=[
+            'node.labels.craton==true', 'node.role==worker'])
+        handle = self.driver.start(self.spec())
+        self.assertEqual(['node.labels.craton==true', 'node.role==worker'],
+                         self.constraints(handle))
+
+    def test_no_rows_no_node_constraint(self):
+        self.assertEqual([], self.constraints(self.driver.start(
+            self.spec())))
+
+    def test_no_task_uuid_no_node_constraint(self):
+        self.rows = [self.row('n1')]
+        self.assertEqual([], self.constraints(self.driver.start(
+            self.spec(task_uuid=None))))
+
+    def test_only_synced_nodes(self):
+        self.cfg.config(group='swarm', placement_constraints=['a==b'])
+        self.rows = [self.row('n1'), self.row('n2', status='failed'),
+                     self.row('n3', image=IMAGE.replace('a' * 64,
+                                                        'b' * 64))]
+        self.assertEqual(['a==b', 'node.id!=n2', 'node.id!=n3'],
+                         self.constraints(self.driver.start(self.spec())))
+
+    def test_node_without_row_is_excluded(self):
+        self.rows = [self.row('n1'), self.row('n3')]
+        self.assertEqual(['node.id!=n2'],
+                         self.constraints(self.driver.start(self.spec())))
+
+    def test_digest_only_row_matches(self):
+        self.rows = [self.row('n2', image='sha256:' + 'a' * 64)]
+        self.assertEqual(['node.id!=n1', 'node.id!=n3'],
+                         self.constraints(self.driver.start(self.spec())))
+
+    def test_no_synced_row_falls_back(self):
+        self.rows = [self.row('n1', status='failed')]
+        self.assertEqual([], self.constraints(self.driver.start(
+            self.spec())))
+
+
+class TestPayload(SwarmTestCase):
+
+    def secrets(self):
+        return sorted(self.api.secrets_.values(), key=lambda s: s['Name'])
+
+    def refs(self, handle):
+        return self.service(handle)['TaskTemplate']['ContainerSpec'][
+            'Secrets']
+
+    def test_inline_and_file_up_to_64k(self):
+        limit = driver_base.MAX_INLINE_PAYLOAD
+        for index, size in enumerate((limit, limit + 1)):
+            payload = b'"' + b'x' * (size - 2) + b'"'
+            handle = self.driver.start(self.spec(payload, index))
+            args = self.service(handle)['TaskTemplate']['ContainerSpec'][
+                'Args']
+            self.assertEqual(payload.decode() if size <= limit
+                             else '@/craton/payload.json', args[-1])
+
+    def test_one_secret_up_to_the_cap(self):
+        payload = b'"' + b'x' * (swarm_spec.SECRET_MAX - 2) + b'"'
+        handle = self.driver.start(self.spec(payload))
+        [secret] = self.secrets()
+        self.assertEqual(payload, base64.b64decode(secret['Data']))
+        self.assertNotIn('Templating', secret)
+        self.assertEqual(JOB, secret['Labels']['craton.job'])
+        [ref] = self.refs(handle)
+        self.assertEqual('/craton/payload.json', ref['File']['Name'])
+        # Nothing of the payload in the service spec but argv.
+        spec = json.dumps(self.service(handle))
+        self.assertNotIn('x' * 100, spec)
+
+    def test_parts_and_template_past_the_cap(self):
+        cap = swarm_spec.SECRET_MAX
+        payload = bytes(range(256)) * (2 * cap // 256 + 10)
+        handle = self.driver.start(self.spec(payload))
+        refs = self.refs(handle)
+        self.assertEqual(4, len(refs))      # 3 parts + the template
+        by_name = {s['Name']: s for s in self.api.secrets_.values()}
+        parts = [by_name[r['SecretName']] for r in refs[:-1]]
+        self.assertEqual(payload, b''.join(base64.b64decode(p['Data'])
+                                           for p in parts))
+        self.assertTrue(all(len(base64.b64decode(p['Data'])) <= cap
+                            for p in parts))
+        self.assertEqual(['craton-payload.part000', 'craton-payload.part001',
+                          'craton-payload.part002', '/craton/payload.json'],
+                         [r['File']['Name'] for r in refs])
+        template = by_name[refs[-1]['SecretName']]
+        self.assertEqual({'Name': 'golang'}, template['Templating'])
+        self.assertEqual(
+            '{{ secret "craton-payload.part000" }}'
+            '{{ secret "craton-payload.part001" }}'
+            '{{ secret "craton-payload.part002" }}',
+            base64.b64decode(template['Data']).decode())
+        for ref in refs:
+            self.assertEqual(0o400, ref['File']['Mode'])
+            self.assertEqual('65534', ref['File']['UID'])
+
+    def test_secret_names_fit_swarm(self):
+        spec = self.spec(b'x' * (3 * swarm_spec.SECRET_MAX), index=999)
+        names = [s['name'] for s in swarm_spec.payload_secrets(spec)]
+        self.assertTrue(all(len(n) <= 64 for n in names), names)
+
+    def test_user_name_payload_readable_by_all(self):
+        self.cfg.config(group='sandbox', user='nobody')
+        handle = self.driver.start(self.spec())
+        self.assertEqual(0o444, self.refs(handle)[0]['File']['Mode'])
+
+
+class TestIdempotence(SwarmTestCase):
+
+    def test_existing_service_reused(self):
+        h = self.driver.start(self.spec())
+        self.api.calls.clear()
+        self.assertEqual(h, self.driver.start(self.spec()))
+        self.assertEqual([], self.api.calls)
+        self.assertEqual(h, self.driver.find(JOB, 0))
+        self.assertIsNone(self.driver.find(JOB, 1))
+
+    def test_leftover_secrets_reused(self):
+        # A conductor died after creating the secrets: the next start
+        # uses them (same payload, same names) and creates the service.
+        payload = b'y' * (swarm_spec.SECRET_MAX + 5)
+        secrets = swarm_spec.payload_secrets(self.spec(payload))
+        for s in secrets[:1]:
+            self.api._create('secret', self.api.secrets_,
+                             swarm_spec.secret_body(s, {}))
+        handle = self.driver.start(self.spec(payload))
+        self.assertEqual(3, len(self.api.secrets_))
+        self.assertEqual(3, len(self.service(handle)['TaskTemplate'][
+            'ContainerSpec']['Secrets']))
+
+    def test_name_conflict_uses_the_winner(self):
+        winner = self.driver.start(self.spec())
+        # Another conductor created it between our find and our create.
+        with mock.patch.object(self.driver, 'find',
+                               side_effect=[None, winner]):
+            self.assertEqual(winner, self.driver.start(self.spec()))
+        self.assertEqual(1, len(self.api.services_))
+
+    def test_image_not_found(self):
+        orig = self.api._result
+
+        def rejecting(response, json=False):
+            result = orig(response, json)
+            if response[0] == '/services/create':
+                self.api.tasks_[result['ID']][0]['Status'] = {
+                    'State': 'rejected', 'Err': 'No such image: x'}
+            return result
+        self.api._result = rejecting
+        self.assertRaises(exception.ImageNotFound, self.driver.start,
+                          self.spec())
+        self.assertEqual({}, self.api.services_)
+        self.assertEqual({}, self.api.secrets_)
+
+    def test_refused_service(self):
+        self.api.services_['x'] = {'Name': 'craton-%s-0' % JOB,
+                                   'Labels': {}}
+        orig = self.api._result
+
+        def refusing(response, json=False):
+            if response[0] == '/services/create':
+                raise api_error(400, 'invalid constraint')
+            return orig(response, json)
+        self.api._result = refusing
+        self.assertRaises(exception.CratonException, self.driver.start,
+                          self.spec())
+
+
+class TestState(SwarmTestCase):
+
+    def state(self, **status):
+        handle = self.driver.start(self.spec())
+        self.task(handle)['Status'] = status
+        return self.driver.state(handle)
+
+    def test_running(self):
+        self.assertEqual(driver_base.StepState('running', None, None),
+                         self.state(State='running'))
+        self.assertEqual('running', self.state(State='preparing').status)
+
+    def test_complete_and_failed(self):
+        self.assertEqual(driver_base.StepState('exited', 0, None), self.state(
+            State='complete', ContainerStatus={'ExitCode': 0}))
+        self.assertEqual(driver_base.StepState('exited', 3, None), self.state(
+            State='failed', Err='task: non-zero exit (3)',
+            ContainerStatus={'ExitCode': 3}))
+
+    def test_rejected(self):
+        st = self.state(State='rejected', Err='invalid mount config')
+        self.assertEqual(('exited', None), (st.status, st.exit_code))
+        self.assertEqual('node node-2 rejected the task: invalid mount '
+                         'config', st.error)
+
+    def test_node_down_is_gone(self):
+        handle = self.driver.start(self.spec())
+        self.api.nodes_['n2']['Status']['State'] = 'down'
+        self.assertEqual(driver_base.StepState(
+            'gone', None, 'node node-2 is down (its engine stopped '
+            'answering)'), self.driver.state(handle))
+        self.assertIsNone(self.driver.wait(handle, 5))
+
+    def test_node_left_is_gone(self):
+        handle = self.driver.start(self.spec())
+        del self.api.nodes_['n2']
+        self.assertEqual(driver_base.StepState(
+            'gone', None, 'node node-2 has left the swarm'),
+            self.driver.state(handle))
+
+    def test_unknown_or_disconnected_node_is_not_gone(self):
+        # Every node is 'unknown' for a moment after a manager restart.
+        handle = self.driver.start(self.spec())
+        for state in ('unknown', 'disconnected', 'ready'):
+            self.api.nodes_['n2']['Status']['State'] = state
+            self.assertEqual('running', self.driver.state(handle).status)
+
+    def test_finished_task_on_a_down_node_keeps_its_exit(self):
+        handle = self.driver.start(self.spec())
+        self.api.nodes_['n2']['Status']['State'] = 'down'
+        self.task(handle)['Status'] = {'State': 'complete',
+                                       'ContainerStatus': {'ExitCode': 0}}
+        self.assertEqual('exited', self.driver.state(handle).status)
+
+    def test_service_gone(self):
+        handle = self.driver.start(self.spec())
+        del self.api.services_[handle.id]
+        self.assertEqual(driver_base.StepState('gone', None, None),
+                         self.driver.state(handle))
+        self.assertIsNone(self.driver.wait(handle, 5))
+
+    def test_manager_without_leader_is_unavailable(self):
+        handle = self.driver.start(self.spec())
+        with mock.patch.object(self.api, 'tasks',
+                               side_effect=api_error(503, 'no leader')):
+            self.assertRaises(exception.EngineUnavailable,
+                              self.driver.state, handle)
+
+    def test_wait(self):
+        handle = self.driver.start(self.spec())
+        self.assertIsNone(self.driver.wait(handle, 0))
+        self.task(handle)['Status'] = {'State': 'complete',
+                                       'ContainerStatus': {'ExitCode': 0}}
+        self.assertEqual(0, self.driver.wait(handle, 5))
+
+
+class TestLogs(SwarmTestCase):
+
+    def test_stream_skip_and_catch_up(self):
+        handle = self.driver.start(self.spec())
+        self.api.logs[handle.id] = [('stdout', b'one\n'),
+                                    ('stderr', b'err\n'),
+                                    ('stdout', b'two')]
+        self.task(handle)['Status'] = {'State': 'complete',
+                                       'ContainerStatus': {'ExitCode': 0}}
+        full = b'one\nerr\ntwo'
+        for k in range(len(full) + 2):
+            self.assertEqual(full[k:], b''.join(
+                self.driver.stream_logs(handle, skip_bytes=k)))
+
+    def test_follow_ends_for_a_down_node(self):
+        handle = self.driver.start(self.spec())
+        self.api.logs[handle.id] = [('stdout', b'up\n')]
+        self.api.nodes_['n2']['Status']['State'] = 'down'
+        self.assertEqual(b'up\n', b''.join(self.driver.stream_logs(handle)))
+
+    def test_gone_service_has_no_log(self):
+        handle = self.driver.start(self.spec())
+        self.driver.cleanup(handle)
+        self.assertEqual(b'', b''.join(self.driver.stream_logs(handle)))
+        self.assertEqual([], self.driver.stdout_tail(handle, 5))
+
+    def test_stdout_tail(self):
+        handle = self.driver.start(self.spec())
+        self.api.logs[handle.id] = [('stdout', b'a\nb\n'),
+                                    ('stderr', b'noise\n'),
+                                    ('stdout', b'::craton-result:: {}\nend')]
+        self.assertEqual(['::craton-result:: {}', 'end'],
+                         self.driver.stdout_tail(handle, 2))
+
+
+class TestCleanup(SwarmTestCase):
+
+    def test_kill_removes_service_secrets_network(self):
+        self.cfg.config(group='sandbox', network_mode='none')
+        handle = self.driver.start(self.spec(b'z' * (
+            swarm_spec.SECRET_MAX + 1)))
+        self.driver.start(self.spec(index=1))
+        self.driver.kill(handle)
+        self.assertEqual('gone', self.driver.state(handle).status)
+        self.assertEqual(['1'], [s['Labels']['craton.step']
+                                 for s in self.api.secrets_.values()])
+        self.assertEqual(['1'], [n['Labels']['craton.step']
+                                 for n in self.api.networks_.values()])
+        self.driver.kill(handle)         # gone: no error
+        self.driver.cleanup(handle)
+
+    def test_cleanup_job(self):
+        self.cfg.config(group='sandbox', network_mode='none')
+        for i in range(3):
+            self.driver.start(self.spec(index=i))
+        self.driver.cleanup_job(JOB)
+        self.assertEqual(({}, {}, {}), (self.api.services_,
+                                        self.api.secrets_,
+                                        self.api.networks_))
+
+    def test_check(self):
+        self.driver.check()
+        self.api.swarm_info = {'ControlAvailable': False}
+        self.assertRaises(exception.EngineUnavailable, self.driver.check)
