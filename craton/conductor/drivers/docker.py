@@ -87,6 +87,9 @@ def sandbox_kwargs(conf):
 class DockerDriver(base.ExecutionDriver):
     """One container per step on the ``[docker] url`` engine."""
 
+    # What one step runs as, in messages.
+    KIND = 'Container'
+
     def __init__(self, conf):
         super().__init__(conf)
         self._lock = threading.Lock()
@@ -234,9 +237,9 @@ class DockerDriver(base.ExecutionDriver):
             handle = self.find(spec.job_uuid, spec.step_index)
         if handle is None:
             raise exception.CratonException(
-                'Container %s: its name is taken but it cannot be found; '
-                'start the step again.' % base.step_name(spec.job_uuid,
-                                                         spec.step_index))
+                '%s %s: its name is taken but it cannot be found; start the '
+                'step again.' % (self.KIND, base.step_name(spec.job_uuid,
+                                                           spec.step_index)))
         return handle
 
     def _launch(self, container_id, spec):

@@ -15,7 +15,6 @@ it ``lost`` instead of waiting for its timeout.
 """
 
 import contextlib
-import datetime
 import time
 
 import docker
@@ -62,6 +61,8 @@ class SwarmDriver(docker_driver.DockerDriver):
     It shares the docker driver's engine connection helpers and overrides
     every step operation.
     """
+
+    KIND = 'Service'
 
     def __init__(self, conf):
         super().__init__(conf)
@@ -263,19 +264,6 @@ class SwarmDriver(docker_driver.DockerDriver):
                         'which then pulls it', spec.image, task_uuid,
                         spec.step_index, spec.job_uuid)
         return constraints
-
-    def _find_winner(self, spec):
-        deadline = time.monotonic() + CREATED_GRACE
-        handle = self.find(spec.job_uuid, spec.step_index)
-        while handle is None and time.monotonic() < deadline:
-            time.sleep(POLL_INTERVAL)
-            handle = self.find(spec.job_uuid, spec.step_index)
-        if handle is None:
-            raise exception.CratonException(
-                'Service %s: its name is taken but it cannot be found; '
-                'start the step again.' % base.step_name(spec.job_uuid,
-                                                         spec.step_index))
-        return handle
 
     def _placed(self, service_id, spec):
         """The handle once the task has a node (or after START_WAIT)."""
@@ -497,19 +485,8 @@ class SwarmDriver(docker_driver.DockerDriver):
                     for s in api.services(filters={'label': [label]})}
         for network in networks:
             job = (network.get('Labels') or {}).get(base.LABEL_JOB)
-            if job in jobs or now - _created(network) < STALE_NETWORK_AGE:
+            age = now - swarm_spec.created(network)
+            if job in jobs or age < STALE_NETWORK_AGE:
                 continue
             self._remove_network(network['Id'])
 
-
-def _created(obj):
-    """Seconds since the epoch of a Swarm object's 'Created' time."""
-    text = obj.get('Created') or ''
-    try:
-        # '2026-11-26T19:20:19.414536415Z': keep microseconds.
-        head, _, frac = text.rstrip('Z').partition('.')
-        stamp = datetime.datetime.fromisoformat(head).replace(
-            tzinfo=datetime.timezone.utc)
-        return stamp.timestamp() + float('0.' + (frac or '0')[:6])
-    except ValueError:
-        return time.time()

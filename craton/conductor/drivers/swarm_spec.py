@@ -17,7 +17,9 @@ engine 20.10: a 30 MB payload arrives byte for byte on a worker node.
 """
 
 import base64
+import datetime
 import hashlib
+import time
 
 from docker import utils as docker_utils
 
@@ -203,3 +205,16 @@ def network_body(spec):
     return {'Name': base.step_name(spec.job_uuid, spec.step_index),
             'Driver': 'overlay', 'Internal': True, 'Attachable': False,
             'CheckDuplicate': True, 'Labels': base.step_labels(spec)}
+
+
+def created(obj):
+    """Seconds since the epoch of a Swarm object's 'Created' time."""
+    text = obj.get('Created') or ''
+    try:
+        # '2026-11-26T19:20:19.414536415Z': keep microseconds.
+        head, _, frac = text.rstrip('Z').partition('.')
+        stamp = datetime.datetime.fromisoformat(head).replace(
+            tzinfo=datetime.timezone.utc)
+        return stamp.timestamp() + float('0.' + (frac or '0')[:6])
+    except ValueError:
+        return time.time()
