@@ -251,7 +251,44 @@ class TestLifecycle(DriverFunctionalBase):
                           self.sh('exit 0'))
 
 
-class TestLogs(DriverFunctionalBase):
+class StreamingContract:
+    """Log streaming tests every execution driver passes (the swarm
+    driver's tests mix this in too).
+    """
+
+    def test_resume_while_running(self):
+        # A conductor stores N bytes and dies mid-step; the next one resumes
+        # at N and the two parts together are the whole output.
+        script = ('i=0; while [ $i -lt 3000 ]; do echo "line $i"; '
+                  'echo "err $i" >&2; i=$((i+1)); '
+                  '[ $((i % 500)) = 0 ] && sleep 0.3; done')
+        handle = self.driver.start(self.sh(script))
+        first = b''
+        stream = self.driver.stream_logs(handle)
+        for chunk in stream:
+            first += chunk
+            if len(first) > 5000:
+                break
+        stream.close()
+        rest = b''.join(self.driver.stream_logs(handle, len(first)))
+        self.assertEqual(0, self.finish(handle))
+        full = b''.join(self.driver.stream_logs(handle))
+        self.assertEqual(full, first + rest)
+        self.assertEqual(6000, full.count(b'\n'))
+
+    def test_line_read_while_running(self):
+        handle = self.driver.start(self.sh('echo first; sleep 60; echo end'))
+        start = time.monotonic()
+        stream = self.driver.stream_logs(handle)
+        self.assertEqual(b'first\n', next(stream))
+        self.assertLess(time.monotonic() - start, 10)
+        self.assertEqual('running', self.driver.state(handle).status)
+        self.driver.kill(handle)
+        # The stream ends once the step's container (or task) has ended.
+        self.assertEqual(b'', b''.join(stream))
+
+
+class TestLogs(StreamingContract, DriverFunctionalBase):
 
     # ~200 KB on each of stdout and stderr, deterministic, with bytes that
     # are not UTF-8, a run longer than the engine's 16 KiB log buffer and
@@ -291,35 +328,6 @@ class TestLogs(DriverFunctionalBase):
             self.assertEqual(full[k:], b''.join(
                 self.driver.stream_logs(handle, skip_bytes=k)),
                 'skip_bytes=%d' % k)
-
-    def test_resume_while_running(self):
-        # A conductor stores N bytes and dies mid-step; the next one resumes
-        # at N and the two parts together are the whole output.
-        script = ('i=0; while [ $i -lt 3000 ]; do echo "line $i"; '
-                  'echo "err $i" >&2; i=$((i+1)); '
-                  '[ $((i % 500)) = 0 ] && sleep 0.3; done')
-        handle = self.driver.start(self.sh(script))
-        first = b''
-        for chunk in self.driver.stream_logs(handle):
-            first += chunk
-            if len(first) > 5000:
-                break
-        rest = b''.join(self.driver.stream_logs(handle, len(first)))
-        self.assertEqual(0, self.finish(handle))
-        full = b''.join(self.driver.stream_logs(handle))
-        self.assertEqual(full, first + rest)
-        self.assertEqual(6000, full.count(b'\n'))
-
-    def test_line_read_while_running(self):
-        handle = self.driver.start(self.sh('echo first; sleep 60; echo end'))
-        start = time.monotonic()
-        stream = self.driver.stream_logs(handle)
-        self.assertEqual(b'first\n', next(stream))
-        self.assertLess(time.monotonic() - start, 10)
-        self.assertEqual('running', self.driver.state(handle).status)
-        self.driver.kill(handle)
-        # The stream ends once the container has exited.
-        self.assertEqual(b'', b''.join(stream))
 
     def test_long_lines_keep_newlines(self):
         # The engine splits lines at 16 KiB; the 'local' log driver then

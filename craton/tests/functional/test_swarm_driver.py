@@ -294,7 +294,7 @@ class TestLifecycle(SwarmFunctionalBase):
         self.assertEqual({target}, {h.node for h in handles})
 
 
-class TestLogs(SwarmFunctionalBase):
+class TestLogs(docker_tests.StreamingContract, SwarmFunctionalBase):
 
     PATTERN = docker_tests.TestLogs.PATTERN
 
@@ -325,35 +325,6 @@ class TestLogs(SwarmFunctionalBase):
             if api.info()['Name'] == handle.node:
                 return api
         self.fail('no engine URL for node %s' % handle.node)
-
-    def test_resume_while_running(self):
-        script = ('i=0; while [ $i -lt 3000 ]; do echo "line $i"; '
-                  'echo "err $i" >&2; i=$((i+1)); '
-                  '[ $((i % 500)) = 0 ] && sleep 0.3; done')
-        handle = self.driver.start(self.sh(script))
-        first = b''
-        stream = self.driver.stream_logs(handle)
-        for chunk in stream:
-            first += chunk
-            if len(first) > 5000:
-                break
-        stream.close()
-        rest = b''.join(self.driver.stream_logs(handle, len(first)))
-        self.assertEqual(0, self.finish(handle))
-        full = b''.join(self.driver.stream_logs(handle))
-        self.assertEqual(full, first + rest)
-        self.assertEqual(6000, full.count(b'\n'))
-
-    def test_line_read_while_running(self):
-        handle = self.driver.start(self.sh('echo first; sleep 60; echo end'))
-        start = time.monotonic()
-        stream = self.driver.stream_logs(handle)
-        self.assertEqual(b'first\n', next(stream))
-        self.assertLess(time.monotonic() - start, 10)
-        self.assertEqual('running', self.driver.state(handle).status)
-        self.driver.kill(handle)
-        # The stream ends once the task has ended.
-        self.assertEqual(b'', b''.join(stream))
 
     def test_stdout_tail(self):
         result = '::craton-result:: {"x": "%s"}' % ('y' * 40000)
