@@ -22,7 +22,10 @@ CREATED = 'created'
 # visible in `docker inspect` and in Swarm's store; above this many bytes the
 # task gets '@<payload file>' instead of the JSON itself.
 MAX_INLINE_PAYLOAD = 64 * 1024
-PAYLOAD_DIR = '/craton'
+# Craton's own files live under /run/craton, a path Craton owns: nothing of
+# the task's image is ever hidden or changed (a task that does
+# `ADD . /craton` keeps its code there).
+PAYLOAD_DIR = '/run/craton'
 PAYLOAD_FILE = PAYLOAD_DIR + '/payload.json'
 PAYLOAD_ENV = 'CRATON_PAYLOAD_FILE'
 

@@ -29,8 +29,8 @@ from craton.conductor.drivers import docker as docker_driver
 # swarmkit refuses secret data of 512000 bytes or more ("less than 512000
 # bytes"); parts stay clear of that.
 SECRET_MAX = 500000
-# Where the parts of a large payload are mounted (under /run/secrets).
-PART_TARGET = 'craton-payload.part%03d'
+# Where the parts of a large payload are mounted.
+PART_TARGET = base.PAYLOAD_DIR + '/payload.part%03d'
 MAX_PARTS = 999
 
 NETWORK_NONE = 'none'
@@ -58,8 +58,8 @@ def payload_secrets(spec):
     """The secrets that carry ``spec.payload``, in creation order.
 
     A list of dicts: ``name``, ``data`` (bytes), ``template`` (bool) and
-    ``target`` (the file name in the container; absolute for the payload
-    file, relative to /run/secrets for the parts). The payload file's
+    ``target`` (the absolute file name in the container, under
+    ``base.PAYLOAD_DIR``). The payload file's
     secret is always the last one.
     """
     payload = spec.payload

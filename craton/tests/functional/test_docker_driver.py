@@ -111,7 +111,7 @@ class TestPayload(DriverFunctionalBase):
     def test_boundary_64k(self):
         limit = driver_base.MAX_INLINE_PAYLOAD
         for index, size, arg in ((0, limit, None),
-                                 (1, limit + 1, b'@/craton/payload.json')):
+                                 (1, limit + 1, b'@/run/craton/payload.json')):
             payload = compact({'pad': 'x' * (size - 10)})
             self.assertEqual(size, len(payload))
             code, out, _ = self.run_step(self.sh(self.SCRIPT, payload,
@@ -127,7 +127,7 @@ class TestPayload(DriverFunctionalBase):
         self.driver.cleanup(handle)
         elapsed = time.monotonic() - start
         self.assertEqual(0, code)
-        self.assertEqual(b'@/craton/payload.json\n' + payload, out)
+        self.assertEqual(b'@/run/craton/payload.json\n' + payload, out)
         self.addDetail('timing', testtools.content.text_content(
             '%d bytes: start+wait+logs+cleanup %.2fs' % (len(payload),
                                                           elapsed)))
@@ -141,7 +141,7 @@ class TestPayload(DriverFunctionalBase):
                   'print(path, len(d["inventory"]))')
         code, out, _ = self.run_step(self.spec(['python3', '-c', script],
                                                payload, image=PYTHON))
-        self.assertEqual((0, b'/craton/payload.json 100\n'), (code, out))
+        self.assertEqual((0, b'/run/craton/payload.json 100\n'), (code, out))
 
 
 class TestLifecycle(DriverFunctionalBase):

@@ -101,7 +101,7 @@ class TestPayload(SwarmFunctionalBase):
         # Only the contract's argv: the payload is nowhere else in the spec.
         spec = self.api.inspect_service(handle.id)['Spec']
         container = spec['TaskTemplate']['ContainerSpec']
-        self.assertEqual(['CRATON_PAYLOAD_FILE=/craton/payload.json',
+        self.assertEqual(['CRATON_PAYLOAD_FILE=/run/craton/payload.json',
                           'HOME=/tmp'], container['Env'])
 
     def test_boundaries(self):
@@ -114,7 +114,7 @@ class TestPayload(SwarmFunctionalBase):
             code, out, handle = self.run_step(self.sh(self.SCRIPT, payload,
                                                       index=index))
             self.assertEqual(0, code)
-            arg = payload if size <= limit else b'@/craton/payload.json'
+            arg = payload if size <= limit else b'@/run/craton/payload.json'
             self.assertEqual(arg + b'\n' + payload, out, 'size %d' % size)
             spec = self.api.inspect_service(handle.id)['Spec']
             refs = spec['TaskTemplate']['ContainerSpec']['Secrets']
@@ -140,7 +140,7 @@ class TestPayload(SwarmFunctionalBase):
         elapsed = time.monotonic() - start
         self.assertEqual(0, code, out)
         lines = out.decode().splitlines()
-        self.assertEqual('@/craton/payload.json', lines[0])
+        self.assertEqual('@/run/craton/payload.json', lines[0])
         self.assertEqual(hashlib.md5(payload).hexdigest(),
                          lines[1].split()[0])
         # Owned by the task's user, readable by it alone.

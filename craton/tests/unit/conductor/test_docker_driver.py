@@ -87,7 +87,7 @@ class FakeAPI:
             'Status': c['status'], 'ExitCode': c['exit_code'],
             'OOMKilled': c['oom'], 'Error': ''},
             'Mounts': [{'Type': 'volume', 'Name': c['name'],
-                        'Destination': '/craton'}]}
+                        'Destination': '/run/craton'}]}
 
     def containers(self, all, filters):
         return [{'Id': cid, 'Names': ['/' + c['name']], 'Created': 1}
@@ -173,18 +173,18 @@ class TestStart(DriverTestCase):
         self.assertEqual(['t', at_limit.decode()],
                          driver_base.build_command(['t'], at_limit))
         for payload in (above, wide):
-            self.assertEqual(['t', '@/craton/payload.json'],
+            self.assertEqual(['t', '@/run/craton/payload.json'],
                              driver_base.build_command(['t'], payload))
 
     def test_payload_in_argv_or_by_path_and_always_in_file(self):
         large = json.dumps({'inventory': ['h%d' % i for i in range(20000)]},
                            separators=(',', ':')).encode()
         for index, payload, arg in ((0, b'{"a":"b"}', '{"a":"b"}'),
-                                    (1, large, '@/craton/payload.json')):
+                                    (1, large, '@/run/craton/payload.json')):
             c = self.container(self.driver.start(self.spec(payload, index)))
             self.assertEqual(['python3', 'task.py', arg], c['command'])
             # The file's path, never the payload, in the environment.
-            self.assertEqual({'CRATON_PAYLOAD_FILE': '/craton/payload.json',
+            self.assertEqual({'CRATON_PAYLOAD_FILE': '/run/craton/payload.json',
                               'HOME': '/tmp'}, c['environment'])
             info, data = self.archive_member('c%d' % (index + 1))
             self.assertEqual((payload, 65534, 65534, 0o400),
@@ -205,7 +205,7 @@ class TestStart(DriverTestCase):
         self.assertEqual(c['labels'], self.api.volumes_[name])
         self.assertEqual('engine-1', h.node)
         self.assertEqual([('create_volume', name), ('create_container', name),
-                          ('put_archive', h.id, '/craton'),
+                          ('put_archive', h.id, '/run/craton'),
                           ('start', h.id)], self.api.calls)
 
     def test_host_config(self):
@@ -223,7 +223,7 @@ class TestStart(DriverTestCase):
             'MemorySwap': 64 * 1024 * 1024, 'NanoCpus': 500000000,
             'NetworkMode': 'none', 'IpcMode': 'private', 'AutoRemove': None,
             'Binds': None,   # no host paths, never the engine's socket
-            'Mounts': [{'Target': '/craton', 'Source': c['name'],
+            'Mounts': [{'Target': '/run/craton', 'Source': c['name'],
                         'Type': 'volume', 'ReadOnly': False,
                         'VolumeOptions': {'NoCopy': True}}],
             'LogConfig': {'Type': 'json-file', 'Config': {

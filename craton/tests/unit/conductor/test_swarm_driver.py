@@ -232,7 +232,7 @@ class TestServiceSpec(SwarmTestCase):
         self.assertEqual(IMAGE, c['Image'])
         self.assertNotIn('Command', c)      # the image's entrypoint stays
         self.assertEqual(['python3', '/t.py', '{"a":1}'], c['Args'])
-        self.assertEqual(['CRATON_PAYLOAD_FILE=/craton/payload.json',
+        self.assertEqual(['CRATON_PAYLOAD_FILE=/run/craton/payload.json',
                           'HOME=/tmp'], c['Env'])
         self.assertEqual(labels, c['Labels'])
         self.assertEqual('1000:1001', c['User'])
@@ -247,7 +247,7 @@ class TestServiceSpec(SwarmTestCase):
         self.assertEqual([{'SecretID': 'sec1',
                            'SecretName': swarm_spec.secret_names(
                                self.spec())[1],
-                           'File': {'Name': '/craton/payload.json',
+                           'File': {'Name': '/run/craton/payload.json',
                                     'UID': '1000', 'GID': '1001',
                                     'Mode': 0o400}}], c['Secrets'])
 
@@ -343,7 +343,7 @@ class TestPayload(SwarmTestCase):
             args = self.service(handle)['TaskTemplate']['ContainerSpec'][
                 'Args']
             self.assertEqual(payload.decode() if size <= limit
-                             else '@/craton/payload.json', args[-1])
+                             else '@/run/craton/payload.json', args[-1])
 
     def test_one_secret_up_to_the_cap(self):
         payload = b'"' + b'x' * (swarm_spec.SECRET_MAX - 2) + b'"'
@@ -353,7 +353,7 @@ class TestPayload(SwarmTestCase):
         self.assertNotIn('Templating', secret)
         self.assertEqual(JOB, secret['Labels']['craton.job'])
         [ref] = self.refs(handle)
-        self.assertEqual('/craton/payload.json', ref['File']['Name'])
+        self.assertEqual('/run/craton/payload.json', ref['File']['Name'])
         # Nothing of the payload in the service spec but argv.
         spec = json.dumps(self.service(handle))
         self.assertNotIn('x' * 100, spec)
@@ -370,15 +370,15 @@ class TestPayload(SwarmTestCase):
                                            for p in parts))
         self.assertTrue(all(len(base64.b64decode(p['Data'])) <= cap
                             for p in parts))
-        self.assertEqual(['craton-payload.part000', 'craton-payload.part001',
-                          'craton-payload.part002', '/craton/payload.json'],
+        self.assertEqual(['/run/craton/payload.part000', '/run/craton/payload.part001',
+                          '/run/craton/payload.part002', '/run/craton/payload.json'],
                          [r['File']['Name'] for r in refs])
         template = by_name[refs[-1]['SecretName']]
         self.assertEqual({'Name': 'golang'}, template['Templating'])
         self.assertEqual(
-            '{{ secret "craton-payload.part000" }}'
-            '{{ secret "craton-payload.part001" }}'
-            '{{ secret "craton-payload.part002" }}',
+            '{{ secret "/run/craton/payload.part000" }}'
+            '{{ secret "/run/craton/payload.part001" }}'
+            '{{ secret "/run/craton/payload.part002" }}',
             base64.b64decode(template['Data']).decode())
         for ref in refs:
             self.assertEqual(0o400, ref['File']['Mode'])
