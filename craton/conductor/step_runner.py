@@ -12,6 +12,7 @@ import datetime
 import threading
 import time
 
+from oslo_db import exception as db_exc
 from oslo_log import log as logging
 from oslo_utils import timeutils
 
@@ -35,6 +36,10 @@ Outcome = collections.namedtuple('Outcome', 'kind, step, reason, cause',
                                  defaults=(None,))
 
 RESULT_TAIL_LINES = 50
+
+# Errors that say the database is away for a moment, not that the step
+# cannot run: the runner stops and the sweep resumes the job later.
+_TRANSIENT = (db_exc.DBConnectionError, db_exc.DBDeadlock)
 
 
 class JobTakenOver(Exception):
@@ -123,6 +128,12 @@ class StepRun:
     def run(self):
         """Bring the step to a final status and return an :class:`Outcome`.
 
+        Any exception while the step is prepared, started or watched ends
+        it ``failed`` with the cause and an ERROR outcome (API.md: the
+        service could not run it), except a lost claim, a step changed by
+        someone else, or a database that is briefly away: those stop the
+        runner and the job is resumed from what the database says.
+
         :raises: JobTakenOver when the job stopped being ours.
         """
         try:
@@ -131,6 +142,14 @@ class StepRun:
             return self._engine_error(exc.cause, 'could not start')
         except exception.EngineUnavailable as exc:
             return self._engine_error(exc, 'lost the Docker engine')
+        except (JobTakenOver, StepChanged) + _TRANSIENT:
+            raise
+        except Exception as exc:
+            LOG.exception('Unexpected error running %s of job %s',
+                          step_label(self.step), self.job.uuid)
+            self._stop_container()
+            return self._engine_error(
+                exc, 'failed in the service (%s)' % type(exc).__name__)
         finally:
             if self.writer is not None and not self.writer.closed:
                 self.writer.abandon()
@@ -179,22 +198,26 @@ class StepRun:
     def _start(self):
         """Start the container and return its handle.
 
-        :raises: _StartFailed when the engine stays unreachable past the
-            grace, the image is gone, or the driver refuses the spec.
+        :raises: _StartFailed when the payload cannot be built, the engine
+            stays unreachable past the grace, the image is gone, or the
+            driver refuses the spec.
         """
         step = self.step
-        spec = driver_base.StepSpec(
-            job_uuid=self.job.uuid, step_index=step.index,
-            step_name=step.name, image=step.image or step.image_digest,
-            command=list(step.command or []),
-            payload=payload.build_payload(self.job, step, self.inventory(),
-                                          self.results),
-            timeout=step.timeout, task_uuid=step.task_uuid)
         try:
+            spec = driver_base.StepSpec(
+                job_uuid=self.job.uuid, step_index=step.index,
+                step_name=step.name, image=step.image or step.image_digest,
+                command=list(step.command or []),
+                payload=payload.build_payload(self.job, step,
+                                              self.inventory(),
+                                              self.results),
+                timeout=step.timeout, task_uuid=step.task_uuid)
             return self.runner.engine_call(self.driver.start, spec)
-        except exception.CratonException as exc:
-            # EngineUnavailable (past the grace), ImageNotFound and the
-            # like: the service cannot run it, the job is in error.
+        except (exception.EngineUnavailable,) + _TRANSIENT:
+            raise
+        except Exception as exc:
+            # ImageNotFound, a refused spec, a payload that cannot be
+            # encoded: the service cannot run it, the job is in error.
             raise _StartFailed(exc)
 
     # Watching
@@ -376,10 +399,25 @@ class StepRun:
 
     def _engine_error(self, exc, what):
         reason = '%s: %s' % (what, exc)
-        if self.step.status == states.STEP_RUNNING:
+        if fsm.step_can(self.step.status, fsm.STEP_FAIL):
             self._write(fsm.STEP_FAIL, {'finished_at': timeutils.utcnow(),
                                         'status_reason': reason})
         return Outcome(ERROR, self.step, reason, exc)
+
+    def _stop_container(self):
+        """Kill and remove the step's container after an internal error.
+
+        Best effort: the job-level cleanup removes what is left.
+        """
+        handle = self.handle
+        if handle is None:
+            return
+        for call in (self.driver.kill, self.driver.cleanup):
+            try:
+                call(handle)
+            except Exception as exc:
+                LOG.warning('Could not stop container %s: %s', handle.id,
+                            exc)
 
     def _write(self, event, values):
         """Write the step, conditional on the status we believe it has.

@@ -62,6 +62,8 @@ class TestStepMachine(testtools.TestCase):
                 ('pending', 'start', 'running'),
                 ('pending', 'skip', 'skipped'),
                 ('pending', 'cancel', 'cancelled'),
+                # The service could not prepare it (API.md, Jobs).
+                ('pending', 'fail', 'failed'),
                 ('running', 'succeed', 'succeeded'),
                 ('running', 'fail', 'failed'),
                 ('running', 'time_out', 'timed_out'),
@@ -71,7 +73,7 @@ class TestStepMachine(testtools.TestCase):
             self.assertTrue(fsm.step_can(state, event))
 
     def test_refused(self):
-        refused = [('pending', 'succeed'), ('pending', 'fail'),
+        refused = [('pending', 'succeed'),
                    ('pending', 'lose'), ('pending', 'time_out'),
                    ('running', 'start'), ('running', 'skip')]
         refused += [(final, 'start') for final in states.STEP_FINAL]

@@ -398,3 +398,75 @@ class TestLogs(ExecutorTestCase):
         self.assertEqual(states.JOB_SUCCEEDED, out['status'])
         self.assertEqual(b'part one\npart two\n', self.log(uuid, 0))
         self.assertEqual([0, 9], calls[:2])
+
+
+class TestPreparationFaults(ExecutorTestCase):
+    """Any exception while a step is prepared or started ends that step
+    ``failed`` with the cause, skips the rest and puts the job in
+    ``error``: never ``running`` (API.md, Jobs).
+    """
+
+    def assert_error_at_first_step(self, uuid, cause):
+        self.assertEqual(states.JOB_ERROR, self.runner.run(uuid))
+        job = self.job(uuid)
+        self.assertEqual(['failed', 'skipped'], self.step_statuses(uuid))
+        self.assertIn(cause, job.steps[0].status_reason)
+        self.assertIn("step 'one' (index 0)", job.status_reason)
+        self.assertIn(cause, job.status_reason)
+        self.assertIsNotNone(job.steps[0].finished_at)
+        self.assertIsNotNone(job.finished_at)
+
+    def test_payload_that_cannot_be_encoded(self):
+        # A lone surrogate cannot be UTF-8: the old failure mode that left
+        # the job running with the conductor logging on every sweep.
+        uuid = self.submit(names=('one', 'two'),
+                           job_variables={'note': 'x \ud83d'})
+        self.assert_error_at_first_step(uuid, 'surrogates not allowed')
+        self.assertEqual([], self.driver.created)
+
+    def test_fault_at_each_point_of_preparation(self):
+        points = [
+            ('craton.conductor.payload', 'build_payload',
+             ValueError('payload exploded')),
+            ('craton.objects.job.Job', 'inventory',
+             RuntimeError('inventory exploded')),
+            ('craton.tests.unit.conductor.fake_driver.FakeDriver', 'find',
+             KeyError('find exploded')),
+            ('craton.tests.unit.conductor.fake_driver.FakeDriver', 'start',
+             TypeError('start exploded')),
+        ]
+        for target, name, exc in points:
+            with self.subTest(point=name):
+                with fixtures.MonkeyPatch('%s.%s' % (target, name),
+                                          _raiser(exc)):
+                    uuid = self.submit(names=('one', 'two'))
+                    if name == 'find':
+                        # find() is asked only when resuming a step.
+                        self.set_step(uuid, 0, status='running')
+                    self.assert_error_at_first_step(uuid, str(exc.args[0]))
+
+    def test_fault_while_watching_ends_the_step(self):
+        # Past the start, an unexpected error reading the container's
+        # state still ends the step (its container is killed) rather than
+        # leaving it running for every sweep to trip over.
+        self.driver.behaviours['one'] = fake_driver.hang
+        uuid = self.submit(names=('one', 'two'))
+        calls = []
+        original = fake_driver.FakeDriver.state
+
+        def state(driver, handle):
+            calls.append(handle)
+            if len(calls) > 2:
+                raise AttributeError('state exploded')
+            return original(driver, handle)
+        self.useFixture(fixtures.MonkeyPatch(
+            'craton.tests.unit.conductor.fake_driver.FakeDriver.state',
+            state))
+        self.assert_error_at_first_step(uuid, 'state exploded')
+        self.assertTrue(self.driver.created[0].killed)
+
+
+def _raiser(exc):
+    def boom(*args, **kwargs):
+        raise exc
+    return boom
