@@ -8,13 +8,15 @@ where the stored log ends: a chunk is never stored twice, and a writer
 that finds the log moved on knows another conductor owns the step now.
 """
 
+import sys
 import threading
 import time
 
 from oslo_log import log as logging
 
-LOG = logging.getLogger(__name__)
+from craton.common import step_logs
 
+LOG = logging.getLogger(__name__)
 
 class LogWriterClosed(Exception):
     """The writer takes no more output (closed, abandoned or lost)."""
@@ -37,10 +39,16 @@ class StepLogWriter:
     """
 
     def __init__(self, dbapi, step_id, start_offset, chunk_bytes,
-                 flush_interval, clock=time.monotonic):
+                 flush_interval, clock=time.monotonic, max_bytes=None,
+                 cut=False):
         """Write the log of step ``step_id`` from ``start_offset``.
 
-        ``start_offset`` is the step's stored ``log_bytes``.
+        ``start_offset`` is the step's stored ``log_bytes``. ``max_bytes``
+        caps what is stored (``[sandbox] max_log_bytes``): the output
+        past it is dropped and the log ends with
+        :func:`craton.common.step_logs.cut_line`.
+        ``cut``: the stored log was cut already (see
+        :func:`craton.common.step_logs.is_cut`).
         """
         self.dbapi = dbapi
         self.step_id = step_id
@@ -51,6 +59,11 @@ class StepLogWriter:
         self._buffer = bytearray()
         self._oldest = None     # when the oldest unstored byte arrived
         self.offset = start_offset   # bytes stored so far
+        self.max_bytes = max_bytes
+        self.cut = cut
+        # Bytes of the stream taken so far. After a cut by an earlier
+        # writer the stream's length is unknown: take nothing more.
+        self._received = sys.maxsize if cut else start_offset
         self.lost = False
         self.closed = False
 
@@ -61,7 +74,7 @@ class StepLogWriter:
         A resumed stream must start here so nothing is skipped or repeated.
         """
         with self._lock:
-            return self.offset + len(self._buffer)
+            return self._received
 
     def write(self, data):
         """Take ``data`` and store full chunks at once, and everything
@@ -74,6 +87,17 @@ class StepLogWriter:
             return
         with self._lock:
             self._check_open()
+            self._received += len(data)
+            if self.cut:
+                return
+            if self.max_bytes is not None:
+                room = self.max_bytes - self.offset - len(self._buffer)
+                if len(data) > room:
+                    data = data[:max(room, 0)] + step_logs.cut_line(
+                        self.max_bytes)
+                    self.cut = True
+                    LOG.info('Log of step %s cut at %d bytes', self.step_id,
+                             self.max_bytes)
             if not self._buffer:
                 self._oldest = self._clock()
             self._buffer += data

@@ -3,9 +3,9 @@
 API.md, "What a task's container receives", is the contract: the payload
 is compact JSON with ``job``, ``step``, ``inventory``, ``variables`` and
 ``results``; a step's result is the JSON object after ``::craton-result::``
-on the last stdout line that starts with that marker. How the payload
-reaches the container (argument, ``@file``, ``CRATON_PAYLOAD_FILE``) is the
-driver's business.
+on the last stdout line that starts with that marker, anywhere in stdout.
+How the payload reaches the container (argument, ``@file``,
+``CRATON_PAYLOAD_FILE``) is the driver's business.
 """
 
 import json
@@ -54,37 +54,99 @@ def build_payload(job, step, inventory, results):
                       ensure_ascii=False).encode('utf-8')
 
 
-def _text(line):
-    if isinstance(line, bytes):
-        line = line.decode('utf-8', errors='replace')
-    return line.rstrip('\r\n')
+class ResultScanner:
+    """Finds a step's result in its whole stdout, fed as bytes.
 
-
-def parse_result(lines):
-    """Find a step's result in the last lines of its stdout.
-
-    Returns ``(result, note)``: ``result`` is the JSON object after the
-    marker on the LAST line starting with ``::craton-result::`` (or None),
-    ``note`` explains why a marker line was ignored (or None). The note is
-    for the step's ``status_reason``; it never changes the step's outcome,
-    which the exit code alone decides.
+    API.md: the result is the JSON object after the marker on the LAST
+    stdout line that starts with ``::craton-result::``, wherever that line
+    is, with its bytes exactly as written, up to ``max_bytes`` of JSON.
+    Only the current line and the last marker line are kept, so a log of
+    any size costs at most about ``2 * max_bytes`` of memory.
     """
-    last = None
-    for line in lines or ():
-        text = _text(line)
-        if text.startswith(RESULT_MARKER):
-            last = text
-    if last is None:
-        return None, None
-    raw = last[len(RESULT_MARKER):].strip()
+
+    _MARKER = RESULT_MARKER.encode('ascii')
+
+    def __init__(self, max_bytes):
+        # Room for the marker and some spaces around the JSON.
+        self._limit = max_bytes + len(self._MARKER) + 256
+        self.max_bytes = max_bytes
+        self._line = bytearray()
+        self._too_long = False
+        self._last = None           # bytes of the last marker line
+        self._last_too_long = False
+
+    def feed(self, data):
+        """Take the next bytes of stdout."""
+        while data:
+            end = data.find(b'\n')
+            piece = data if end < 0 else data[:end]
+            room = self._limit - len(self._line)
+            if len(piece) > room:
+                self._too_long = True
+                piece = piece[:max(room, 0)]
+            self._line += piece
+            if end < 0:
+                return
+            self._end_line()
+            data = data[end + 1:]
+
+    def _end_line(self):
+        if self._line.startswith(self._MARKER):
+            self._last = bytes(self._line)
+            self._last_too_long = self._too_long
+        self._line = bytearray()
+        self._too_long = False
+
+    def result(self):
+        """Return ``(result, note)`` once all of stdout was fed.
+
+        ``result`` is the JSON object (or None); ``note`` says why a marker
+        line was ignored (or None). The note is for the step's
+        ``status_reason``; it never changes the step's outcome, which the
+        exit code alone decides.
+        """
+        if self._line or self._too_long:
+            self._end_line()    # a last line without a newline
+        if self._last is None:
+            return None, None
+        if self._last_too_long:
+            return None, ('result ignored: the last %s line is longer than '
+                          '[sandbox] max_result_bytes (%d bytes)'
+                          % (RESULT_MARKER, self.max_bytes))
+        return parse_result_line(self._last[len(self._MARKER):])
+
+
+def parse_result_line(raw):
+    """Parse the bytes after the marker: ``(result, note)`` as above."""
     try:
-        value = json.loads(raw)
-    except ValueError as exc:
+        value = json.loads(raw.strip())
+    except ValueError as exc:   # UnicodeDecodeError included
         return None, ('result ignored: the last %s line is not valid JSON '
-                      '(%s)' % (RESULT_MARKER, exc))
+                      'in UTF-8 (%s)' % (RESULT_MARKER, exc))
     if not isinstance(value, dict):
         return None, ('result ignored: the last %s line holds a JSON %s, '
                       'not an object' % (RESULT_MARKER,
                                          _JSON_KINDS.get(type(value),
                                                          'value')))
+    try:
+        # "\ud83d" escapes decode to lone surrogates, which no later step
+        # could be sent: refuse them here, where the step is named.
+        json.dumps(value, ensure_ascii=False).encode('utf-8')
+    except UnicodeEncodeError:
+        return None, ('result ignored: the last %s line holds a string '
+                      'that is not valid Unicode (a lone surrogate escape)'
+                      % RESULT_MARKER)
     return value, None
+
+
+def parse_result(lines, max_bytes=1024 * 1024):
+    """Find a step's result in ``lines`` of its stdout (str or bytes).
+
+    As :class:`ResultScanner`; for callers that hold the lines already.
+    """
+    scanner = ResultScanner(max_bytes)
+    for line in lines or ():
+        if isinstance(line, str):
+            line = line.encode('utf-8', 'surrogateescape')
+        scanner.feed(line.rstrip(b'\r\n') + b'\n')
+    return scanner.result()

@@ -19,7 +19,9 @@ from oslo_utils import timeutils
 from craton.common import exception
 from craton.common import fsm
 from craton.common import states
+from craton.common import step_logs
 from craton.conductor.drivers import base as driver_base
+from craton.conductor.drivers import output
 from craton.conductor import logs
 from craton.conductor import payload
 
@@ -34,8 +36,6 @@ ERROR = 'error'             # the service could not run it: the job errors
 # ``cause``: the exception behind an ERROR, if any.
 Outcome = collections.namedtuple('Outcome', 'kind, step, reason, cause',
                                  defaults=(None,))
-
-RESULT_TAIL_LINES = 50
 
 # Errors that say the database is away for a moment, not that the step
 # cannot run: the runner stops and the sweep resumes the job later.
@@ -123,6 +123,7 @@ class StepRun:
         self.handle = None
         self.writer = None
         self.pump = None
+        self.scanner = None     # the result, found by _drain()
 
     # Entry point
     def run(self):
@@ -241,18 +242,19 @@ class StepRun:
                     reason += ': ' + state.error
                 return self._lost(reason)
             if job.status == states.JOB_CANCELLING:
-                code = self._kill(handle)
+                code, notes = self._kill(handle)
                 self._write(fsm.STEP_CANCEL, {
                     'exit_code': code, 'finished_at': timeutils.utcnow(),
-                    'status_reason': 'killed: the job was cancelled'})
+                    'status_reason': '; '.join(
+                        ['killed: the job was cancelled'] + notes)})
                 self._cleanup(handle)
                 return Outcome(CANCELLED, step, None)
             if timeutils.utcnow() >= deadline:
-                code = self._kill(handle)
+                code, notes = self._kill(handle)
                 reason = 'killed after %d s' % step.timeout
                 self._write(fsm.STEP_TIME_OUT, {
                     'exit_code': code, 'finished_at': timeutils.utcnow(),
-                    'status_reason': reason})
+                    'status_reason': '; '.join([reason] + notes)})
                 self._cleanup(handle)
                 return Outcome(FAILED, step, 'timed out: ' + reason)
             if not self.pump.is_alive():
@@ -264,13 +266,11 @@ class StepRun:
 
     def _exited(self, handle, state, job):
         step = self.step
-        note = self._drain()
+        notes = self._drain()
         code = state.exit_code
         if code is None:
             code = self.runner.engine_call(self.driver.wait, handle, 10)
-        lines = self.runner.engine_call(self.driver.stdout_tail, handle,
-                                        RESULT_TAIL_LINES)
-        result, result_note = payload.parse_result(lines)
+        result, result_note = self.scanner.result()
         reasons = []
         if code == 0:
             event = fsm.STEP_SUCCEED
@@ -284,7 +284,7 @@ class StepRun:
             reasons.append('exit code %s' % code)
         if code != 0 and state.error:
             reasons.append(state.error)
-        reasons.extend(r for r in (result_note, note) if r)
+        reasons.extend(r for r in [result_note] + notes if r)
         self._write(event, {'exit_code': code, 'result': result,
                             'finished_at': timeutils.utcnow(),
                             'status_reason': '; '.join(reasons) or None})
@@ -296,50 +296,106 @@ class StepRun:
         return Outcome(FAILED, step, 'failed: ' + reasons[0])
 
     def _kill(self, handle):
-        """Kill the container and let its log stream end.
+        """Kill the container and store its log.
 
-        Returns the exit code (None if the engine cannot tell).
+        Returns ``(exit code, notes)``: the code is None if the engine
+        cannot tell; the notes are for the step's reason.
         """
         self.runner.engine_call(self.driver.kill, handle)
         code = self.runner.engine_call(self.driver.wait, handle, 30)
-        self._drain()
-        return code
+        return code, self._drain()
 
     def _drain(self):
-        """Store every byte of an exited container's log.
+        """Store every byte of an exited container's log; find its result.
 
-        The step is final only with its log complete, so this waits for the
-        stream to end (restarting a broken one). Returns a note for the
-        step's reason if it did not end in time, else None.
+        The follow stream's end is not proof that every byte came, so once
+        it ended (or did not end in time) the whole output is read once
+        more, what is not stored yet is stored, and stdout is scanned for
+        the result (``self.scanner``). The step is final only with its log
+        complete. Returns notes for the step's reason (a list of str).
         """
         give_up = time.monotonic() + self.runner.log_drain_timeout
-        while True:
-            if self.pump.ended and not self.pump.is_alive():
-                try:
-                    self.writer.close()
-                    return None
-                except logs.LogOwnershipLost:
-                    self._resync()
-                    continue
+        while self.pump.is_alive() and time.monotonic() < give_up:
             self.pump.join(self.runner.poll_interval)
             self._flush()
-            if self.pump.ended:
-                continue
-            if time.monotonic() >= give_up:
-                LOG.warning('Log stream of container %s did not end within '
-                            '%s s; its log may be incomplete',
-                            self.handle.id, self.runner.log_drain_timeout)
-                self._close_writer()
-                return 'log may be incomplete (its stream did not end)'
-            if not self.pump.is_alive():
-                self._start_pump()
+        if self.pump.is_alive():
+            LOG.warning('Log stream of container %s did not end within '
+                        '%s s; reading the log once more', self.handle.id,
+                        self.runner.log_drain_timeout)
+        # Store what the pump gave; from here on only this method writes.
+        self._close_writer()
+        cut = self.writer.cut
+        self.writer = self._writer(self.writer.offset, cut)
+        try:
+            notes = self._read_whole_output()
+            self.writer.close()
+        except logs.LogOwnershipLost:
+            # Someone else stores this log now: not ours to finish.
+            self.writer.abandon()
+            self.runner.fresh_job(self.job)     # JobTakenOver if so
+            raise StepChanged()
+        if self.writer.cut:
+            notes.append('log cut at %d bytes ([sandbox] max_log_bytes)'
+                         % self.writer.max_bytes)
+        return notes
+
+    def _read_whole_output(self):
+        """Read all output again: store the rest, feed the scanner.
+
+        A read that breaks is started again from the first byte (the
+        engine is retried for the runner's grace). Returns notes for the
+        step's reason.
+        """
+        give_up = time.monotonic() + self.runner.engine_grace
+        while True:
+            try:
+                return self._read_output_once()
+            except exception.EngineUnavailable as exc:
+                if time.monotonic() >= give_up:
+                    LOG.warning('Could not read the log of container %s '
+                                'again: %s', self.handle.id, exc)
+                    return ['log may be incomplete (the engine did not '
+                            'answer: %s)' % exc]
+                time.sleep(self.runner.retry_interval)
+
+    def _read_output_once(self):
+        self.scanner = payload.ResultScanner(
+            self.runner.conf.sandbox.max_result_bytes)
+        decoder = output.OutputDecoder()
+        skip = self.writer.position
+        seen = 0
+        for stream, data in self.driver.read_output(self.handle, decoder):
+            if stream == output.STDOUT:
+                self.scanner.feed(data)
+            if seen + len(data) > skip:
+                self.writer.write(data[max(skip - seen, 0):])
+            seen += len(data)
+            self.writer.flush_if_due()
+        names = {output.STDOUT: 'stdout', output.STDERR: 'stderr'}
+        return ['the last line of %s was 16 KiB or longer; the engine '
+                'cannot tell whether it ended with a newline, one was '
+                'assumed' % names[stream] for stream in decoder.assumed]
+
+    def _writer(self, log_bytes=None, cut=None):
+        """A writer that appends to the step's stored log.
+
+        ``log_bytes``: where the stored log ends (default: the step's
+        ``log_bytes`` as last read); ``cut``: whether it was cut at its cap
+        (default: look at its end).
+        """
+        if log_bytes is None:
+            log_bytes = self.step.log_bytes or 0
+        if cut is None:
+            cut = step_logs.is_cut(self.runner.dbapi, self.step.id, log_bytes)
+        return logs.StepLogWriter(
+            self.runner.dbapi, self.step.id, log_bytes,
+            self.runner.conf.conductor.log_chunk_bytes,
+            self.runner.conf.conductor.log_flush_interval,
+            max_bytes=self.runner.conf.sandbox.max_log_bytes, cut=cut)
 
     def _new_writer(self):
         """Write the log from what is stored, with a new pump feeding it."""
-        self.writer = logs.StepLogWriter(
-            self.runner.dbapi, self.step.id, self.step.log_bytes or 0,
-            self.runner.conf.conductor.log_chunk_bytes,
-            self.runner.conf.conductor.log_flush_interval)
+        self.writer = self._writer()
         self._start_pump()
 
     def _start_pump(self):

@@ -15,6 +15,18 @@ opts = [
                help='Processes and threads a task container may have.'),
     cfg.StrOpt('tmpfs_size', default='64m',
                help='Size of the writable tmpfs mounted on /tmp.'),
+    cfg.IntOpt('max_log_bytes', default=64 * 1024 * 1024, min=4096,
+               help='Most bytes of one step\'s output (stdout and stderr) '
+                    'stored. Past it the step keeps running, further '
+                    'output is dropped, the stored log ends with a line '
+                    '"[craton] log cut at N bytes" and the step\'s '
+                    'status_reason says so. The engine keeps about twice '
+                    'this per step until the step is cleaned up.'),
+    cfg.IntOpt('max_result_bytes', default=1024 * 1024, min=1024,
+               help='Largest result a step may hand on: the JSON after '
+                    '"::craton-result::" on its last result line. A larger '
+                    'result line is ignored with a note in the step\'s '
+                    'status_reason; the exit code alone decides success.'),
     cfg.StrOpt('network_mode', default='bridge',
                help='Docker network task containers join; "none" cuts them '
                     'off from every network.'),

@@ -11,6 +11,8 @@ import abc
 import dataclasses
 import typing
 
+from craton.conductor.drivers import output
+
 # Status values of StepState.status, as the executor compares them.
 RUNNING = 'running'
 EXITED = 'exited'
@@ -104,25 +106,43 @@ class ExecutionDriver(abc.ABC):
         """Return the :class:`StepState` of the step's container."""
 
     @abc.abstractmethod
+    def log_frames(self, handle, follow=True):
+        """Yield the step's logged messages as ``(stream, timestamp, data)``.
+
+        From the first message on, as the engine's logs endpoint gives
+        them with ``timestamps=1`` (see :mod:`.output`); with ``follow``
+        until the container exits, else what is logged so far. Ends at
+        once for a container that is gone or was never started.
+        """
+
     def stream_logs(self, handle, skip_bytes=0):
         """Yield the step's output as bytes, following it until it exits.
 
-        stdout and stderr are interleaved as they arrived, starting at the
-        first byte the container wrote minus the first ``skip_bytes`` bytes,
-        so a conductor that already stored N bytes resumes at exactly N.
+        stdout and stderr are interleaved as the engine logged them,
+        exactly as written, without the first ``skip_bytes`` bytes, so a
+        conductor that already stored N bytes resumes at exactly N. The
+        end of this stream is not proof that every byte came: the
+        executor reads the output once more with :meth:`read_output`
+        after the container exited.
         """
+        decoder = output.OutputDecoder()
+        return output.skip_prefix(
+            decoder.decode(self.log_frames(handle, follow=True)),
+            skip_bytes)
+
+    def read_output(self, handle, decoder):
+        """Yield ``(stream, bytes)`` of all the step's output so far.
+
+        For a container that exited: the whole output, from byte 0, with
+        the end applied by ``decoder`` (an :class:`.output.OutputDecoder`,
+        whose ``assumed`` then tells what could not be read back).
+        """
+        return decoder.decode(self.log_frames(handle, follow=False),
+                              final=True)
 
     @abc.abstractmethod
     def wait(self, handle, timeout):
         """Return the exit code, or None if still running after ``timeout``."""
-
-    @abc.abstractmethod
-    def stdout_tail(self, handle, lines):
-        """Return the last ``lines`` lines of stdout alone, as str.
-
-        The executor finds the step's ``::craton-result::`` line here:
-        stderr is left out so it cannot hide or split the result line.
-        """
 
     @abc.abstractmethod
     def kill(self, handle):

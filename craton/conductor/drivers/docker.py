@@ -2,7 +2,6 @@
 engine, local or remote (``tcp://``): nothing here uses a host path.
 """
 
-import collections
 import contextlib
 import io
 import tarfile
@@ -17,19 +16,10 @@ import urllib3
 
 from craton.common import exception
 from craton.conductor.drivers import base
+from craton.conductor.drivers import output
 from craton.conductor import engine
 
-# The engine keeps every step's full output so a conductor that takes over
-# can re-read it from byte 0. Measured on engine 20.10: rotation loses bytes
-# for readers, and the 'local' driver drops the newline after any line of
-# 16 KiB or more; json-file keeps lines intact (it stores bytes that are not
-# UTF-8 as U+FFFD, the same on every read). So: json-file, one file, never
-# rotated below this size; set explicitly so daemon log-opts don't apply.
-LOG_CONFIG = {'max-size': '1g', 'max-file': '1', 'compress': 'false'}
-
 _ROOT_USERS = ('0', 'root')
-
-# stdout_tail() reads at most this many log entries (of up to 16 KiB).
 
 # Seconds another conductor gets to finish starting a container it created
 # before this one takes over (see start()), and how often to look.
@@ -80,7 +70,11 @@ def sandbox_kwargs(conf):
         'privileged': False,
         'ipc_mode': 'private',
         'auto_remove': False,   # removed by cleanup(), after logs are stored
-        'log_config': LogConfig(type='json-file', config=LOG_CONFIG),
+        # Raw bytes, kept whole for a conductor that takes over (see
+        # drivers/output.py); set explicitly so daemon log-opts don't apply.
+        'log_config': LogConfig(
+            type=output.LOG_DRIVER,
+            config=output.log_options(sandbox.max_log_bytes)),
     }
 
 
@@ -279,28 +273,32 @@ class DockerDriver(base.ExecutionDriver):
         error = 'OOMKilled' if st.get('OOMKilled') else st.get('Error')
         return base.StepState(status, code, error or None)
 
-    def stream_logs(self, handle, skip_bytes=0):
-        """Yield stdout+stderr bytes as they arrived, from byte skip_bytes.
+    def log_frames(self, handle, follow=True):
+        """Yield ``(stream, timestamp, data)`` of the container's log.
 
-        The engine's logs are read from the start (no ``since``) and
-        followed until the container exits; the first ``skip_bytes`` bytes
-        are dropped here, so offsets count the same bytes on every read.
-        Containers have no TTY: the SDK strips each 8-byte frame header and
-        yields the raw payload, decoding nothing. Ends at once for a
-        container that is gone or was never started.
+        Reads ``GET /containers/{id}/logs`` with timestamps (the SDK's
+        ``logs()`` drops which stream and which message a frame is, and
+        :mod:`.output` needs both). Ends at once for a container that is
+        gone.
         """
+        api = self._api()
+        url = '%s/v%s/containers/%s/logs' % (api.base_url, api.api_version,
+                                              handle.id)
+        params = {'stdout': 1, 'stderr': 1, 'timestamps': 1,
+                  'follow': int(bool(follow))}
+        with self._engine_errors():
+            response = api.get(url, params=params, stream=True)
         try:
+            if response.status_code == 404:
+                return
+            try:
+                response.raise_for_status()
+            except requests.exceptions.HTTPError as exc:
+                raise docker.errors.create_api_error_from_http_exception(exc)
             with self._engine_errors():
-                stream = self._api().logs(handle.id, stdout=True,
-                                          stderr=True, stream=True,
-                                          follow=True)
-        except docker.errors.NotFound:
-            return
-        try:
-            with self._engine_errors():
-                yield from base.skip_prefix(stream, skip_bytes)
+                yield from output.read_frames(response.raw)
         finally:
-            stream.close()   # also when the caller stops early
+            response.close()   # also when the caller stops early
 
     def wait(self, handle, timeout):
         """Return the exit code, or None if still running after timeout.
@@ -325,31 +323,6 @@ class DockerDriver(base.ExecutionDriver):
             return st.exit_code if st.status == base.EXITED else None
         except docker.errors.NotFound:
             return None
-
-    def stdout_tail(self, handle, lines):
-        """The last ``lines`` lines of stdout alone, as text (for results).
-
-        Reads the whole stdout once and keeps a rolling window: the
-        engine's ``tail`` parameter was seen returning only the last entry
-        of a stream holding lines split into 16 KiB entries, which would
-        lose a step's result.
-        """
-        window = collections.deque(maxlen=lines)
-        pending = b''
-        try:
-            with self._engine_errors():
-                stream = self._api().logs(handle.id, stdout=True,
-                                          stderr=False, stream=True,
-                                          follow=False)
-                for chunk in stream:
-                    pending += chunk
-                    *done, pending = pending.split(b'\n')
-                    window.extend(done)
-        except docker.errors.NotFound:
-            return []
-        if pending:
-            window.append(pending)
-        return [line.decode('utf-8', 'replace') for line in window]
 
     def kill(self, handle):
         """SIGKILL the container; no error if already exited or gone."""

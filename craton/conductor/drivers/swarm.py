@@ -338,38 +338,28 @@ class SwarmDriver(docker_driver.DockerDriver):
                 return None
             time.sleep(POLL_INTERVAL)
 
-    def stream_logs(self, handle, skip_bytes=0):
-        """Yield stdout+stderr bytes as they arrived, from byte skip_bytes.
+    def log_frames(self, handle, follow=True):
+        """Yield ``(stream, timestamp, data)`` of the step's service log.
 
-        Follows the service's log on the manager until the task is final
-        (see swarm_logs.follow). Ends at once for a service that is gone,
-        and with what arrived for a task whose node went down. Raises
-        EngineUnavailable if the stream breaks while the task runs, so
-        the executor follows it again from what it stored.
+        With ``follow``, follows the log on the manager until the task is
+        final (see swarm_logs.follow), and ends with what arrived for a
+        task whose node went down; raises EngineUnavailable if the stream
+        breaks while the task runs, so the executor follows it again.
+        Ends at once for a service that is gone.
         """
         def broken(reason):
             return exception.EngineUnavailable(url=self.conf.docker.url,
                                                reason=reason)
         try:
             with self._engine_errors():
-                yield from swarm_logs.follow(
-                    self._api(), handle.id, lambda: self.state(handle),
-                    skip_bytes, broken)
+                if follow:
+                    yield from swarm_logs.follow(
+                        self._api(), handle.id, lambda: self.state(handle),
+                        broken)
+                else:
+                    yield from swarm_logs.read(self._api(), handle.id)
         except docker.errors.NotFound:
             return
-
-    def stdout_tail(self, handle, lines):
-        """The last ``lines`` lines of stdout alone, as text (for results).
-
-        Reads the task's whole stdout once, as the docker driver does.
-        """
-        try:
-            with self._engine_errors():
-                return swarm_logs.tail(
-                    swarm_logs.read(self._api(), handle.id, stderr=False),
-                    lines)
-        except docker.errors.NotFound:
-            return []
 
     def kill(self, handle):
         """Stop the step now: remove its service (and payload secrets).

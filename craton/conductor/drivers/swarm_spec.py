@@ -25,6 +25,7 @@ from docker import utils as docker_utils
 
 from craton.conductor.drivers import base
 from craton.conductor.drivers import docker as docker_driver
+from craton.conductor.drivers import output
 
 # swarmkit refuses secret data of 512000 bytes or more ("less than 512000
 # bytes"); parts stay clear of that.
@@ -188,8 +189,9 @@ def service_spec(conf, spec, secrets, secret_ids, constraints, network):
             'Pids': sandbox.pids_limit}},
         'RestartPolicy': {'Condition': 'none', 'MaxAttempts': 0},
         'Placement': {'Constraints': list(constraints)},
-        'LogDriver': {'Name': 'json-file',
-                      'Options': dict(docker_driver.LOG_CONFIG)},
+        'LogDriver': {'Name': output.LOG_DRIVER,
+                      'Options': output.log_options(
+                          conf.sandbox.max_log_bytes)},
         'Networks': [{'Target': network}] if network else [],
     }
     return {'Name': base.step_name(spec.job_uuid, spec.step_index),

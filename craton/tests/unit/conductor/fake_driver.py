@@ -23,6 +23,9 @@ class FakeContainer:
         self.error = None
         self.output = bytearray()
         self.stdout = bytearray()
+        # What the engine logged: (stream, timestamp, data), one message
+        # per emit (see craton.conductor.drivers.output).
+        self.frames = []
         self.removed = False
         self.killed = False
         self.cond = threading.Condition()
@@ -33,6 +36,8 @@ class FakeContainer:
             self.output += data
             if not stderr:
                 self.stdout += data
+            self.frames.append((2 if stderr else 1,
+                                b'%020d' % len(self.frames), bytes(data)))
             self.cond.notify_all()
 
     def exit(self, code, error=None):
@@ -152,22 +157,24 @@ class FakeDriver(base.ExecutionDriver):
         return base.StepState(container.status, container.exit_code,
                               container.error)
 
-    def stream_logs(self, handle, skip_bytes=0):
+    def log_frames(self, handle, follow=True):
         container = self._container(handle)
         if container is None:
-            raise exception.EngineUnavailable(url='fake://', reason='gone')
-        pos = skip_bytes
+            if follow:
+                raise exception.EngineUnavailable(url='fake://',
+                                                  reason='gone')
+            return
+        pos = 0
         while True:
             with container.cond:
-                if (len(container.output) <= pos and
+                if (len(container.frames) <= pos and follow and
                         container.status == base.RUNNING):
                     container.cond.wait(0.05)
-                data = bytes(container.output[pos:])
+                frames = container.frames[pos:]
                 exited = container.status != base.RUNNING
-            if data:
-                pos += len(data)
-                yield data
-            elif exited:
+            pos += len(frames)
+            yield from frames
+            if not frames and (exited or not follow):
                 return
 
     def wait(self, handle, timeout):
@@ -201,11 +208,3 @@ class FakeDriver(base.ExecutionDriver):
 
     def check(self):
         self._engine('check')
-
-    def stdout_tail(self, handle, lines):
-        self._engine('stdout_tail')
-        container = self._container(handle)
-        if container is None:
-            return []
-        text = bytes(container.stdout).decode('utf-8', 'replace')
-        return text.splitlines()[-lines:]

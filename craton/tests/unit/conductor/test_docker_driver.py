@@ -19,7 +19,9 @@ from craton.common import exception
 from craton.conductor import drivers
 from craton.conductor.drivers import base as driver_base
 from craton.conductor.drivers import docker as docker_driver
+from craton.conductor.drivers import output
 from craton import conf
+from craton.tests.unit.conductor import fake_logs
 
 CONF = conf.CONF
 JOB = '6d1c3c4e-0a1b-4c2d-9e8f-0123456789ab'
@@ -28,13 +30,6 @@ JOB = '6d1c3c4e-0a1b-4c2d-9e8f-0123456789ab'
 def api_error(status, msg='error'):
     return docker.errors.APIError(msg, explanation=msg,
                                   response=mock.Mock(status_code=status))
-
-
-class FakeStream(list):
-    closed = False
-
-    def close(self):
-        self.closed = True
 
 
 def _matches(filters, labels):
@@ -49,7 +44,7 @@ class FakeAPI:
         self.calls = []         # (method, name or id) of the changing calls
         # id -> container dict; volume name -> labels; id -> payload tar
         self.containers_, self.volumes_, self.archives = {}, {}, {}
-        self.log_chunks, self.stdout_entries, self.info_calls = [], [], 0
+        self.log_frames, self.info_calls = [], 0
 
     create_host_config = staticmethod(functools.partial(HostConfig, '1.41'))
 
@@ -98,13 +93,18 @@ class FakeAPI:
         return {'Volumes': [{'Name': n} for n, labels in self.volumes_.items()
                             if _matches(filters, labels)]}
 
-    def logs(self, cid, stdout, stderr, stream=False, follow=False, tail=0):
-        self._get(cid)
-        if not stderr:   # stdout_tail(): all of stdout, streamed
-            assert stdout and stream and not follow
-            return iter(self.stdout_entries)
-        assert stdout and stderr and follow
-        self.last_stream = FakeStream(self.log_chunks)
+    base_url = 'http+docker://localhost'
+    api_version = '1.41'
+
+    def get(self, url, params=None, stream=False):
+        # GET /v1.41/containers/{id}/logs: the frames the engine logged.
+        assert stream and params['timestamps'] == 1, params
+        cid = url.split('/')[-2]
+        if cid not in self.containers_:
+            self.last_stream = fake_logs.FakeResponse(404)
+        else:
+            self.last_stream = fake_logs.FakeResponse(
+                200, fake_logs.encode(self.log_frames))
         return self.last_stream
 
     def wait(self, cid, timeout):
@@ -184,8 +184,9 @@ class TestStart(DriverTestCase):
             c = self.container(self.driver.start(self.spec(payload, index)))
             self.assertEqual(['python3', 'task.py', arg], c['command'])
             # The file's path, never the payload, in the environment.
-            self.assertEqual({'CRATON_PAYLOAD_FILE': '/run/craton/payload.json',
-                              'HOME': '/tmp'}, c['environment'])
+            self.assertEqual(
+                {'CRATON_PAYLOAD_FILE': '/run/craton/payload.json',
+                 'HOME': '/tmp'}, c['environment'])
             info, data = self.archive_member('c%d' % (index + 1))
             self.assertEqual((payload, 65534, 65534, 0o400),
                              (data, info.uid, info.gid, info.mode))
@@ -226,8 +227,8 @@ class TestStart(DriverTestCase):
             'Mounts': [{'Target': '/run/craton', 'Source': c['name'],
                         'Type': 'volume', 'ReadOnly': False,
                         'VolumeOptions': {'NoCopy': True}}],
-            'LogConfig': {'Type': 'json-file', 'Config': {
-                'max-size': '1g', 'max-file': '1', 'compress': 'false'}}}
+            'LogConfig': {'Type': 'local', 'Config': {
+                'max-size': '65m', 'max-file': '2', 'compress': 'false'}}}
         self.assertEqual(expected, {k: c['host_config'].get(k)
                                     for k in expected})
         info = self.archive_member(h.id)[0]   # the payload file's owner
@@ -295,8 +296,10 @@ class TestIdempotentStart(DriverTestCase):
 class TestLifecycle(DriverTestCase):
 
     def test_skip_bytes_every_offset(self):
-        self.api.log_chunks = [b'ab', b'c', b'', b'defgh', b'\xff\x00\n', b'z']
-        full = b''.join(self.api.log_chunks)
+        chunks = [(1, b'ab'), (1, b'c'), (2, b''), (1, b'defgh'),
+                  (2, b'\xff\x00\n'), (1, b'z')]
+        self.api.log_frames = fake_logs.numbered(chunks)
+        full = b''.join(data for _s, data in chunks)
         h = self.driver.start(self.spec())
         for k in range(len(full) + 3):
             got = list(self.driver.stream_logs(h, skip_bytes=k))
@@ -305,7 +308,8 @@ class TestLifecycle(DriverTestCase):
             self.assertTrue(self.api.last_stream.closed)
 
     def test_early_stop_closes_stream_and_gone_has_none(self):
-        self.api.log_chunks = [b'one\n', b'two\n']
+        self.api.log_frames = fake_logs.numbered([(1, b'one\n'),
+                                                  (1, b'two\n')])
         gen = self.driver.stream_logs(self.driver.start(self.spec()))
         self.assertEqual(b'one\n', next(gen))
         gen.close()
@@ -313,17 +317,24 @@ class TestLifecycle(DriverTestCase):
         gone = driver_base.StepHandle(id='nope', node='engine-1')
         self.assertEqual([], list(self.driver.stream_logs(gone)))
 
-    def test_stdout_tail_reads_whole_long_lines(self):
+    def test_read_output_joins_long_lines_back(self):
         h = self.driver.start(self.spec())
-        # The engine keeps a line longer than 16 KiB as several entries.
-        self.api.stdout_entries = [b'a\n', b'r' * 16384, b'r' * 16384,
-                                   b'r\n', b'b\n', b'\xffc']
-        self.assertEqual(['r' * 32769, 'b', '\ufffdc'],
-                         self.driver.stdout_tail(h, 3))
-        self.assertEqual(['a', 'r' * 32769, 'b', '\ufffdc'],
-                         self.driver.stdout_tail(h, 9))
-        self.assertEqual([], self.driver.stdout_tail(
-            driver_base.StepHandle('gone', 'engine-1'), 3))
+        # As engine 20.10 sends a 32,769-byte line: parts of 16 KiB, the
+        # last without its newline, all with the line's timestamp.
+        t1, t2, t3 = b'T1', b'T2', b'T3'
+        self.api.log_frames = [
+            (1, t1, b'r' * 16384), (1, t1, b'r' * 16384), (1, t1, b'r'),
+            (2, t2, b'err\n'), (1, t3, b'\xffc')]
+        decoder = output.OutputDecoder()
+        got = list(self.driver.read_output(h, decoder))
+        self.assertEqual(b'r' * 32769 + b'\n' + b'\xffc', b''.join(
+            data for stream, data in got if stream == output.STDOUT))
+        self.assertEqual(b'r' * 32769 + b'\nerr\n\xffc',
+                         b''.join(data for _s, data in got))
+        self.assertEqual([], decoder.assumed)
+        self.assertEqual([], list(self.driver.read_output(
+            driver_base.StepHandle('gone', 'engine-1'),
+            output.OutputDecoder())))
 
     def test_state(self):
         h = self.driver.start(self.spec())

@@ -470,3 +470,61 @@ def _raiser(exc):
     def boom(*args, **kwargs):
         raise exc
     return boom
+
+
+class TestOutputContract(ExecutorTestCase):
+
+    def test_result_far_from_the_end_of_stdout(self):
+        def one(container):
+            container.emit(b'::craton-result:: {"token": "R1"}\n')
+            for i in range(120):
+                container.emit(b'line %d\n' % i)
+            container.emit(b'noise\n', stderr=True)
+            container.exit(0)
+        self.driver.behaviours['one'] = one
+        uuid = self.submit(names=('one', 'two'))
+        self.assertEqual(states.JOB_SUCCEEDED, self.runner.run(uuid))
+        self.assertEqual({'one': {'token': 'R1'}},
+                         self.payloads()[1]['results'])
+
+    def test_log_cap_cuts_and_says_so(self):
+        self.config(max_log_bytes=4096, group='sandbox')
+
+        def one(container):
+            for _ in range(100):
+                container.emit(b'z' * 1000)
+            container.emit(b'\n::craton-result:: {"late": true}\n')
+            container.exit(0)
+        self.driver.behaviours['one'] = one
+        uuid = self.submit(names=('one',))
+        self.assertEqual(states.JOB_SUCCEEDED, self.runner.run(uuid))
+        log = self.log(uuid, 0)
+        self.assertEqual(b'z' * 4096 + b'[craton] log cut at 4096 bytes\n',
+                         log)
+        step = self.job(uuid).steps[0]
+        self.assertIn('log cut at 4096 bytes', step.status_reason)
+        # The result is read from all of stdout, not from the stored log.
+        self.assertEqual({'late': True}, step.result)
+
+    def test_output_missed_by_the_stream_is_stored(self):
+        # The follow stream ends early (as the engine's did at exit): the
+        # whole output is read again and the missing tail stored.
+        real = self.driver.log_frames
+
+        def short_follow(handle, follow=True):
+            frames = real(handle, follow)
+            if not follow:
+                return frames
+            return (f for i, f in enumerate(frames) if i < 1)
+        self.driver.log_frames = short_follow
+
+        def one(container):
+            container.emit(b'first\n')
+            container.emit(b'second\n')
+            container.emit(b'last line without newline')
+            container.exit(0)
+        self.driver.behaviours['one'] = one
+        uuid = self.submit(names=('one',))
+        self.assertEqual(states.JOB_SUCCEEDED, self.runner.run(uuid))
+        self.assertEqual(b'first\nsecond\nlast line without newline',
+                         self.log(uuid, 0))

@@ -4,6 +4,7 @@ import threading
 
 from oslo_utils import uuidutils
 
+from craton.common import step_logs
 from craton.conductor import logs
 from craton.db import api as db_api
 from craton.objects import job as job_obj
@@ -169,3 +170,44 @@ class TestStepLogWriter(base.TestCase):
         thread.join()
         w.close()
         self.assertEqual(expected, bytes(store))
+
+
+class TestLogCap(TestStepLogWriter):
+
+    def capped(self, max_bytes, start=0, cut=False):
+        return logs.StepLogWriter(self.dbapi, self.step.id, start, 7, 1.0,
+                                  clock=self.clock, max_bytes=max_bytes,
+                                  cut=cut)
+
+    def test_cut_at_the_cap_with_a_line_saying_so(self):
+        w = self.capped(20)
+        for _ in range(10):
+            w.write(b'0123456789')
+        w.close()
+        self.assertTrue(w.cut)
+        self.assertEqual(b'01234567890123456789' +
+                         b'[craton] log cut at 20 bytes\n', self.stored())
+        # The stream's position keeps counting what went by.
+        self.assertEqual(100, w.position)
+        log_bytes = len(self.stored())
+        self.assertTrue(step_logs.is_cut(self.dbapi, self.step.id, log_bytes))
+        self.assertFalse(step_logs.is_cut(self.dbapi, self.step.id,
+                                          log_bytes - 1))
+
+    def test_under_the_cap_is_untouched(self):
+        w = self.capped(20)
+        w.write(b'x' * 20)
+        w.close()
+        self.assertFalse(w.cut)
+        self.assertEqual(b'x' * 20, self.stored())
+        self.assertFalse(step_logs.is_cut(self.dbapi, self.step.id, 20))
+
+    def test_a_cut_log_takes_nothing_more(self):
+        w = self.capped(5)
+        w.write(b'abcdefgh')
+        w.close()
+        stored = self.stored()
+        again = self.capped(5, start=len(stored), cut=True)
+        again.write(b'more')
+        again.close()
+        self.assertEqual(stored, self.stored())

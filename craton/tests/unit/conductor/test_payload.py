@@ -114,3 +114,46 @@ class TestParseResult(testtools.TestCase):
     def test_bytes_lines(self):
         self.assertEqual(({'ok': True}, None), payload.parse_result(
             [b'::craton-result:: {"ok": true}\n']))
+
+
+class TestResultScanner(testtools.TestCase):
+
+    def scan(self, chunks, max_bytes=1024):
+        scanner = payload.ResultScanner(max_bytes)
+        for chunk in chunks:
+            scanner.feed(chunk)
+        return scanner.result()
+
+    def test_marker_anywhere_in_stdout(self):
+        out = b'::craton-result:: {"token": "R1"}\n' + b''.join(
+            b'line %d\n' % i for i in range(120))
+        self.assertEqual(({'token': 'R1'}, None), self.scan([out]))
+
+    def test_last_marker_wins_across_chunks(self):
+        out = b'::craton-result:: {"a": 1}\nx\n::craton-result:: {"a": 2}'
+        chunks = [out[i:i + 3] for i in range(0, len(out), 3)]
+        self.assertEqual(({'a': 2}, None), self.scan(chunks))
+
+    def test_bytes_exact_utf8(self):
+        value = 'x' + '\u00e9' * 30000
+        line = ('::craton-result:: {"v": "%s"}\n' % value).encode()
+        result, note = self.scan([line[:16384], line[16384:]],
+                                 max_bytes=1 << 20)
+        self.assertIsNone(note)
+        self.assertEqual(value, result['v'])
+
+    def test_too_long_result_is_ignored_with_a_note(self):
+        line = b'::craton-result:: {"v": "' + b'a' * 5000 + b'"}\n'
+        result, note = self.scan([line], max_bytes=1024)
+        self.assertIsNone(result)
+        self.assertIn('max_result_bytes', note)
+
+    def test_invalid_utf8_and_lone_surrogates_are_noted(self):
+        for raw in (b'{"v": "\xff"}', b'{"v": "\\ud83d"}'):
+            result, note = self.scan([b'::craton-result:: ' + raw + b'\n'])
+            self.assertIsNone(result)
+            self.assertIsNotNone(note)
+
+    def test_long_ordinary_lines_do_not_matter(self):
+        out = b'y' * 50000 + b'\n::craton-result:: {"ok": true}\n'
+        self.assertEqual(({'ok': True}, None), self.scan([out], 1024))

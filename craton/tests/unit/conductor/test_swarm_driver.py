@@ -13,10 +13,12 @@ from oslotest import base
 from craton.common import exception
 from craton.conductor import drivers
 from craton.conductor.drivers import base as driver_base
+from craton.conductor.drivers import output
 from craton.conductor.drivers import swarm as swarm_driver
 from craton.conductor.drivers import swarm_logs
 from craton.conductor.drivers import swarm_spec
 from craton import conf
+from craton.tests.unit.conductor import fake_logs
 
 CONF = conf.CONF
 JOB = '6d1c3c4e-0a1b-4c2d-9e8f-0123456789ab'
@@ -33,14 +35,6 @@ def _labelled(filters, labels):
     wanted = dict(f.split('=', 1) for f in (filters or {}).get('label', []))
     return wanted.items() <= (labels or {}).items()
 
-
-class FakeResponse:
-    def __init__(self, frames):
-        self.frames = frames
-        self.closed = False
-
-    def close(self):
-        self.closed = True
 
 
 class FakeSwarm:
@@ -89,19 +83,19 @@ class FakeSwarm:
         store[oid] = data
         return {'ID': oid}
 
-    def _get(self, url, params=None, stream=False):
-        sid = url.split('/')[2]
+    base_url = 'http+docker://localhost'
+    api_version = '1.41'
+
+    def get(self, url, params=None, stream=False):
+        # GET /v1.41/services/{id}/logs with timestamps.
+        assert stream and params['timestamps'] == 1, params
+        sid = url.split('/')[-2]
         if sid not in self.services_:
-            raise docker.errors.NotFound('service %s not found' % sid)
-        frames = [data for src, data in self.logs.get(sid, [])
-                  if params['stderr'] or src == 'stdout']
-        return FakeResponse(frames)
-
-    def _raise_for_status(self, res):
-        pass
-
-    def _multiplexed_response_stream_helper(self, res):
-        yield from res.frames
+            return fake_logs.FakeResponse(404)
+        pairs = [(1 if src == 'stdout' else 2, data)
+                 for src, data in self.logs.get(sid, [])]
+        return fake_logs.FakeResponse(
+            200, fake_logs.encode(fake_logs.numbered(pairs)))
 
     def _get_raw_response_socket(self, res):
         raise OSError('no socket in a fake')
@@ -227,7 +221,7 @@ class TestServiceSpec(SwarmTestCase):
                           'NanoCPUs': 500000000, 'Pids': 99},
                          task['Resources']['Limits'])
         self.assertEqual([], task['Networks'])
-        self.assertEqual('json-file', task['LogDriver']['Name'])
+        self.assertEqual('local', task['LogDriver']['Name'])
         c = task['ContainerSpec']
         self.assertEqual(IMAGE, c['Image'])
         self.assertNotIn('Command', c)      # the image's entrypoint stays
@@ -370,8 +364,10 @@ class TestPayload(SwarmTestCase):
                                            for p in parts))
         self.assertTrue(all(len(base64.b64decode(p['Data'])) <= cap
                             for p in parts))
-        self.assertEqual(['/run/craton/payload.part000', '/run/craton/payload.part001',
-                          '/run/craton/payload.part002', '/run/craton/payload.json'],
+        self.assertEqual(['/run/craton/payload.part000',
+                          '/run/craton/payload.part001',
+                          '/run/craton/payload.part002',
+                          '/run/craton/payload.json'],
                          [r['File']['Name'] for r in refs])
         template = by_name[refs[-1]['SecretName']]
         self.assertEqual({'Name': 'golang'}, template['Templating'])
@@ -555,15 +551,17 @@ class TestLogs(SwarmTestCase):
         handle = self.driver.start(self.spec())
         self.driver.cleanup(handle)
         self.assertEqual(b'', b''.join(self.driver.stream_logs(handle)))
-        self.assertEqual([], self.driver.stdout_tail(handle, 5))
+        self.assertEqual([], list(self.driver.read_output(
+            handle, output.OutputDecoder())))
 
-    def test_stdout_tail(self):
+    def test_read_output_keeps_streams_apart(self):
         handle = self.driver.start(self.spec())
         self.api.logs[handle.id] = [('stdout', b'a\nb\n'),
                                     ('stderr', b'noise\n'),
                                     ('stdout', b'::craton-result:: {}\nend')]
-        self.assertEqual(['::craton-result:: {}', 'end'],
-                         self.driver.stdout_tail(handle, 2))
+        got = list(self.driver.read_output(handle, output.OutputDecoder()))
+        self.assertEqual([(1, b'a\nb\n'), (2, b'noise\n'),
+                          (1, b'::craton-result:: {}\nend')], got)
 
 
 class TestCleanup(SwarmTestCase):

@@ -1,0 +1,161 @@
+"""A step's output, byte for byte, from the engine's log endpoints.
+
+Task containers log through the engine's ``local`` log driver, which
+stores the bytes a container wrote as they are (the ``json-file`` driver
+stores text: it replaces bytes that are not UTF-8 with U+FFFD, also where
+its 16 KiB cut falls inside a character). Measured on engine 20.10, the
+``local`` driver still changes one thing on the way back out: the engine
+cuts a line longer than 16 KiB into parts (``daemon/logger/copier.go``),
+and a read returns every part but the last without a newline *and the
+last one without its newline too*. This module puts those newlines back.
+
+It reads the logs endpoint with ``timestamps=1``, which frames each
+logged message as ``<RFC 3339 time> <bytes>`` in the engine's multiplexed
+stream format (an 8-byte header: stream 1 = stdout, 2 = stderr, three zero
+bytes, a big-endian 32-bit length). What makes the parts of a line
+recognisable, as measured:
+
+* every part but the last is exactly 16 KiB and does not end in a
+  newline; all parts of one line carry the same timestamp;
+* the last part has that timestamp too, and is shorter (an empty last
+  part, from a line whose length is a multiple of 16 KiB, still comes as
+  a frame holding only the timestamp);
+* a complete line of under 16 KiB comes with its newline; output that
+  ends without a newline comes as a last frame without one.
+
+One case cannot be told apart from the frames alone: a stream whose very
+last line is 16 KiB or longer, ending with or without a newline (both end
+in a short part with the line's timestamp). The decoder assumes the
+newline, as nearly all output has one, and says so (``assumed``).
+"""
+
+import struct
+
+STDOUT = 1
+STDERR = 2
+
+# The engine cuts longer lines into parts of this size (moby
+# daemon/logger/copier.go, bufSize).
+PART_BYTES = 16 * 1024
+
+# Task containers log with this driver; see the module docstring.
+LOG_DRIVER = 'local'
+
+_HEADER = struct.Struct('>BxxxL')
+
+
+def log_options(max_log_bytes):
+    """Options of the ``local`` log driver for a step's container.
+
+    The engine keeps the whole output the conductor may still store (one
+    file of a little more than ``max_log_bytes``, and the one before it),
+    so a conductor that takes a step over reads it again from byte 0;
+    beyond that the engine rotates and Craton has already cut the log.
+    """
+    size_mib = max(1, -(-int(max_log_bytes) // (1 << 20)) + 1)
+    return {'max-size': '%dm' % size_mib, 'max-file': '2',
+            'compress': 'false'}
+
+
+def _read_exactly(raw, size):
+    data = b''
+    while len(data) < size:
+        more = raw.read(size - len(data))
+        if not more:
+            return None
+        data += more
+    return data
+
+
+def read_frames(raw):
+    """Yield ``(stream, timestamp, data)`` from a multiplexed log stream.
+
+    ``raw`` is a file-like object with ``read(n)`` (a streamed HTTP
+    response's ``raw``) of a logs request made with ``timestamps=1``.
+    ``stream`` is STDOUT or STDERR, ``timestamp`` the message's time as
+    bytes, ``data`` its bytes. Ends at the end of the stream; a frame cut
+    short by the end is dropped, so a reader that starts again sees it
+    whole.
+    """
+    while True:
+        header = _read_exactly(raw, _HEADER.size)
+        if header is None:
+            return
+        stream, size = _HEADER.unpack(header)
+        body = _read_exactly(raw, size) if size else b''
+        if body is None:
+            return
+        timestamp, _sep, data = body.partition(b' ')
+        yield stream, timestamp, data
+
+
+class OutputDecoder:
+    """Turns logged messages back into the bytes each stream carried.
+
+    Feed it frames in the order the engine gives them; it returns
+    ``(stream, bytes)`` pairs to append, in that order. Deterministic: the
+    same frames always give the same bytes, so a reader that starts again
+    from the first frame can skip what it already stored.
+    """
+
+    def __init__(self):
+        self._open = {}      # stream -> timestamp of its unfinished line
+        self._owed = None    # stream whose last part awaits its newline
+        self.assumed = []    # streams whose final newline was assumed
+
+    def feed(self, stream, timestamp, data):
+        """Return the pairs that one frame adds."""
+        out = []
+        if self._owed is not None:
+            # More output after a short last part: it was the end of a
+            # long line, so its newline goes back where it belongs.
+            out.append((self._owed, b'\n'))
+            self._owed = None
+        if self._open.get(stream) == timestamp:
+            if not data:            # an empty last part
+                del self._open[stream]
+                out.append((stream, b'\n'))
+            elif len(data) == PART_BYTES and not data.endswith(b'\n'):
+                out.append((stream, data))      # a middle part
+            else:
+                del self._open[stream]
+                out.append((stream, data))
+                self._owed = stream
+            return out
+        self._open.pop(stream, None)
+        if data:
+            out.append((stream, data))
+            if len(data) == PART_BYTES and not data.endswith(b'\n'):
+                self._open[stream] = timestamp
+        return out
+
+    def finish(self):
+        """Return the pairs the end of all output adds (see ``assumed``)."""
+        if self._owed is None:
+            return []
+        stream, self._owed = self._owed, None
+        self.assumed.append(stream)
+        return [(stream, b'\n')]
+
+    def decode(self, frames, final=False):
+        """Yield ``(stream, bytes)`` for ``frames``; ``final``: they are
+        all the output there is (then :meth:`finish` is applied).
+        """
+        for stream, timestamp, data in frames:
+            yield from self.feed(stream, timestamp, data)
+        if final:
+            yield from self.finish()
+
+
+def skip_prefix(pairs, skip_bytes):
+    """Yield the pairs' bytes as one stream without its first skip_bytes."""
+    remaining = skip_bytes
+    for _stream, chunk in pairs:
+        if remaining:
+            if len(chunk) <= remaining:
+                remaining -= len(chunk)
+                continue
+            chunk = chunk[remaining:]
+            remaining = 0
+        if chunk:
+            yield chunk
