@@ -1,8 +1,9 @@
 """The API's WSGI application and its middleware stack.
 
-From the outside in: error format → request id → proxy headers → body
-size cap → healthcheck → authentication (keystonemiddleware ``auth_token``,
-or the development ``noauth``) → pecan (hooks, then the controllers).
+From the outside in: error format → request id → path and query checks
+(UTF-8) → proxy headers → body size cap → healthcheck → authentication
+(keystonemiddleware ``auth_token``, or the development ``noauth``) → body
+checks (JSON depth, Unicode) → pecan (hooks, then the controllers).
 """
 
 from oslo_middleware import http_proxy_to_wsgi
@@ -12,6 +13,7 @@ import pecan
 from craton.api.controllers import root
 from craton.api.controllers.v1 import task_source
 from craton.api import hooks
+from craton.api import input_checks
 from craton.api import middleware
 
 KEYSTONE_AUTHTOKEN_GROUP = 'keystone_authtoken'
@@ -52,13 +54,15 @@ def setup_app(conf=None):
     if conf is None:
         from craton import conf as craton_conf
         conf = craton_conf.CONF
-    app = _auth(_pecan_app(conf), conf)
+    app = _auth(input_checks.BodyCheckMiddleware(_pecan_app(conf), conf),
+                conf)
     app = middleware.HealthcheckRoute(app, conf)
     app = middleware.BodySizeLimitMiddleware(
         app, routes=[task_source.body_route(conf)])
     # Behind a TLS-terminating proxy, links use the client's scheme and
     # host ([oslo_middleware] enable_proxy_headers_parsing).
     app = http_proxy_to_wsgi.HTTPProxyToWSGI(app, conf)
+    app = input_checks.UrlCheckMiddleware(app)
     app = request_id.RequestId(app)
     return middleware.ErrorFormatMiddleware(app)
 

@@ -21,6 +21,13 @@ opts = [
                     'one is refused with 413. The archive may unpack to at '
                     'most 8 times this size. Archives are kept in the '
                     'database, in chunks of 4 MiB.'),
+    cfg.IntOpt('max_json_depth', default=64, min=1, max=256,
+               help='Deepest nesting of arrays and objects accepted in a '
+                    'JSON request body, counted from the body\'s root ({} '
+                    'is depth 1); a deeper body is refused with 400 before '
+                    'it is parsed. The maximum keeps every later step that '
+                    'walks the value (parsing, storing, building a task\'s '
+                    'payload) far from Python\'s recursion limit.'),
     cfg.StrOpt('public_endpoint',
                help='Base URL that links in responses use, e.g. '
                     'https://craton.example.org:7780. Defaults to the '
