@@ -296,6 +296,10 @@ class TestLifecycle(SwarmFunctionalBase):
 
 class TestLogs(docker_tests.StreamingContract, SwarmFunctionalBase):
 
+    @property
+    def python_image(self):
+        return self.python
+
     PATTERN = docker_tests.TestLogs.PATTERN
 
     def test_skip_bytes_is_exact(self):
@@ -325,19 +329,6 @@ class TestLogs(docker_tests.StreamingContract, SwarmFunctionalBase):
             if api.info()['Name'] == handle.node:
                 return api
         self.fail('no engine URL for node %s' % handle.node)
-
-    def test_stdout_tail(self):
-        result = '::craton-result:: {"x": "%s"}' % ('y' * 40000)
-        script = ('i=0; while [ $i -lt 80 ]; do echo "line $i"; '
-                  'echo "noise $i" >&2; i=$((i+1)); done; '
-                  'printf "%%s\\n" \'%s\'; echo after; printf end' % result)
-        code, _, handle = self.run_step(self.sh(script))
-        self.assertEqual(0, code)
-        tail = self.driver.stdout_tail(handle, 5)
-        self.assertEqual(['line 78', 'line 79', result, 'after', 'end'], tail)
-        self.assertEqual(['after', 'end'], self.driver.stdout_tail(handle, 2))
-        self.driver.cleanup(handle)
-        self.assertEqual([], self.driver.stdout_tail(handle, 5))
 
 
 class TestNodeDown(SwarmFunctionalBase):
