@@ -38,7 +38,7 @@ WORKFLOWS = [
     os.path.join(HERE, "workflows", f)
     for f in ("host-maintenance.json", "audit.json")
 ]
-COMMAND = ["python3", "/craton-task/task.py"]
+COMMAND = ["python3", "/craton/task.py"]
 BUILDING = ("pending", "building", "syncing")
 JOB_FINAL = ("succeeded", "failed", "error", "cancelled")
 MARKER = "::craton-result::"

@@ -214,8 +214,9 @@ def fetch(source, dest_dir, conf, task_uuid=None):
     """Materialise a validated source's build context in ``dest_dir``.
 
     ``dest_dir`` is an empty directory owned by this build; the context
-    directory (holding the Dockerfile) is returned. An upload source
-    needs the ``task_uuid`` whose archive it is.
+    directory (holding the Dockerfile) is returned, its modes normalised
+    as a git checkout's (:func:`normalise_modes`) whatever the source kind.
+    An upload source needs the ``task_uuid`` whose archive it is.
     :raises BuildError: with a reason a person can act on: git's own error
         lines (credentials scrubbed), the symlink that leads outside, the
         refused or missing archive, the missing Dockerfile.
@@ -230,7 +231,39 @@ def fetch(source, dest_dir, conf, task_uuid=None):
         raise exception.BuildError(reason='no Dockerfile in %s; a task '
                                    'source directory must hold one'
                                    % describe(source))
+    normalise_modes(context)
     return context
+
+
+def normalise_modes(context):
+    """Give every entry of the build context the mode a git checkout has.
+
+    ``ADD``/``COPY`` keep the context's modes (owner root), and a step runs
+    as an unprivileged user ([sandbox] user): a 0600 file of an uploaded
+    archive or a local directory, or of a checkout made under a umask of
+    077, would be unreadable in the image. So, whatever the source kind:
+    directories (``context`` itself included) become 0755; regular files
+    0755 when their owner may execute them, else 0644 (no setuid, setgid
+    or sticky bit, no group or other write). Symlinks are neither followed
+    nor changed; the fetchers have refused every other file type.
+
+    :param context: the fetched build context, a directory this build owns.
+    :raises OSError: an entry cannot be read or changed.
+    """
+    # Each directory is made readable before it is listed: a 0000 or 0300
+    # directory of the source may be walked too.
+    os.chmod(context, 0o755)
+    pending = [context]
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                mode = entry.stat(follow_symlinks=False).st_mode
+                if stat.S_ISDIR(mode):
+                    os.chmod(entry.path, 0o755)
+                    pending.append(entry.path)
+                elif stat.S_ISREG(mode):
+                    os.chmod(entry.path,
+                             0o755 if mode & stat.S_IXUSR else 0o644)
 
 
 class _GitFailed(Exception):
@@ -378,7 +411,7 @@ def _snapshot(top, src, dst, shown_top):
             os.symlink(link, target)
         elif stat.S_ISDIR(st.st_mode):
             _snapshot(top, source_path, target, shown_top)
-            # The mode the image will see, yet still removable afterwards.
+            # Still writable and removable by us; fetch normalises modes.
             os.chmod(target, stat.S_IMODE(st.st_mode) | 0o700)
         elif stat.S_ISREG(st.st_mode):
             # O_NOFOLLOW|O_NONBLOCK: if the entry became a symlink or a FIFO

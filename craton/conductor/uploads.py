@@ -438,8 +438,9 @@ def _extract_member(tar, member, dest):
                 os.chmod(path, (mode if mode & 0o100 else mode & ~0o111) |
                          0o600)
         if member.isdir():
-            # The data filter leaves directories to the umask; the image
-            # should see the author's mode (and we must be able to clean up).
+            # The data filter leaves directories to the umask; we must be
+            # able to fill and clean up each (sources.fetch then gives the
+            # whole context the modes of a git checkout).
             os.chmod(path, (member.mode & 0o755) | 0o700)
     except (OSError, tarfile.TarError) as exc:
         raise InvalidArchive(reason='member %s cannot be extracted: %s'

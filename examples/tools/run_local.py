@@ -17,10 +17,12 @@ services on this machine's loopback, e.g. a test double of a cloud.
 """
 
 import argparse
+import io
 import json
 import os
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 
@@ -40,6 +42,30 @@ DEMO_INVENTORY = [
 MARKER = "::craton-result::"
 
 
+def build_context(path):
+    """The task directory as Craton sends it to the engine, as a gzipped
+    tar: directories 0755, files 0755 when their owner may execute them
+    else 0644 (a git checkout's modes), owned by root, whatever modes the
+    checkout gave them; symlinks as they are.
+    """
+
+    def checkout_mode(info):
+        if info.isdir():
+            info.mode = 0o755
+        elif info.isreg():
+            info.mode = 0o755 if info.mode & 0o100 else 0o644
+        info.uid = info.gid = 0
+        info.uname = info.gname = "root"
+        return info
+
+    buf = io.BytesIO()
+    # Gzipped: the docker CLI recognises a compressed context on stdin by
+    # its magic bytes (a plain pax tar it would read as a Dockerfile).
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        tar.add(path, arcname=".", filter=checkout_mode)
+    return buf.getvalue()
+
+
 def command(args, task, payload_arg, payload_path):
     """The argv that runs one task, locally or in its sandboxed image."""
     if not args.docker:
@@ -50,20 +76,14 @@ def command(args, task, payload_arg, payload_path):
         ]
     image = f"craton-example/{task}:local"
     subprocess.run(
-        [
-            "docker",
-            "-H",
-            args.docker,
-            "build",
-            "-q",
-            "-t",
-            image,
-            os.path.join(TASKS, task),
-        ],
+        ["docker", "-H", args.docker, "build", "-q", "-t", image, "-"],
+        input=build_context(os.path.join(TASKS, task)),
         check=True,
         stdout=subprocess.DEVNULL,
     )
-    inner = "/craton-payload/payload.json"
+    # Where Craton puts the payload file: under /run/craton, which no task
+    # image uses (the task's own files are at /craton).
+    inner = "/run/craton/payload.json"
     return [
         "docker",
         "-H",
@@ -87,7 +107,7 @@ def command(args, task, payload_arg, payload_path):
         f"{payload_path}:{inner}:ro",
         image,
         "python3",
-        "/craton-task/task.py",
+        "/craton/task.py",
         "@" + inner if payload_arg.startswith("@") else payload_arg,
     ]
 

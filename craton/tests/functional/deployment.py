@@ -167,19 +167,21 @@ class Deployment(fixtures.Fixture):
 
 def task_dir(parent, name, script=None, dockerfile=None):
     """Write a task directory (Dockerfile + optional script) under
-    ``parent`` and return its path.
+    ``parent`` and return its path. The default Dockerfile adds the
+    directory at /craton, as the seed's tasks do: the script runs as
+    ``python3 /craton/task.py`` (whatever its mode here: the build gives
+    the context a git checkout's modes).
     """
     path = os.path.join(parent, name)
     os.makedirs(path, exist_ok=True)
     with open(os.path.join(path, 'Dockerfile'), 'w') as f:
         f.write(textwrap.dedent(dockerfile or '''\
             FROM craton/python3:bookworm
-            COPY task.py /craton-task/task.py
+            ADD . /craton
             '''))
     if script is not None:
         with open(os.path.join(path, 'task.py'), 'w') as f:
             f.write(textwrap.dedent(script))
-        os.chmod(os.path.join(path, 'task.py'), 0o644)
     return path
 
 

@@ -37,7 +37,7 @@ print('::craton-result:: ' + json.dumps({
 sys.exit(int(v.get('exit_code', 0)))
 '''
 
-COMMAND = ['python3', '/craton-task/task.py']
+COMMAND = ['python3', '/craton/task.py']
 
 
 def make(root, name='jobtask'):

@@ -13,7 +13,9 @@ import urllib3
 from craton.common import exception
 from craton.common import states
 from craton.conductor import builder
+from craton.conductor import sources
 from craton import conf
+from craton.tests.unit.conductor import test_sources
 
 CONF = conf.CONF
 UUID = '0b6f3c4e-6d1a-4a53-9a8e-2f0f1b7b9c11'
@@ -58,6 +60,8 @@ class FakeAPI:
     def build(self, **kwargs):
         self.build_calls.append(kwargs)
         self.context_files = sorted(os.listdir(kwargs['path']))
+        # What the engine would read, as it reads it.
+        self.context_modes = test_sources.context_modes(kwargs['path'])
         if self.build_error is not None:
             raise self.build_error
         # A generator, as the SDK's stream is (it has close()).
@@ -231,6 +235,19 @@ class TestBuildTask(testtools.TestCase):
                          client.api.build_calls[0]['tag'])
         self.assertFalse(client.closed)  # not ours to close
         self.assertBuildDirsGone()
+
+    def test_engine_gets_a_checkouts_modes(self):
+        # A 0600/0700 source under a conductor umask of 077: the context
+        # sent to the engine is what a step's unprivileged user can read.
+        task_dir = os.path.join(self.root, 'seed')
+        test_sources.write_tree(task_dir, test_sources.PRIVATE_MODES)
+        self.addCleanup(sources.normalise_modes, task_dir)
+        test_sources.use_umask(self, 0o077)
+        client = FakeClient()
+        builder.build_task(FakeTask({'type': 'local', 'path': task_dir}),
+                           CONF, client=client)
+        self.assertEqual(test_sources.CHECKOUT_MODES,
+                         client.api.context_modes)
 
     def test_build_failure_sets_error(self):
         task = FakeTask(self.source, image='craton/task-%s:1' % UUID,

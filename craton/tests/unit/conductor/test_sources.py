@@ -26,6 +26,53 @@ ROOT = '/srv/craton/tasks'
 DOCKERFILE = 'FROM craton/busybox:latest\n'
 
 
+def context_modes(top):
+    """``{path: mode}`` of everything below ``top`` (``top`` is "."); a
+    symlink is ``('link', target)``. Symlinks are never followed.
+    """
+    found = {'.': stat.S_IMODE(os.lstat(top).st_mode)}
+    for directory, dirs, files in os.walk(top):
+        for name in dirs + files:
+            path = os.path.join(directory, name)
+            st = os.lstat(path)
+            found[os.path.relpath(path, top)] = (
+                ('link', os.readlink(path)) if stat.S_ISLNK(st.st_mode)
+                else stat.S_IMODE(st.st_mode))
+    return found
+
+
+# The seed's task layout (plus a script, a nested package and symlinks)
+# with the modes an uploaded or local directory often has ...
+PRIVATE_MODES = {'.': 0o700, 'Dockerfile': 0o600, 'task1.py': 0o600,
+                 'run.sh': 0o700, 'pkg': 0o700, 'pkg/__init__.py': 0o400,
+                 'pkg/deep': 0o500, 'pkg/deep/data': 0o600}
+# ... and what the build context must hold whatever they were.
+CHECKOUT_MODES = {'.': 0o755, 'Dockerfile': 0o644, 'task1.py': 0o644,
+                  'run.sh': 0o755, 'pkg': 0o755, 'pkg/__init__.py': 0o644,
+                  'pkg/deep': 0o755, 'pkg/deep/data': 0o644,
+                  'link': ('link', 'task1.py'), 'dirlink': ('link', 'pkg')}
+
+
+def write_tree(top, modes):
+    """Write the tree of CHECKOUT_MODES below ``top``; then chmod each
+    path of ``modes`` (deepest first) to its mode, whatever the umask.
+    """
+    os.makedirs(os.path.join(top, 'pkg/deep'))
+    for name in ('Dockerfile', 'task1.py', 'run.sh', 'pkg/__init__.py',
+                 'pkg/deep/data'):
+        with open(os.path.join(top, name), 'w') as f:
+            f.write(DOCKERFILE if name == 'Dockerfile' else name + '\n')
+    os.symlink('task1.py', os.path.join(top, 'link'))
+    os.symlink('pkg', os.path.join(top, 'dirlink'))
+    for name in sorted(modes, key=lambda n: (-n.count('/'), n == '.')):
+        os.chmod(os.path.normpath(os.path.join(top, name)), modes[name])
+
+
+def use_umask(test, mask):
+    """Run the rest of ``test`` with the process umask ``mask``."""
+    test.addCleanup(os.umask, os.umask(mask))
+
+
 def git(url='https://h/x', **fields):
     return dict(type='git', url=url, **fields)
 
@@ -397,3 +444,79 @@ class TestFetchGit(SourcesTestCase):
                                 'git://127.0.0.1:%d/x'
                                 % listener.getsockname()[1])
         self.assertIn('timed out ([builder] git_timeout)', str(exc))
+
+
+class TestCheckoutModes(SourcesTestCase):
+    """Every source kind gives the context a git checkout's modes: files
+    0644 (0755 if the owner may execute them), directories 0755, symlinks
+    as they were; whatever the source's modes and the conductor's umask.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.dest = self.useFixture(fixtures.TempDir()).path
+
+    def fetch_local(self, modes):
+        root = self.useFixture(fixtures.TempDir()).path
+        self.cfg.config(local_source_roots=[root], group='builder')
+        task_dir = os.path.join(root, 'task')
+        write_tree(task_dir, modes)
+        # Removable by the TempDir fixture, even when not run as root.
+        self.addCleanup(sources.normalise_modes, task_dir)
+        context = sources.fetch({'type': 'local', 'path': task_dir},
+                                tempfile.mkdtemp(dir=self.dest), CONF)
+        # The source itself is left as it was.
+        self.assertEqual(modes['task1.py'], stat.S_IMODE(
+            os.stat(os.path.join(task_dir, 'task1.py')).st_mode))
+        return context
+
+    def test_local_private_modes(self):
+        # As a directory copied from a home, or an unpacked archive.
+        for mask in (0o022, 0o077):
+            use_umask(self, mask)
+            context = self.fetch_local(PRIVATE_MODES)
+            self.assertEqual(CHECKOUT_MODES, context_modes(context),
+                             oct(mask))
+
+    def test_local_odd_bits_are_dropped(self):
+        context = self.fetch_local({
+            'Dockerfile': 0o666, 'task1.py': 0o4640, 'run.sh': 0o6775,
+            'pkg': 0o1777, 'pkg/__init__.py': 0o2654, 'pkg/deep': 0o711,
+            'pkg/deep/data': 0o664})
+        self.assertEqual(CHECKOUT_MODES, context_modes(context))
+
+    def test_git_under_a_private_umask(self):
+        # git checks files out as 0666/0777 less the umask: under 077 that
+        # is 0600 and 0700, unreadable by the step's user.
+        self.cfg.config(allow_file_git_urls=True, git_timeout=30,
+                        group='builder')
+        base = self.useFixture(fixtures.TempDir()).path
+        work = os.path.join(base, 'work')
+        gitserver.git('init', '-q', '-b', 'main', work)
+        write_tree(work, {'run.sh': 0o755})
+        write_tree(os.path.join(work, 'sub'), {'run.sh': 0o755})
+        gitserver.git('add', '.', cwd=work)
+        gitserver.git('commit', '-q', '-m', 'tree', cwd=work)
+        gitserver.git('clone', '-q', '--bare', work, base + '/t.git')
+        url = 'file://%s/t.git' % base
+        # The repository's root holds the tree and a copy of it in "sub".
+        whole = dict(CHECKOUT_MODES, **{
+            os.path.normpath('sub/' + k): v for k, v in
+            CHECKOUT_MODES.items()})
+        for mask in (0o022, 0o077, 0o277):
+            use_umask(self, mask)
+            for path, expected in ((None, whole), ('sub', CHECKOUT_MODES)):
+                context = sources.fetch(
+                    git(url, **({'path': path} if path else {})),
+                    tempfile.mkdtemp(dir=self.dest), CONF)
+                self.assertEqual(expected, context_modes(context),
+                                 (oct(mask), path))
+
+    def test_unreadable_directories_are_walked(self):
+        # A directory is made readable before it is listed, so what lies
+        # below one without read or search permission is fixed too.
+        top = os.path.join(self.dest, 'context')
+        write_tree(top, {'.': 0o000, 'pkg': 0o000, 'pkg/deep': 0o300,
+                         'pkg/deep/data': 0o000, 'run.sh': 0o100})
+        sources.normalise_modes(top)
+        self.assertEqual(CHECKOUT_MODES, context_modes(top))

@@ -311,7 +311,7 @@ class TestPullSpec(SyncTestCase):
         api = FakeSwarmAPI(copy.deepcopy(NODES),
                            {'craton-node1': [STARTED_AND_FAILED]})
         task = self.make_task()
-        task.command = ['python3', '/craton-task/task.py']
+        task.command = ['python3', '/craton/task.py']
         sync.sync_task(task, CONF, client=FakeSwarmClient(api))
         spec = json.dumps(api.created[0]['template'])
         self.assertNotIn('task.py', spec)

@@ -24,6 +24,7 @@ from craton import conf
 from craton.db import api as db_api
 from craton.tests import base
 from craton.tests.unit.conductor import test_builder
+from craton.tests.unit.conductor import test_sources
 
 CONF = conf.CONF
 DOCKERFILE = b'FROM craton/busybox:latest\nCOPY . /task\n'
@@ -430,6 +431,32 @@ class TestFetchAndBuild(UploadsTestCase):
         self.assertEqual(os.path.join(self.builddir, 'context'), context)
         self.assertEqual(['Dockerfile', 'msg'], sorted(os.listdir(context)))
 
+    def test_private_modes_become_a_checkouts(self):
+        # The seed's layout packed from a directory of 0600 files and 0700
+        # directories (tar keeps them), extracted under either umask, with
+        # or without Python's data filter: readable by the step's user.
+        data = bare(d('.', 0o700), f('Dockerfile', DOCKERFILE, 0o600),
+                    f('task1.py', b'import pkg\n', 0o600),
+                    f('run.sh', b'#!/bin/sh\n', 0o700), d('pkg', 0o700),
+                    f('pkg/__init__.py', b'', 0o400), d('pkg/deep', 0o500),
+                    f('pkg/deep/data', b'd', 0o600),
+                    sym('link', 'task1.py'), sym('dirlink', 'pkg'),
+                    hard('copy', 'task1.py'))
+        self.dbapi.put_task_upload(self.task.uuid, data)
+        expected = dict(test_sources.CHECKOUT_MODES, copy=0o644)
+        for mask, data_filter in ((0o022, uploads._DATA_FILTER),
+                                  (0o077, uploads._DATA_FILTER),
+                                  (0o077, None)):
+            test_sources.use_umask(self, mask)
+            dest = os.path.join(self.builddir, '%o-%s' % (mask, data_filter
+                                                          is not None))
+            os.mkdir(dest)
+            with mock.patch.object(uploads, '_DATA_FILTER', data_filter):
+                context = sources.fetch(self.source(data), dest, CONF,
+                                        task_uuid=self.task.uuid)
+            self.assertEqual(expected, test_sources.context_modes(context),
+                             (oct(mask), data_filter))
+
     def test_no_archive_is_a_build_error(self):
         exc = self.assertRaises(exception.BuildError, sources.fetch,
                                 {'type': 'upload'}, self.builddir, CONF,
@@ -458,6 +485,8 @@ class TestFetchAndBuild(UploadsTestCase):
         self.assertEqual((states.TASK_READY, None),
                          (task.status, task.status_reason))
         self.assertEqual(['Dockerfile', 'msg'], client.api.context_files)
+        self.assertEqual({'.': 0o755, 'Dockerfile': 0o644, 'msg': 0o644},
+                         client.api.context_modes)
         self.assertEqual([], os.listdir(os.path.join(self.state, 'builds')))
 
     def test_build_task_without_archive(self):
