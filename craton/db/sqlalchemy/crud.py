@@ -42,9 +42,12 @@ def get(model, project_id, ident, not_found, s=None):
 
 
 def page(model, query, limit, marker, sort_key, sort_dir, project_id=None):
+    """One page of ``query``: see :func:`query.paginate`. ``query`` carries
+    the list's scope and filters, and the marker is looked up in it;
+    ``project_id`` is accepted for the callers' sake but not needed.
+    """
     with session.reader() as s:
-        return q.paginate(s, query, model, limit, marker, sort_key, sort_dir,
-                          project_id)
+        return q.paginate(s, query, model, limit, marker, sort_key, sort_dir)
 
 
 def update(model, project_id, uuid, values, not_found, kind):
