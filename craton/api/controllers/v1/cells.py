@@ -56,7 +56,7 @@ class CellsController(base.RestController):
                 filters['region_id'] = inventory.Region.get(
                     utils.context(), region).id
             except exception.RegionNotFound:
-                return collection.collection('cells', [], page, False)
+                return page.nothing('cells')
         items, more = page.fetch(inventory.Cell.list, utils.context(),
                                  filters)
         return collection.collection(
