@@ -33,7 +33,8 @@ def one_or_raise(session, query, not_found):
     return rows[0]
 
 
-def paginate(session, query, model, limit, marker, sort_key, sort_dir):
+def paginate(session, query, model, limit, marker, sort_key, sort_dir,
+             project_id=None, scope=None):
     """One page of ``query`` in a total order, by keyset pagination.
 
     Rows are ordered by ``sort_key`` (default ``created_at``) in
@@ -45,22 +46,27 @@ def paginate(session, query, model, limit, marker, sort_key, sort_dir):
     ahead of the column, and the WHERE clause that starts the page after
     ``marker`` follows exactly that order, for a NULL marker value too.
 
-    :param query: a ``select(model)`` holding the list's scope (project,
-        visibility) and filters.
+    :param query: a ``select(model)`` holding the list's scope and filters.
     :param limit: at most that many rows (None or 0: all).
     :param marker: UUID of the last row of the previous page, or None. It
-        is looked up in ``query`` itself, so it must be an item the caller
-        sees in this very list; otherwise
-        :class:`~craton.common.exception.InvalidParameter` naming
-        ``marker`` (a 400), which does not tell whether a resource outside
-        the list exists.
+        must be a row the caller sees: one of ``scope`` (a ``select(model)``
+        of the rows visible to the caller, the list's filters aside) or,
+        without ``scope``, one of ``project_id`` (None: any project);
+        otherwise :class:`~craton.common.exception.InvalidParameter`
+        naming ``marker`` (a 400), which does not tell whether a resource
+        outside the caller's view exists. The filters are left out on
+        purpose: a marker whose row stopped matching them (a job that
+        finished while a client or a sweep walks ``status=running``) still
+        marks a place in the order, and the walk goes on from there.
     :returns: a list of ``model`` rows.
     """
     sort_key = sort_key or 'created_at'
     desc = (sort_dir or 'asc') == 'desc'
     keys = _sort_keys(model, sort_key)
     if marker is not None:
-        marker_row = session.execute(query.where(
+        if scope is None:
+            scope = scoped(sa.select(model), model, project_id)
+        marker_row = session.execute(scope.where(
             model.uuid == marker)).unique().scalars().first()
         if marker_row is None:
             raise exception.InvalidParameter(
