@@ -72,20 +72,19 @@ class Page:
                     start = i + 1
                     break
             else:
-                raise self.marker_not_found()
+                raise utils.invalid('marker', 'no item with UUID %s in '
+                                    'this list' % self.marker)
         chunk = items[start:start + self.limit]
         return chunk, start + self.limit < len(items)
 
-    def marker_not_found(self):
-        return utils.invalid('marker', 'no item with UUID %s in this list'
-                             % self.marker)
-
-    def nothing(self, name):
-        """The answer of a list whose filter names nothing: no items, and
-        a 400 for a marker, which cannot be in it.
+    def nothing(self, name, list_func, *args):
+        """The answer of a list whose filter names nothing: no items. A
+        marker is still checked as on any page, by asking ``list_func``
+        (called as in :meth:`fetch`, unfiltered) for one item after it.
         """
         if self.marker is not None:
-            raise self.marker_not_found()
+            list_func(*args, {}, limit=1, marker=self.marker,
+                      sort_key=self.sort_key, sort_dir=self.sort_dir)
         return collection(name, [], self, False)
 
     def next_url(self, last_uuid):

@@ -70,7 +70,8 @@ class JobsController(base.RestController):
             if ident is not None:
                 filters[key] = _uuid_of(cls, ident)
                 if filters[key] is None:
-                    return page.nothing('jobs')
+                    return page.nothing('jobs', job_obj.Job.list,
+                                        utils.context())
         items, more = page.fetch(job_obj.Job.list, utils.context(), filters)
         return collection.collection('jobs', [job_view(j) for j in items],
                                      page, more)
