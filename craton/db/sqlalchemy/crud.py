@@ -41,10 +41,14 @@ def get(model, project_id, ident, not_found, s=None):
         return q.one_or_raise(s, query, not_found)
 
 
-def page(model, query, limit, marker, sort_key, sort_dir, project_id=None):
+def page(model, query, limit, marker, sort_key, sort_dir, project_id=None,
+         scope=None):
+    """One page of ``query``; see :func:`craton.db.sqlalchemy.query.
+    paginate` (the marker is a row of ``scope``, or of ``project_id``).
+    """
     with session.reader() as s:
         return q.paginate(s, query, model, limit, marker, sort_key, sort_dir,
-                          project_id)
+                          project_id, scope)
 
 
 def update(model, project_id, uuid, values, not_found, kind):

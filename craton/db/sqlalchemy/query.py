@@ -34,34 +34,89 @@ def one_or_raise(session, query, not_found):
 
 
 def paginate(session, query, model, limit, marker, sort_key, sort_dir,
-             project_id=None):
-    """Keyset pagination on (sort_key, id) so pages never skip or repeat.
+             project_id=None, scope=None):
+    """One page of ``query`` in a total order, by keyset pagination.
 
-    The marker is looked up within ``project_id`` too, so a marker cannot
-    tell whether another project's resource exists.
+    Rows are ordered by ``sort_key`` (default ``created_at``) in
+    ``sort_dir`` (``asc`` default, or ``desc``), then by the row's ``id``
+    in the same direction, so no two rows tie. A NULL sorts as the lowest
+    value on every backend (first in ``asc``, last in ``desc``): SQLite
+    and MariaDB put NULLs first in ascending order, PostgreSQL last, so
+    the order is spelt out as ``CASE WHEN col IS NULL THEN 0 ELSE 1 END``
+    ahead of the column, and the WHERE clause that starts the page after
+    ``marker`` follows exactly that order, for a NULL marker value too.
+
+    :param query: a ``select(model)`` holding the list's scope and filters.
+    :param limit: at most that many rows (None or 0: all).
+    :param marker: UUID of the last row of the previous page, or None. It
+        must be a row the caller sees: one of ``scope`` (a ``select(model)``
+        of the rows visible to the caller, the list's filters aside) or,
+        without ``scope``, one of ``project_id`` (None: any project);
+        otherwise :class:`~craton.common.exception.InvalidParameter`
+        naming ``marker`` (a 400), which does not tell whether a resource
+        outside the caller's view exists. The filters are left out on
+        purpose: a marker whose row stopped matching them (a job that
+        finished while a client or a sweep walks ``status=running``) still
+        marks a place in the order, and the walk goes on from there.
+    :returns: a list of ``model`` rows.
     """
     sort_key = sort_key or 'created_at'
-    sort_dir = sort_dir or 'asc'
-    column = getattr(model, sort_key)
-    order = sa.asc if sort_dir == 'asc' else sa.desc
+    desc = (sort_dir or 'asc') == 'desc'
+    keys = _sort_keys(model, sort_key)
     if marker is not None:
-        marker_row = session.execute(scoped(
-            sa.select(model).where(model.uuid == marker), model,
-            project_id)).unique().scalars().first()
+        if scope is None:
+            scope = scoped(sa.select(model), model, project_id)
+        marker_row = session.execute(scope.where(
+            model.uuid == marker)).unique().scalars().first()
         if marker_row is None:
             raise exception.InvalidParameter(
-                name='marker', reason='no resource with UUID %s' % marker)
-        value = getattr(marker_row, sort_key)
-        cmp = (column > value) if sort_dir == 'asc' else (column < value)
-        tie = (model.id > marker_row.id) if sort_dir == 'asc' else (
-            model.id < marker_row.id)
-        if value is None:
-            cmp = column.isnot(None) if sort_dir == 'asc' else sa.false()
-            tie = sa.and_(column.is_(None), tie)
-        else:
-            tie = sa.and_(column == value, tie)
-        query = query.where(sa.or_(cmp, tie))
-    query = query.order_by(order(column), order(model.id))
+                name='marker', reason='no item with UUID %s in this list'
+                % marker)
+        query = query.where(_after(keys, marker_row, desc))
+    order = sa.desc if desc else sa.asc
+    for column, nullable in keys:
+        if nullable:
+            query = query.order_by(order(_null_rank(column)))
+        query = query.order_by(order(column))
     if limit:
         query = query.limit(limit)
     return session.execute(query).unique().scalars().all()
+
+
+def _sort_keys(model, sort_key):
+    """``[(column, nullable), ...]``: the sort key, then the row id."""
+    names = [sort_key] if sort_key == 'id' else [sort_key, 'id']
+    return [(getattr(model, name), bool(model.__table__.c[name].nullable))
+            for name in names]
+
+
+def _null_rank(column):
+    """0 for NULL, 1 for any value: NULL below every value everywhere."""
+    return sa.case((column.is_(None), 0), else_=1)
+
+
+def _after(keys, row, desc):
+    """The rows that come after ``row`` in the order of ``keys``.
+
+    For keys k1..kn: (k1 beyond v1) or (k1 = v1 and (k2 beyond v2 or
+    (k2 = v2 and ...))), where "beyond" is ``>`` in ascending order and
+    ``<`` in descending order, and NULL is the lowest value: in ascending
+    order every value is beyond NULL, in descending order NULL is beyond
+    every value, and NULL equals NULL.
+    """
+    clause = None
+    for column, nullable in reversed(keys):
+        value = getattr(row, column.key)
+        if value is None:
+            # Only a NULL equals NULL; in ascending order every value is
+            # beyond it, in descending order nothing is.
+            beyond = sa.false() if desc else column.isnot(None)
+            same = column.is_(None)
+        else:
+            beyond = (column < value) if desc else (column > value)
+            if nullable and desc:
+                beyond = sa.or_(beyond, column.is_(None))
+            same = column == value
+        clause = beyond if clause is None else sa.or_(
+            beyond, sa.and_(same, clause))
+    return clause

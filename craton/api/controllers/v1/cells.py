@@ -56,7 +56,8 @@ class CellsController(base.RestController):
                 filters['region_id'] = inventory.Region.get(
                     utils.context(), region).id
             except exception.RegionNotFound:
-                return collection.collection('cells', [], page, False)
+                return page.nothing('cells', inventory.Cell.list,
+                                    utils.context())
         items, more = page.fetch(inventory.Cell.list, utils.context(),
                                  filters)
         return collection.collection(

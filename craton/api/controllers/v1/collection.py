@@ -49,7 +49,22 @@ class Page:
         return items[:self.limit], len(items) > self.limit
 
     def slice(self, items, key='uuid'):
-        """Page through an in-memory list of dicts, in its order."""
+        """Page through an in-memory list of dicts.
+
+        In the list's own order, or by ``sort_key`` when one was given (a
+        missing or null value sorts lowest, equal values keep the list's
+        order); ``sort_dir=desc`` reverses the whole order, so it stays a
+        total order. Returns ``(items, more)``; a marker that is not the
+        ``key`` of an item of ``items`` is a 400 naming ``marker``.
+        """
+        ranked = enumerate(items)
+        if self.sort_key is not None:
+            ranked = sorted(ranked, key=lambda pair: (
+                pair[1].get(self.sort_key) is not None,
+                pair[1].get(self.sort_key), pair[0]))
+        if self.sort_dir == 'desc':
+            ranked = reversed(list(ranked))
+        items = [item for _, item in ranked]
         start = 0
         if self.marker is not None:
             for i, item in enumerate(items):
@@ -57,10 +72,20 @@ class Page:
                     start = i + 1
                     break
             else:
-                raise utils.invalid('marker', 'no item with UUID %s'
-                                    % self.marker)
+                raise utils.invalid('marker', 'no item with UUID %s in '
+                                    'this list' % self.marker)
         chunk = items[start:start + self.limit]
         return chunk, start + self.limit < len(items)
+
+    def nothing(self, name, list_func, *args):
+        """The answer of a list whose filter names nothing: no items. A
+        marker is still checked as on any page, by asking ``list_func``
+        (called as in :meth:`fetch`, unfiltered) for one item after it.
+        """
+        if self.marker is not None:
+            list_func(*args, {}, limit=1, marker=self.marker,
+                      sort_key=self.sort_key, sort_dir=self.sort_dir)
+        return collection(name, [], self, False)
 
     def next_url(self, last_uuid):
         """Absolute URL of the next page: this request's query with the

@@ -89,7 +89,7 @@ class HostsController(base.RestController):
                 filters['cell_id'] = inventory.Cell.get(ctx, cell).id
         except exception.NotFound:
             # A filter naming nothing matches nothing.
-            return collection.collection('hosts', [], page, False)
+            return page.nothing('hosts', inventory.Host.list, ctx)
         items, more = page.fetch(inventory.Host.list, ctx, filters)
         return collection.collection(
             'hosts', [host_view(h) for h in items], page, more)

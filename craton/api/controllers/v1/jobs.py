@@ -21,6 +21,9 @@ STEP_FIELDS = ('index', 'name', 'task_uuid', 'image_digest', 'status',
                'exit_code', 'status_reason', 'node', 'started_at',
                'finished_at', 'result')
 SORT_KEYS = ('created_at', 'updated_at', 'uuid', 'status')
+# The snapshot's hosts carry no timestamps; by default the list keeps the
+# snapshot's own order (by name).
+INVENTORY_SORT_KEYS = ('name', 'uuid')
 
 
 def job_view(job):
@@ -67,7 +70,8 @@ class JobsController(base.RestController):
             if ident is not None:
                 filters[key] = _uuid_of(cls, ident)
                 if filters[key] is None:
-                    return collection.collection('jobs', [], page, False)
+                    return page.nothing('jobs', job_obj.Job.list,
+                                        utils.context())
         items, more = page.fetch(job_obj.Job.list, utils.context(), filters)
         return collection.collection('jobs', [job_view(j) for j in items],
                                      page, more)
@@ -107,10 +111,13 @@ class JobsController(base.RestController):
         utils.cast('cancel_job', job.uuid)
         return job_view(job)
 
-    @types.expose(types.jsontype, types.text, int, types.text)
-    def inventory(self, ident, limit=None, marker=None):
+    @types.expose(types.jsontype, types.text, int, types.text, types.text,
+                  types.text)
+    def inventory(self, ident, limit=None, marker=None, sort_key=None,
+                  sort_dir=None):
         job = get_job(ident)
         utils.authorize('craton:job:inventory', job)
-        page = collection.Page(limit, marker)
+        page = collection.Page(limit, marker, sort_key, sort_dir,
+                               INVENTORY_SORT_KEYS)
         hosts, more = page.slice(job.inventory())
         return collection.collection('hosts', hosts, page, more)
