@@ -48,7 +48,7 @@ class CellsController(base.RestController):
     def get_all(self, name=None, region=None, limit=None, marker=None,
                 sort_key=None, sort_dir=None, all_projects=None):
         utils.authorize('craton:cell:list')
-        utils.reject_all_projects(all_projects)
+        listing = utils.list_context(all_projects, 'cell')
         page = collection.Page(limit, marker, sort_key, sort_dir, SORT_KEYS)
         filters = {'name': name}
         if region is not None:
@@ -57,7 +57,7 @@ class CellsController(base.RestController):
                     utils.context(), region).id
             except exception.RegionNotFound:
                 return collection.collection('cells', [], page, False)
-        items, more = page.fetch(inventory.Cell.list, utils.context(),
+        items, more = page.fetch(inventory.Cell.list, listing,
                                  filters)
         return collection.collection(
             'cells', [cell_view(c) for c in items], page, more)

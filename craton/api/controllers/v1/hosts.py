@@ -79,7 +79,7 @@ class HostsController(base.RestController):
                 all_projects=None):
         ctx = utils.context()
         utils.authorize('craton:host:list')
-        utils.reject_all_projects(all_projects)
+        listing = utils.list_context(all_projects, 'host')
         page = collection.Page(limit, marker, sort_key, sort_dir, SORT_KEYS)
         filters = {'name': name, 'labels': label or []}
         try:
@@ -90,7 +90,7 @@ class HostsController(base.RestController):
         except exception.NotFound:
             # A filter naming nothing matches nothing.
             return collection.collection('hosts', [], page, False)
-        items, more = page.fetch(inventory.Host.list, ctx, filters)
+        items, more = page.fetch(inventory.Host.list, listing, filters)
         return collection.collection(
             'hosts', [host_view(h) for h in items], page, more)
 

@@ -58,7 +58,7 @@ class JobsController(base.RestController):
                 marker=None, sort_key=None, sort_dir=None,
                 all_projects=None):
         utils.authorize('craton:job:list')
-        utils.reject_all_projects(all_projects)
+        listing = utils.list_context(all_projects, 'job')
         page = collection.Page(limit, marker, sort_key, sort_dir, SORT_KEYS)
         filters = {'status': status}
         for key, cls, ident in (('workflow_uuid', workflow_obj.Workflow,
@@ -68,7 +68,7 @@ class JobsController(base.RestController):
                 filters[key] = _uuid_of(cls, ident)
                 if filters[key] is None:
                     return collection.collection('jobs', [], page, False)
-        items, more = page.fetch(job_obj.Job.list, utils.context(), filters)
+        items, more = page.fetch(job_obj.Job.list, listing, filters)
         return collection.collection('jobs', [job_view(j) for j in items],
                                      page, more)
 
