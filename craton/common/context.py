@@ -2,6 +2,10 @@
 
 from oslo_context import context
 
+# Keystone's default implied roles, which the default policy follows too
+# (craton.common.policy.base): admin implies member, member implies reader.
+_IMPLIED_ROLES = {'admin': ('member',), 'member': ('reader',)}
+
 
 class RequestContext(context.RequestContext):
     """oslo.context's context plus Craton's ``all_projects`` switch.
@@ -29,6 +33,20 @@ class RequestContext(context.RequestContext):
     def scope_project(self):
         """The project queries are limited to, or None for all projects."""
         return None if self.all_projects else self.project_id
+
+    @property
+    def effective_roles(self):
+        """The caller's roles plus those they imply, in lower case (role
+        checks of oslo.policy ignore case too), as a sorted list: what a
+        task's ``shared_roles`` are matched against.
+        """
+        roles, todo = set(), [r.lower() for r in self.roles or ()]
+        while todo:
+            role = todo.pop()
+            if role not in roles:
+                roles.add(role)
+                todo.extend(_IMPLIED_ROLES.get(role, ()))
+        return sorted(roles)
 
 
 def get_admin_context():

@@ -61,3 +61,15 @@ def authorize(rule, context, target=None):
                                         action=rule)
     except policy.InvalidScope:
         raise exception.Forbidden(action=rule)
+
+
+def check(rule, context, target=None):
+    """Whether ``context`` may do ``rule`` on ``target`` (as
+    :func:`authorize`), without raising: for rules that widen what a
+    caller sees rather than allow an action.
+    """
+    try:
+        authorize(rule, context, target)
+    except exception.Forbidden:
+        return False
+    return True

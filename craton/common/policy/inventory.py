@@ -18,6 +18,9 @@ def _rules(kind, plural):
     return [
         rule('list', base.PROJECT_READER,
              'List the %s of a project.' % plural, 'GET', path),
+        rule('list_all_projects', base.ADMIN,
+             'List the %s of every project (?all_projects=true).' % plural,
+             'GET', path + '?all_projects=true'),
         rule('get', base.PROJECT_READER, 'Show a %s.' % kind, 'GET', one),
         rule('create', base.PROJECT_MEMBER, 'Create a %s.' % kind, 'POST',
              path),

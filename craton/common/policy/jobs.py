@@ -18,6 +18,9 @@ def _rule(name, check_str, description, method, path):
 rules = [
     _rule('list', base.PROJECT_READER, 'List the jobs of a project.', 'GET',
           _PATH),
+    _rule('list_all_projects', base.ADMIN,
+          'List the jobs of every project (?all_projects=true).', 'GET',
+          _PATH + '?all_projects=true'),
     _rule('get', base.PROJECT_READER, 'Show a job and its steps.', 'GET',
           _ONE),
     _rule('create', base.PROJECT_MEMBER,

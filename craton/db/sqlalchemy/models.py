@@ -117,8 +117,26 @@ class Task(Base):
     approved_at = sa.Column(sa.DateTime)
     approved_digest = sa.Column(sa.String(255))
     visibility = sa.Column(sa.String(16), nullable=False)
-    shared_roles = sa.Column(JsonList)
+    # A row per role: "is this task shared with any of my roles?" is then
+    # a join that every database answers the same, inside any query.
+    shared_roles = orm.relationship('TaskSharedRole', lazy='selectin',
+                                    order_by='TaskSharedRole.role',
+                                    cascade='all, delete-orphan')
     conductor = sa.Column(sa.String(255))
+
+
+class TaskSharedRole(Base):
+    """A role whose holders, in any project, may see and use a task whose
+    visibility is ``shared``.
+    """
+
+    __tablename__ = 'task_shared_roles'
+    __table_args__ = _args(
+        sa.Index('task_shared_roles_role_idx', 'role'))
+    task_id = sa.Column(sa.Integer, sa.ForeignKey('tasks.id',
+                                                  ondelete='CASCADE'),
+                        primary_key=True)
+    role = sa.Column(sa.String(255), primary_key=True)
 
 
 class Workflow(Base):

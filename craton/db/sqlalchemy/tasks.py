@@ -1,5 +1,6 @@
 """Tasks: CRUD, build claims, and the checks before a delete."""
 
+from oslo_utils import uuidutils
 import sqlalchemy as sa
 
 from craton.common import exception
@@ -12,49 +13,109 @@ from craton.db.sqlalchemy import session
 _FILTERS = ('status', 'approval', 'visibility', 'name')
 
 
+def _shared_roles(values):
+    """``values`` with ``shared_roles`` (a list of names) as rows."""
+    values = dict(values)
+    if 'shared_roles' in values:
+        values['shared_roles'] = [
+            models.TaskSharedRole(role=role)
+            for role in sorted(set(values['shared_roles'] or ()))]
+    return values
+
+
+def _visible(project_id, roles):
+    """The tasks a caller of ``project_id`` holding ``roles`` may see and
+    use: its project's, the public ones, and those shared with one of the
+    roles.
+    """
+    task = models.Task
+    shared = sa.exists().where(
+        models.TaskSharedRole.task_id == task.id,
+        models.TaskSharedRole.role.in_(sorted(set(roles))))
+    return sa.or_(task.project_id == project_id,
+                  task.visibility == states.VISIBILITY_PUBLIC,
+                  sa.and_(task.visibility == states.VISIBILITY_SHARED,
+                          shared))
+
+
+def _scope(query, project_id, roles):
+    """Restrict ``query`` to what a caller may see. ``project_id`` None:
+    every task (the service itself); ``roles`` None: the project's own.
+    """
+    if project_id is None:
+        return query
+    if roles is None:
+        return q.scoped(query, models.Task, project_id)
+    return query.where(_visible(project_id, roles))
+
+
 class TaskMixin:
 
     def create_task(self, values):
-        return crud.create(models.Task, values, 'task')
+        return crud.create(models.Task, _shared_roles(values), 'task')
 
-    def get_task(self, project_id, ident):
-        return crud.get(models.Task, project_id, ident,
-                        exception.TaskNotFound(task=ident))
+    def get_task(self, project_id, ident, roles=None, any_project=False):
+        """A task by UUID or name.
+
+        ``project_id`` None finds any task. Otherwise a name resolves in
+        that project only; a UUID also finds the tasks of other projects
+        made visible to ``roles`` (a list of role names, None for none),
+        or any task when ``any_project`` (an admin reviewing it).
+        Raises TaskNotFound.
+        """
+        query = sa.select(models.Task)
+        if project_id is not None:
+            if not uuidutils.is_uuid_like(ident):
+                query = q.scoped(query, models.Task, project_id)
+            elif not any_project:
+                query = _scope(query, project_id, roles)
+        with session.reader() as s:
+            return q.one_or_raise(s, q.by_ident(query, models.Task, ident),
+                                  exception.TaskNotFound(task=ident))
 
     def list_tasks(self, project_id, filters=None, limit=None, marker=None,
-                   sort_key=None, sort_dir=None):
-        query = q.scoped(sa.select(models.Task), models.Task, project_id)
+                   sort_key=None, sort_dir=None, roles=None):
+        """A page of the tasks :func:`get_task` would find by UUID without
+        ``any_project``; ``filters`` match ``status``, ``approval``,
+        ``visibility`` and ``name`` exactly.
+        """
+        query = _scope(sa.select(models.Task), project_id, roles)
         for key in _FILTERS:
             if (filters or {}).get(key):
                 query = query.where(getattr(models.Task, key) == filters[key])
+        if marker is not None and project_id is not None:
+            # The marker must be a task this caller sees; the pager
+            # itself only knows project scoping.
+            with session.reader() as s:
+                found = s.execute(_scope(
+                    sa.select(models.Task.id).where(
+                        models.Task.uuid == marker),
+                    project_id, roles)).first()
+            if found is None:
+                raise exception.InvalidParameter(
+                    name='marker', reason='no resource with UUID %s'
+                    % marker)
         return crud.page(models.Task, query, limit, marker, sort_key,
-                         sort_dir, project_id)
+                         sort_dir)
 
     def update_task(self, project_id, uuid, values):
-        return crud.update(models.Task, project_id, uuid, values,
+        return crud.update(models.Task, project_id, uuid,
+                           _shared_roles(values),
                            exception.TaskNotFound(task=uuid), 'task')
 
     def destroy_task(self, project_id, uuid):
+        """Delete a task, unless a workflow or an unfinished job uses it
+        (InUse, 409). The message names the workflows and jobs of the
+        task's own project and only counts those of other projects, whose
+        names are not the caller's to see.
+        """
         with session.writer() as s:
             task = crud.get(models.Task, project_id, uuid,
                             exception.TaskNotFound(task=uuid), s=s)
-            workflows = s.execute(
-                sa.select(models.Workflow.name).join(models.WorkflowStep)
-                .where(models.WorkflowStep.task_uuid == task.uuid)
-                .distinct().limit(10)).scalars().all()
-            if workflows:
-                raise exception.InUse(
-                    reason="task '%s' is used by workflows: %s" % (
-                        task.name, ', '.join(sorted(workflows))))
-            jobs = s.execute(
-                sa.select(models.Job.uuid).join(models.JobStep)
-                .where(models.JobStep.task_uuid == task.uuid,
-                       models.Job.status.in_(states.JOB_UNFINISHED))
-                .distinct().limit(10)).scalars().all()
-            if jobs:
-                raise exception.InUse(
-                    reason="task '%s' is used by unfinished jobs: %s" % (
-                        task.name, ', '.join(sorted(jobs))))
+            users = _users(s, task)
+            if users:
+                raise exception.InUse(reason="task '%s' is used by %s" % (
+                    task.name, '; '.join(users)))
             s.delete(task)
 
     def claim_task(self, uuid, host, from_host=None):
@@ -99,3 +160,41 @@ class TaskMixin:
             return s.execute(
                 sa.select(models.Task.uuid)
                 .where(models.Task.conductor == host)).scalars().all()
+
+
+_NAMED = 10
+
+
+def _users(s, task):
+    """What keeps ``task`` from being deleted, as phrases: the workflows
+    and unfinished jobs of its project by name (the first ten) and those of
+    other projects as a count. Empty when nothing uses it.
+    """
+    kinds = (
+        ('workflows', models.Workflow, models.Workflow.name,
+         sa.select(models.Workflow.id).join(models.WorkflowStep).where(
+             models.WorkflowStep.task_uuid == task.uuid)),
+        ('unfinished jobs', models.Job, models.Job.uuid,
+         sa.select(models.Job.id).join(models.JobStep).where(
+             models.JobStep.task_uuid == task.uuid,
+             models.Job.status.in_(states.JOB_UNFINISHED))),
+    )
+    phrases = []
+    for kind, model, label, using in kinds:
+        ids = using.distinct().subquery()
+        mine = s.execute(
+            sa.select(label).where(model.id.in_(sa.select(ids.c.id)),
+                                   model.project_id == task.project_id)
+            .order_by(label)).scalars().all()
+        others = s.execute(
+            sa.select(sa.func.count()).select_from(model).where(
+                model.id.in_(sa.select(ids.c.id)),
+                model.project_id != task.project_id)).scalar()
+        if mine:
+            shown = ', '.join(mine[:_NAMED])
+            if len(mine) > _NAMED:
+                shown += ' and %d more' % (len(mine) - _NAMED)
+            phrases.append('%s: %s' % (kind, shown))
+        if others:
+            phrases.append('%s of other projects: %d' % (kind, others))
+    return phrases

@@ -9,15 +9,24 @@ from craton.tests import base
 
 RESOURCES = {
     'task': ('get', 'list', 'create', 'update', 'delete', 'approve',
-             'reject', 'rebuild', 'upload_source'),
-    'workflow': ('get', 'list', 'create', 'update', 'delete'),
-    'job': ('get', 'list', 'create', 'cancel', 'logs', 'inventory'),
-    'region': ('get', 'list', 'create', 'update', 'delete'),
-    'cell': ('get', 'list', 'create', 'update', 'delete'),
-    'host': ('get', 'list', 'create', 'update', 'delete'),
+             'reject', 'rebuild', 'upload_source', 'list_all_projects',
+             'get_any_project', 'update_visibility'),
+    'workflow': ('get', 'list', 'create', 'update', 'delete',
+                 'list_all_projects'),
+    'job': ('get', 'list', 'create', 'cancel', 'logs', 'inventory',
+            'list_all_projects'),
+    'region': ('get', 'list', 'create', 'update', 'delete',
+               'list_all_projects'),
+    'cell': ('get', 'list', 'create', 'update', 'delete',
+             'list_all_projects'),
+    'host': ('get', 'list', 'create', 'update', 'delete',
+             'list_all_projects'),
 }
 READS = ('get', 'list', 'logs', 'inventory')
-ADMIN_ONLY = ('craton:task:approve', 'craton:task:reject')
+ADMIN_ONLY = ('craton:task:approve', 'craton:task:reject',
+              'craton:task:get_any_project', 'craton:task:update_visibility'
+              ) + tuple('craton:%s:list_all_projects' % kind
+                        for kind in RESOURCES)
 
 
 class TestPolicy(base.TestCase):
@@ -72,11 +81,34 @@ class TestPolicy(base.TestCase):
                                       rule.name, ctx)
 
     def test_other_project_target(self):
-        ctx = self.ctx('admin')
+        member, reader = self.ctx('member'), self.ctx('reader')
+        for ctx in (member, reader):
+            self.assertRaises(exception.Forbidden, policy.authorize,
+                              'craton:task:get', ctx, {'project_id': 'p2'})
+            self.assertTrue(policy.authorize('craton:task:get', ctx,
+                                             {'project_id': 'p1'}))
+            # A task its admins made visible to the caller: seen, not
+            # changed.
+            shown = {'project_id': 'p2', 'shared_with_caller': True}
+            self.assertTrue(policy.authorize('craton:task:get', ctx, shown))
+            for rule in ('update', 'delete', 'rebuild', 'upload_source',
+                         'approve', 'update_visibility'):
+                self.assertRaises(exception.Forbidden, policy.authorize,
+                                  'craton:task:' + rule, ctx, shown)
         self.assertRaises(exception.Forbidden, policy.authorize,
-                          'craton:task:get', ctx, {'project_id': 'p2'})
-        self.assertTrue(policy.authorize('craton:task:get', ctx,
-                                         {'project_id': 'p1'}))
+                          'craton:task:get', self.ctx('other'),
+                          {'project_id': 'p2', 'shared_with_caller': True})
+        # Admins see and approve any project's task, and change none.
+        admin = self.ctx('admin')
+        for rule in ('get', 'approve', 'reject'):
+            self.assertTrue(policy.authorize('craton:task:' + rule, admin,
+                                             {'project_id': 'p2'}))
+        for rule in ('update', 'update_visibility', 'delete', 'rebuild'):
+            self.assertRaises(exception.Forbidden, policy.authorize,
+                              'craton:task:' + rule, admin,
+                              {'project_id': 'p2'})
+        self.assertRaises(exception.Forbidden, policy.authorize,
+                          'craton:workflow:get', admin, {'project_id': 'p2'})
 
     def test_forbidden_names_the_rule(self):
         exc = self.assertRaises(exception.Forbidden, policy.authorize,

@@ -48,7 +48,7 @@ class CellsController(base.RestController):
     def get_all(self, name=None, region=None, limit=None, marker=None,
                 sort_key=None, sort_dir=None, all_projects=None):
         utils.authorize('craton:cell:list')
-        utils.reject_all_projects(all_projects)
+        listing = utils.list_context(all_projects, 'cell')
         page = collection.Page(limit, marker, sort_key, sort_dir, SORT_KEYS)
         filters = {'name': name}
         if region is not None:
@@ -56,9 +56,8 @@ class CellsController(base.RestController):
                 filters['region_id'] = inventory.Region.get(
                     utils.context(), region).id
             except exception.RegionNotFound:
-                return page.nothing('cells', inventory.Cell.list,
-                                    utils.context())
-        items, more = page.fetch(inventory.Cell.list, utils.context(),
+                return page.nothing('cells', inventory.Cell.list, listing)
+        items, more = page.fetch(inventory.Cell.list, listing,
                                  filters)
         return collection.collection(
             'cells', [cell_view(c) for c in items], page, more)

@@ -79,7 +79,7 @@ class HostsController(base.RestController):
                 all_projects=None):
         ctx = utils.context()
         utils.authorize('craton:host:list')
-        utils.reject_all_projects(all_projects)
+        listing = utils.list_context(all_projects, 'host')
         page = collection.Page(limit, marker, sort_key, sort_dir, SORT_KEYS)
         filters = {'name': name, 'labels': label or []}
         try:
@@ -89,8 +89,8 @@ class HostsController(base.RestController):
                 filters['cell_id'] = inventory.Cell.get(ctx, cell).id
         except exception.NotFound:
             # A filter naming nothing matches nothing.
-            return page.nothing('hosts', inventory.Host.list, ctx)
-        items, more = page.fetch(inventory.Host.list, ctx, filters)
+            return page.nothing('hosts', inventory.Host.list, listing)
+        items, more = page.fetch(inventory.Host.list, listing, filters)
         return collection.collection(
             'hosts', [host_view(h) for h in items], page, more)
 

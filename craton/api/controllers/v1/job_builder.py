@@ -25,11 +25,16 @@ def get_job(ident):
 
 
 def _ref(cls, ident, field, kind):
+    """A resource named in the body, seen as the caller sees it: one that
+    does not exist or is not visible to the caller is 400 naming ``field``
+    (the same answer for both). A task of another project counts when it
+    is public or shared with one of the caller's roles.
+    """
     try:
         return cls.get(utils.context(), ident)
     except exception.NotFound:
-        raise utils.invalid(field, "%s '%s' does not exist in this project"
-                            % (kind, ident))
+        raise utils.invalid(field, "%s '%s' does not exist or is not "
+                            "visible to this project" % (kind, ident))
 
 
 def check_runnable(task):
@@ -82,12 +87,16 @@ def target(body):
     steps = []
     for st in workflow.steps:
         try:
+            # As the caller sees it now: a task of another project that
+            # went back to private (or lost the caller's role) is gone
+            # for new jobs; jobs already submitted keep their image.
             task = task_obj.Task.get(utils.context(), st['task_uuid'])
         except exception.TaskNotFound:
-            raise exception.InvalidState(
-                reason="step '%s' of workflow '%s' uses task %s, which no "
-                       "longer exists" % (st['name'], workflow.name,
-                                          st['task_uuid']))
+            raise utils.invalid(
+                'workflow', "step '%s' of workflow '%s' uses task %s, which "
+                "no longer exists or is not visible to this project; change "
+                "the step's task" % (st['name'], workflow.name,
+                                     st['task_uuid']))
         check_runnable(task)
         variables = inventory_resolve.merge_variables(
             workflow.variables, st.get('variables'))

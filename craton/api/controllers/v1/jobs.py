@@ -61,7 +61,7 @@ class JobsController(base.RestController):
                 marker=None, sort_key=None, sort_dir=None,
                 all_projects=None):
         utils.authorize('craton:job:list')
-        utils.reject_all_projects(all_projects)
+        listing = utils.list_context(all_projects, 'job')
         page = collection.Page(limit, marker, sort_key, sort_dir, SORT_KEYS)
         filters = {'status': status}
         for key, cls, ident in (('workflow_uuid', workflow_obj.Workflow,
@@ -70,9 +70,8 @@ class JobsController(base.RestController):
             if ident is not None:
                 filters[key] = _uuid_of(cls, ident)
                 if filters[key] is None:
-                    return page.nothing('jobs', job_obj.Job.list,
-                                        utils.context())
-        items, more = page.fetch(job_obj.Job.list, utils.context(), filters)
+                    return page.nothing('jobs', job_obj.Job.list, listing)
+        items, more = page.fetch(job_obj.Job.list, listing, filters)
         return collection.collection('jobs', [job_view(j) for j in items],
                                      page, more)
 

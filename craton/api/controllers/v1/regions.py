@@ -37,9 +37,9 @@ class RegionsController(base.RestController):
     def get_all(self, name=None, limit=None, marker=None, sort_key=None,
                 sort_dir=None, all_projects=None):
         utils.authorize('craton:region:list')
-        utils.reject_all_projects(all_projects)
+        listing = utils.list_context(all_projects, 'region')
         page = collection.Page(limit, marker, sort_key, sort_dir, SORT_KEYS)
-        items, more = page.fetch(inventory.Region.list, utils.context(),
+        items, more = page.fetch(inventory.Region.list, listing,
                                  {'name': name})
         return collection.collection(
             'regions', [region_view(r) for r in items], page, more)

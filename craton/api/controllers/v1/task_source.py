@@ -109,7 +109,7 @@ class TaskSourceController(rest.RestController):
         from craton.api.controllers.v1 import tasks
         req = pecan.request
         task = tasks.get_task(ident)
-        utils.authorize('craton:task:upload_source', task)
+        utils.authorize('craton:task:upload_source', tasks.target(task))
         if req.GET:
             raise utils.invalid(sorted(req.GET)[0], 'unknown parameter; '
                                 'this request takes none')

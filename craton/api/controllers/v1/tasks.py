@@ -25,6 +25,7 @@ PATCHABLE = ('description', 'source', 'command', 'timeout', 'visibility',
              'shared_roles')
 SORT_KEYS = ('created_at', 'updated_at', 'name', 'uuid', 'status')
 DEFAULT_TIMEOUT = 3600
+MAX_ROLE_LENGTH = 255
 _RESET_APPROVAL = {'approval': states.APPROVAL_PENDING, 'approved_by': None,
                    'approved_at': None, 'approved_digest': None}
 
@@ -40,20 +41,32 @@ def task_view(task):
     return out
 
 
-def _check_visibility(value):
-    if value in (None, states.VISIBILITY_PRIVATE):
+def _check_visibility(value, field='visibility'):
+    if value is None:
         return states.VISIBILITY_PRIVATE
-    if value in states.VISIBILITIES:
-        raise utils.invalid('visibility', '"%s" is not supported yet; tasks '
-                            'are private to their project' % value)
-    raise utils.invalid('visibility', 'must be one of %s'
-                        % ', '.join(states.VISIBILITIES))
+    if value not in states.VISIBILITIES:
+        raise utils.invalid(field, 'must be one of %s'
+                            % ', '.join(states.VISIBILITIES))
+    return value
+
+
+def _check_roles(value):
+    """Role names, matched case-insensitively as policy's role checks are:
+    kept in lower case, sorted, once each.
+    """
+    roles = utils.check_strings(value, 'shared_roles')
+    for role in roles:
+        if len(role) > MAX_ROLE_LENGTH or role != role.strip():
+            raise utils.invalid('shared_roles', 'role names have at most %d '
+                                'characters and no surrounding spaces'
+                                % MAX_ROLE_LENGTH)
+    return sorted({role.lower() for role in roles})
 
 
 def _checked(values, current_source=None):
     """The changeable fields of a task, validated as a create is."""
     from craton.conductor import sources
-    return {
+    checked = {
         'description': utils.check_description(values.get('description')),
         'source': sources.validate(values.get('source'), utils.conf(),
                                    current_source),
@@ -62,13 +75,40 @@ def _checked(values, current_source=None):
         'timeout': utils.check_timeout(values.get('timeout'),
                                        default=DEFAULT_TIMEOUT),
         'visibility': _check_visibility(values.get('visibility')),
-        'shared_roles': utils.check_strings(values.get('shared_roles'),
-                                            'shared_roles'),
+        'shared_roles': _check_roles(values.get('shared_roles')),
     }
+    if checked['visibility'] == states.VISIBILITY_SHARED and \
+            not checked['shared_roles']:
+        raise utils.invalid('shared_roles', 'a shared task needs at least '
+                            'one role whose holders may use it')
+    return checked
 
 
 def get_task(ident):
-    return task_obj.Task.get(utils.context(), ident)
+    """A task the caller may see (TaskNotFound, 404, otherwise): see
+    :meth:`craton.objects.task.Task.get`; admins see any task by UUID.
+    """
+    return task_obj.Task.get(
+        utils.context(), ident,
+        any_project=utils.allowed('craton:task:get_any_project'))
+
+
+def target(task):
+    """The policy target of ``task``: its project, and whether its admins
+    made it visible to the caller.
+    """
+    return {'project_id': task.project_id,
+            'shared_with_caller': task.shared_with(utils.context())}
+
+
+def _sets_visibility(values, current=None):
+    """Whether ``values`` (a create's, or a patched task's, unchecked)
+    change what only admins may: the visibility or the shared roles.
+    """
+    def normal(given):
+        return (given.get('visibility') or states.VISIBILITY_PRIVATE,
+                given.get('shared_roles') or [])
+    return normal(values) != normal(current or {})
 
 
 class TasksController(base.RestController):
@@ -85,25 +125,28 @@ class TasksController(base.RestController):
                 name=None, limit=None, marker=None, sort_key=None,
                 sort_dir=None, all_projects=None):
         utils.authorize('craton:task:list')
-        utils.reject_all_projects(all_projects)
+        listing = utils.list_context(all_projects, 'task')
         page = collection.Page(limit, marker, sort_key, sort_dir, SORT_KEYS)
+        if visibility is not None:
+            _check_visibility(visibility)
         filters = {'status': status, 'approval': approval,
                    'visibility': visibility, 'name': name}
-        items, more = page.fetch(task_obj.Task.list, utils.context(),
-                                 filters)
+        items, more = page.fetch(task_obj.Task.list, listing, filters)
         return collection.collection(
             'tasks', [task_view(t) for t in items], page, more)
 
     @types.expose(types.jsontype, types.text)
     def get_one(self, ident):
         task = get_task(ident)
-        utils.authorize('craton:task:get', task)
+        utils.authorize('craton:task:get', target(task))
         return task_view(task)
 
     @types.expose(types.jsontype, body=types.TaskCreate, status_code=202)
     def post(self, body):
         ctx = utils.context()
         utils.authorize('craton:task:create')
+        if _sets_visibility(body.values()):
+            utils.authorize('craton:task:update_visibility')
         values = _checked(body.values())
         values.update(
             uuid=uuidutils.generate_uuid(),
@@ -119,11 +162,13 @@ class TasksController(base.RestController):
     @types.expose(types.jsontype, types.text, body=types.jsontype)
     def patch(self, ident, body):
         task = get_task(ident)
-        utils.authorize('craton:task:update', task)
+        utils.authorize('craton:task:update', target(task))
         current = {f: getattr(task, f) for f in PATCHABLE}
         old_source = task.source
-        values = _checked(jsonpatch.apply(current, body, PATCHABLE),
-                          old_source)
+        patched = jsonpatch.apply(current, body, PATCHABLE)
+        if _sets_visibility(patched, current):
+            utils.authorize('craton:task:update_visibility', target(task))
+        values = _checked(patched, old_source)
         source_changed = values['source'] != old_source
         command_changed = values['command'] != task.command
         for key, value in values.items():
@@ -143,14 +188,14 @@ class TasksController(base.RestController):
     @types.expose(None, types.text, status_code=204)
     def delete(self, ident):
         task = get_task(ident)
-        utils.authorize('craton:task:delete', task)
+        utils.authorize('craton:task:delete', target(task))
         task.destroy()
         utils.cast('delete_task_images', task.uuid)
 
     @types.expose(types.jsontype, types.text)
     def approve(self, ident):
         task = get_task(ident)
-        utils.authorize('craton:task:approve', task)
+        utils.authorize('craton:task:approve', target(task))
         if task.status != states.TASK_READY:
             raise exception.InvalidState(
                 reason="task '%s' is %s; only a ready task can be approved "
@@ -166,7 +211,7 @@ class TasksController(base.RestController):
     @types.expose(types.jsontype, types.text, body=types.jsontype)
     def reject(self, ident, body=None):
         task = get_task(ident)
-        utils.authorize('craton:task:reject', task)
+        utils.authorize('craton:task:reject', target(task))
         reason = None
         if body is not None:
             if not isinstance(body, dict) or set(body) - {'reason'}:
@@ -189,7 +234,7 @@ class TasksController(base.RestController):
     @types.expose(types.jsontype, types.text, status_code=202)
     def rebuild(self, ident):
         task = get_task(ident)
-        utils.authorize('craton:task:rebuild', task)
+        utils.authorize('craton:task:rebuild', target(task))
         if task.status == states.TASK_DELETING:
             raise exception.InvalidState(
                 reason="task '%s' is being deleted" % task.name)

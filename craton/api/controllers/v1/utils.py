@@ -2,10 +2,12 @@
 timestamps, casts that never fail a request, and input checks.
 """
 
+import copy
 import datetime
 import ipaddress
 
 from oslo_log import log
+from oslo_utils import strutils
 from oslo_utils import uuidutils
 import pecan
 
@@ -26,11 +28,22 @@ def conf():
     return pecan.request.conf
 
 
-def authorize(rule, target=None):
-    """Policy check; ``target`` is an object or dict with ``project_id``."""
+def _target(target):
     if target is not None and not isinstance(target, dict):
         target = {'project_id': target.project_id}
-    policy.authorize(rule, context(), target)
+    return target
+
+
+def authorize(rule, target=None):
+    """Policy check (403); ``target`` is an object or dict with
+    ``project_id``.
+    """
+    policy.authorize(rule, context(), _target(target))
+
+
+def allowed(rule, target=None):
+    """Whether policy allows ``rule`` (True/False, never raises)."""
+    return policy.check(rule, context(), _target(target))
 
 
 def cast(method, *args):
@@ -86,10 +99,27 @@ def invalid(name, reason):
     return exception.InvalidParameter(name=name, reason=reason)
 
 
-def reject_all_projects(all_projects):
-    if all_projects is not None:
-        raise invalid('all_projects', 'listing every project is not '
-                      'supported yet; leave the parameter out')
+def list_context(all_projects, kind):
+    """The context a list of ``kind`` (``task``, ``job``, ...) runs with.
+
+    The caller's own, or with ``?all_projects=true`` one that sees every
+    project: policy ``craton:<kind>:list_all_projects`` (admins) decides,
+    anyone else gets 403. ``false`` lists as if it were left out; any other
+    value is 400.
+    """
+    ctx = context()
+    if all_projects is None:
+        return ctx
+    try:
+        wanted = strutils.bool_from_string(all_projects, strict=True)
+    except ValueError:
+        raise invalid('all_projects', 'must be true or false')
+    if not wanted:
+        return ctx
+    authorize('craton:%s:list_all_projects' % kind)
+    every = copy.copy(ctx)
+    every.all_projects = True
+    return every
 
 
 # -- checks shared by create and patch -----------------------------------

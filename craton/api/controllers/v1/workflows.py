@@ -57,10 +57,13 @@ def _checked(body):
         if step is None:
             raise utils.invalid(field, 'must be an object')
         try:
+            # A task of the project (UUID or name), or one of another
+            # project made visible to the caller (by UUID).
             task = task_obj.Task.get(utils.context(), step.task)
         except exception.TaskNotFound:
             raise utils.invalid(field + '.task', "task '%s' does not exist "
-                                "in this project" % step.task)
+                                "or is not visible to this project"
+                                % step.task)
         name = step.name if step.name not in (None, types.Unset) \
             else task.name
         utils.check_name(name, field + '.name')
@@ -91,10 +94,10 @@ class WorkflowsController(base.RestController):
     def get_all(self, name=None, limit=None, marker=None, sort_key=None,
                 sort_dir=None, all_projects=None):
         utils.authorize('craton:workflow:list')
-        utils.reject_all_projects(all_projects)
+        listing = utils.list_context(all_projects, 'workflow')
         page = collection.Page(limit, marker, sort_key, sort_dir, SORT_KEYS)
-        items, more = page.fetch(workflow_obj.Workflow.list,
-                                 utils.context(), {'name': name})
+        items, more = page.fetch(workflow_obj.Workflow.list, listing,
+                                 {'name': name})
         names = _TaskNames()
         return collection.collection(
             'workflows', [workflow_view(w, names) for w in items], page,

@@ -193,9 +193,11 @@ class TestErrors(base.APITestCase):
             self.assertEqual(200, resp.status_int)
             self.assertEqual([], resp.json['tasks'])
 
-    def test_all_projects_not_supported(self):
-        resp = self.get('/tasks?all_projects=true', status=400)
-        self.assertError(resp, 400, detail_contains='all_projects')
+    def test_all_projects_not_a_boolean(self):
+        for kind in ('tasks', 'workflows', 'jobs', 'regions', 'cells',
+                     'hosts'):
+            resp = self.get('/%s?all_projects=maybe' % kind, status=400)
+            self.assertError(resp, 400, detail_contains='all_projects')
 
     def test_bad_paging(self):
         for query, field in (('limit=1001', 'limit'), ('limit=0', 'limit'),

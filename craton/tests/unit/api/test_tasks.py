@@ -68,9 +68,14 @@ class TestCreate(base.APITestCase):
             ({'source': {'type': 'local', 'path': 'relative'}}, 'path'),
             ({'source': {'type': 'upload', 'sha256': 'ab'}}, 'source.sha256'),
             ({'source': {'type': 'svn'}}, 'type'),
-            ({'visibility': 'public'}, 'not supported'),
-            ({'visibility': 'shared'}, 'not supported'),
             ({'visibility': 'everyone'}, 'visibility'),
+            ({'visibility': 'shared'}, 'shared_roles'),
+            ({'visibility': 'shared', 'shared_roles': ['']},
+             'shared_roles'),
+            ({'visibility': 'shared', 'shared_roles': [' ops']},
+             'shared_roles'),
+            ({'visibility': 'shared', 'shared_roles': ['x' * 256]},
+             'shared_roles'),
         ]
         for change, text in cases:
             resp = self.post('/tasks', task_body(**change), status=400)
@@ -107,18 +112,21 @@ class TestRead(base.APITestCase):
             '/tasks?visibility=private').json['tasks']))
 
     def test_tenancy(self):
+        # A private task, to members of another project (admins: see
+        # test_task_visibility).
         task = self.make_task()
+        other = {'project': 'project-b', 'persona': 'member'}
         for path in ('/tasks/' + task.uuid, '/tasks/patch-host'):
-            resp = self.get(path, status=404, project='project-b')
+            resp = self.get(path, status=404, **other)
             self.assertError(resp, 404, 'craton.task.not_found')
-        self.assertEqual([], self.get('/tasks',
-                                      project='project-b').json['tasks'])
-        self.post('/tasks/%s/approve' % task.uuid, status=404,
-                  project='project-b')
-        self.delete('/tasks/' + task.uuid, status=404, project='project-b')
+        self.assertEqual([], self.get('/tasks', **other).json['tasks'])
+        self.assertEqual([], self.get('/tasks', project='project-b')
+                         .json['tasks'])
+        self.post('/tasks/%s/approve' % task.uuid, status=404, **other)
+        self.delete('/tasks/' + task.uuid, status=404, **other)
         self.patch('/tasks/' + task.uuid,
                    [{'op': 'replace', 'path': '/timeout', 'value': 5}],
-                   status=404, project='project-b')
+                   status=404, **other)
         # The same name is free in another project.
         self.post('/tasks', task_body(), status=202, project='project-b')
 
@@ -187,8 +195,12 @@ class TestPatch(base.APITestCase):
             ([{'op': 'test', 'path': '/source/url', 'value': 'x'}], 'op'),
             ([{'op': 'replace', 'path': '/timeout', 'value': 0}], 'timeout'),
             ([{'op': 'remove', 'path': '/command'}], 'command'),
-            ([{'op': 'replace', 'path': '/visibility', 'value': 'public'}],
-             'not supported'),
+            ([{'op': 'replace', 'path': '/visibility', 'value': 'all'}],
+             'visibility'),
+            ([{'op': 'replace', 'path': '/visibility', 'value': 'shared'}],
+             'shared_roles'),
+            ([{'op': 'add', 'path': '/shared_roles', 'value': 'ops'}],
+             'shared_roles'),
             ([{'op': 'replace', 'path': '/source/url',
                'value': 'ext::sh'}], 'url'),
             ([{'op': 'remove', 'path': '/nothing/here'}], '/nothing'),

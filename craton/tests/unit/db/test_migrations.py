@@ -56,7 +56,7 @@ class TestMigrationApi(SqliteEngineMixin, testtools.TestCase):
 
     def test_single_head(self):
         # get_current_head() raises if the scripts have several heads.
-        self.assertEqual('2026_11_26_0002', migration.head())
+        self.assertEqual('2026_11_30_0003', migration.head())
 
     def test_version_before_and_after_upgrade(self):
         self.assertIsNone(self.version())
@@ -82,6 +82,41 @@ class TestMigrationApi(SqliteEngineMixin, testtools.TestCase):
         self.assertEqual(head_revision(), self.version())
         self.assertIn('step_log_chunks',
                       sa.inspect(self.engine).get_table_names())
+
+    def test_shared_roles_move_to_their_table(self):
+        # A database of the previous revision, with foreign keys on: the
+        # roles are copied over, and dropping the old column cascades to
+        # nothing that references the task.
+        migration.upgrade('2026_11_26_0002', engine=self.engine)
+        with self.engine.begin() as conn:
+            for i, roles in enumerate(('["Ops", "ops", "", "audit"]', None,
+                                       '[]', 'not json')):
+                conn.execute(sa.text(
+                    "INSERT INTO tasks (uuid, project_id, name, source, "
+                    "command, timeout, status, build_number, approval, "
+                    "visibility, shared_roles) VALUES (:uuid, 'p', :name, "
+                    "'{}', '[]', 5, 'ready', 1, 'approved', 'private', "
+                    ":roles)"), {'uuid': 'u%d' % i, 'name': 't%d' % i,
+                                 'roles': roles})
+            first = conn.execute(sa.text(
+                "SELECT id FROM tasks WHERE uuid = 'u0'")).scalar()
+            conn.execute(sa.text(
+                "INSERT INTO task_nodes (task_id, node_id, hostname, status, "
+                "image) VALUES (:t, 'n1', 'h1', 'synced', 'i')"),
+                {'t': first})
+        migration.upgrade(engine=self.engine)
+        with self.engine.begin() as conn:
+            rows = conn.execute(sa.text(
+                'SELECT task_id, role FROM task_shared_roles '
+                'ORDER BY role')).all()
+            nodes = conn.execute(sa.text(
+                'SELECT count(*) FROM task_nodes')).scalar()
+        self.assertEqual([(first, 'audit'), (first, 'ops')],
+                         [tuple(r) for r in rows])
+        self.assertEqual(1, nodes)
+        columns = {c['name'] for c in
+                   sa.inspect(self.engine).get_columns('tasks')}
+        self.assertNotIn('shared_roles', columns)
 
     def test_reserved_word_columns(self):
         migration.upgrade(engine=self.engine)

@@ -1,9 +1,12 @@
 """Versioned objects: fingerprints and round trips through the database."""
 
 from oslo_versionedobjects import fixture as ovo_fixture
+import sqlalchemy as sa
 
 from craton.common import context
 from craton.common import exception
+from craton.db.sqlalchemy import models
+from craton.db.sqlalchemy import session
 from craton.objects import base as obj_base
 from craton.objects import inventory
 from craton.objects import job as job_obj
@@ -94,6 +97,46 @@ class ObjectsTest(base.TestCase):
             visibility='private')
         task.create()
         return task
+
+    def test_task_shared_roles_and_who_sees_it(self):
+        task = task_obj.Task(
+            self.context, project_id='project-a', name='t1',
+            source={'type': 'local', 'path': '/srv/t'}, command=['run'],
+            timeout=60, status='ready', approval='approved',
+            visibility='shared', shared_roles=['ops', 'audit', 'ops'])
+        task.create()
+        self.assertEqual(['audit', 'ops'], task.shared_roles)
+        ops = context.RequestContext(project_id='project-b', user_id='u',
+                                     roles=['member', 'ops'])
+        self.assertEqual(task.uuid, task_obj.Task.get(ops, task.uuid).uuid)
+        self.assertTrue(task.shared_with(ops))
+        self.assertEqual([task.uuid], [t.uuid for t in
+                                       task_obj.Task.list(ops)])
+        # By name only in the caller's own project.
+        self.assertRaises(exception.TaskNotFound, task_obj.Task.get, ops,
+                          't1')
+        for other in (self.other, context.RequestContext(
+                project_id='project-b', roles=['admin'])):
+            self.assertFalse(task.shared_with(other))
+            self.assertRaises(exception.TaskNotFound, task_obj.Task.get,
+                              other, task.uuid)
+            self.assertEqual([], task_obj.Task.list(other))
+        # Admins reviewing: any task by UUID.
+        self.assertEqual(task.uuid, task_obj.Task.get(
+            self.other, task.uuid, any_project=True).uuid)
+        task.shared_roles = ['audit']
+        task.save()
+        self.assertEqual(['audit'], task_obj.Task.get(self.context,
+                                                      't1').shared_roles)
+        self.assertRaises(exception.TaskNotFound, task_obj.Task.get, ops,
+                          task.uuid)
+        task.destroy()
+        self.assertRaises(exception.TaskNotFound, task_obj.Task.get,
+                          self.context, task.uuid)
+        with session.reader() as s:
+            left = s.execute(sa.select(sa.func.count()).select_from(
+                models.TaskSharedRole)).scalar()
+        self.assertEqual(0, left)
 
     def test_workflow_steps_keep_order_and_are_replaced(self):
         t1, t2 = self._task('t1'), self._task('t2')
