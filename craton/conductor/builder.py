@@ -146,7 +146,8 @@ def build_task(task, conf, client=None, workdir=None):
 
     ``building`` (saved) → fetch the source into a fresh directory below
     ``workdir`` (default ``[DEFAULT] state_path``/builds, always removed
-    afterwards), its modes made a git checkout's (:func:`sources.fetch`) → ``build_number`` + 1 → build ``craton/task-<uuid>:<n>`` →
+    afterwards), its modes made a git checkout's (:func:`sources.fetch`)
+    → ``build_number`` + 1 → build ``craton/task-<uuid>:<n>`` →
     ``image``, ``image_digest`` → ``ready`` (saved). An approval given for
     another digest goes back to ``pending``: what an admin approved is no
     longer what would run.
