@@ -138,7 +138,17 @@ class ExecutionDriver(abc.ABC):
         whose ``assumed`` then tells what could not be read back).
         """
         return decoder.decode(self.log_frames(handle, follow=False),
-                              final=True)
+                              final=True,
+                              ends=lambda: self.stream_ends(handle))
+
+    def stream_ends(self, handle):
+        """What the driver saw of how each output stream ended.
+
+        ``{stream: True if the stream's last byte was a newline}`` for the
+        streams it saw end (see :mod:`.output`: the engine's log cannot
+        tell it for a last line of 16 KiB or more); ``{}`` by default.
+        """
+        return {}
 
     @abc.abstractmethod
     def wait(self, handle, timeout):

@@ -11,6 +11,8 @@ import time
 import docker
 from docker.types import LogConfig
 from docker.types import Mount
+from docker.utils import socket as docker_socket
+from oslo_log import log as logging
 import requests
 import urllib3
 
@@ -25,6 +27,53 @@ _ROOT_USERS = ('0', 'root')
 # before this one takes over (see start()), and how often to look.
 CREATED_GRACE = 3.0
 POLL_INTERVAL = 0.1
+
+# Seconds read_output() waits, once a container exited, for its attached
+# stream to end before it gives up on knowing how the output ended.
+STREAM_END_WAIT = 5.0
+
+LOG = logging.getLogger(__name__)
+
+
+class _StreamEnds(threading.Thread):
+    """Watches a container's raw stdout and stderr through ``attach``.
+
+    Attached before the container starts, it sees every byte exactly as
+    written and keeps only the last byte of each stream: what the engine's
+    log cannot say about a last line of 16 KiB or more (see
+    :mod:`.output`). The stored log itself still comes from the log, so a
+    conductor that takes over reads the same bytes.
+    """
+
+    def __init__(self, sock, container_id):
+        super().__init__(name='craton-attach-%s' % container_id[:12],
+                         daemon=True)
+        self.sock = sock
+        self.last = {}
+
+    def run(self):
+        try:
+            for stream, chunk in docker_socket.frames_iter(self.sock, False):
+                if chunk:
+                    self.last[stream] = chunk[-1:]
+        except Exception as exc:    # closed by close(), or the engine broke
+            LOG.debug('Attached stream ended: %s', exc)
+            self.last = None        # incomplete: says nothing
+        finally:
+            self.close()
+
+    def close(self):
+        try:
+            self.sock.close()
+        except Exception:   # already closed
+            pass
+
+    def ends(self, timeout):
+        """``{stream: last byte was a newline}``, or {} if not known."""
+        self.join(timeout)
+        if self.is_alive() or self.last is None:
+            return {}
+        return {stream: byte == b'\n' for stream, byte in self.last.items()}
 
 
 def payload_owner(user):
@@ -88,6 +137,7 @@ class DockerDriver(base.ExecutionDriver):
         super().__init__(conf)
         self._lock = threading.Lock()
         self._client_key = self._client_obj = self._node = None
+        self._attached = {}     # container id -> _StreamEnds
 
     # -- engine access -----------------------------------------------------
 
@@ -244,13 +294,50 @@ class DockerDriver(base.ExecutionDriver):
         with self._engine_errors():
             api.put_archive(container_id, base.PAYLOAD_DIR,
                             payload_tar(spec.payload, self.conf.sandbox.user))
+            self._attach(container_id)
             try:
                 api.start(container_id)
             except docker.errors.APIError as exc:
+                self._detach(container_id)
                 raise exception.CratonException(
                     'Docker engine could not start step %s of job %s: %s' % (
                         spec.step_index, spec.job_uuid,
                         exc.explanation or exc))
+
+    def _attach(self, container_id):
+        # Best effort: without it only the end of a very long last line is
+        # uncertain (see _StreamEnds).
+        try:
+            sock = self._api().attach_socket(
+                container_id, params={'stdout': 1, 'stderr': 1,
+                                      'stream': 1})
+        except Exception as exc:
+            LOG.warning('Could not attach to container %s: %s',
+                        container_id, exc)
+            return
+        watcher = _StreamEnds(sock, container_id)
+        with self._lock:
+            old = self._attached.pop(container_id, None)
+            self._attached[container_id] = watcher
+        if old is not None:
+            old.close()
+        watcher.start()
+
+    def _detach(self, container_id):
+        with self._lock:
+            watcher = self._attached.pop(container_id, None)
+        if watcher is not None:
+            watcher.close()
+
+    def stream_ends(self, handle):
+        """How each stream of a container this driver started ended.
+
+        See :class:`_StreamEnds`; ``{}`` for a container started by
+        another conductor (or before a restart).
+        """
+        with self._lock:
+            watcher = self._attached.get(handle.id)
+        return watcher.ends(STREAM_END_WAIT) if watcher else {}
 
     def state(self, handle):
         """Return the container's StepState; 'gone' if it no longer exists.
@@ -335,6 +422,7 @@ class DockerDriver(base.ExecutionDriver):
         If the container is already gone its volume can no longer be
         named from the handle; cleanup_job() removes such leftovers.
         """
+        self._detach(handle.id)
         try:
             with self._engine_errors():
                 info = self._api().inspect_container(handle.id)
@@ -352,6 +440,7 @@ class DockerDriver(base.ExecutionDriver):
         with self._engine_errors():
             containers = api.containers(all=True, filters=label)
         for c in containers:
+            self._detach(c['Id'])
             self._remove_container(c['Id'])
         with self._engine_errors():
             volumes = api.volumes(filters=label).get('Volumes') or []

@@ -25,7 +25,8 @@ recognisable, as measured:
 
 One case cannot be told apart from the frames alone: a stream whose very
 last line is 16 KiB or longer, ending with or without a newline (both end
-in a short part with the line's timestamp). The decoder assumes the
+in a short part with the line's timestamp). A driver that saw the raw
+stream end tells the decoder (``ends``); otherwise the decoder assumes the
 newline, as nearly all output has one, and says so (``assumed``).
 """
 
@@ -100,17 +101,22 @@ class OutputDecoder:
 
     def __init__(self):
         self._open = {}      # stream -> timestamp of its unfinished line
-        self._owed = None    # stream whose last part awaits its newline
+        # Streams whose short last part awaits its newline: owed if more
+        # of that stream follows, unknown at the end. The other stream's
+        # frames say nothing (its output may end at the same exit), so
+        # the newline waits for the stream's own next frame; only where
+        # it falls between the two streams may then move a little.
+        self._owed = set()
         self.assumed = []    # streams whose final newline was assumed
 
     def feed(self, stream, timestamp, data):
         """Return the pairs that one frame adds."""
         out = []
-        if self._owed is not None:
-            # More output after a short last part: it was the end of a
-            # long line, so its newline goes back where it belongs.
-            out.append((self._owed, b'\n'))
-            self._owed = None
+        if stream in self._owed:
+            # More of this stream after a short last part: it was the end
+            # of a long line, so its newline goes back.
+            self._owed.discard(stream)
+            out.append((stream, b'\n'))
         if self._open.get(stream) == timestamp:
             if not data:            # an empty last part
                 del self._open[stream]
@@ -120,7 +126,7 @@ class OutputDecoder:
             else:
                 del self._open[stream]
                 out.append((stream, data))
-                self._owed = stream
+                self._owed.add(stream)
             return out
         self._open.pop(stream, None)
         if data:
@@ -129,22 +135,36 @@ class OutputDecoder:
                 self._open[stream] = timestamp
         return out
 
-    def finish(self):
-        """Return the pairs the end of all output adds (see ``assumed``)."""
-        if self._owed is None:
-            return []
-        stream, self._owed = self._owed, None
-        self.assumed.append(stream)
-        return [(stream, b'\n')]
+    def finish(self, ends=None):
+        """Return the pairs the end of all output adds.
 
-    def decode(self, frames, final=False):
-        """Yield ``(stream, bytes)`` for ``frames``; ``final``: they are
-        all the output there is (then :meth:`finish` is applied).
+        ``ends``: ``{stream: True if its last byte was a newline}`` for
+        the streams whose raw end the driver saw; for another stream whose
+        last line may have lost its newline, one is assumed (and the
+        stream is added to ``assumed``).
+        """
+        out = []
+        for stream in sorted(self._owed):
+            known = (ends or {}).get(stream)
+            if known is None:
+                self.assumed.append(stream)
+                known = True
+            if known:
+                out.append((stream, b'\n'))
+        self._owed = set()
+        return out
+
+    def decode(self, frames, final=False, ends=None):
+        """Yield ``(stream, bytes)`` for ``frames``.
+
+        ``final``: they are all the output there is; then :meth:`finish`
+        is applied with what ``ends()`` returns (a callable, asked only
+        when needed).
         """
         for stream, timestamp, data in frames:
             yield from self.feed(stream, timestamp, data)
         if final:
-            yield from self.finish()
+            yield from self.finish(ends() if ends and self._owed else None)
 
 
 def skip_prefix(pairs, skip_bytes):

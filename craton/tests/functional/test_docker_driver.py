@@ -343,6 +343,25 @@ class TestLogs(StreamingContract, DriverFunctionalBase):
 
     python_image = PYTHON
 
+    def test_long_last_line_ends_as_written(self):
+        # The one shape the engine's log cannot tell: a last line of 16 KiB
+        # or more, with and without its newline. The driver watched the
+        # raw stream end, so nothing is assumed.
+        for index, (printf, end) in enumerate((('end', b''),
+                                                ('end\\n', b'\n'))):
+            script = ('head -c 40000 /dev/zero | tr "\\0" L; '
+                      'printf "%s"; head -c 20000 /dev/zero | tr "\\0" E '
+                      '>&2' % printf)
+            code, _, handle = self.run_step(self.sh(script, index=index))
+            self.assertEqual(0, code)
+            out, err, _all, assumed = self.read_all(handle)
+            # Compared by summary: a mismatch of 40 KB is unreadable.
+            self.assertEqual((40003 + len(end), b'Lend' + end, True),
+                             (len(out), out[-4 - len(end):],
+                              out == b'L' * 40000 + b'end' + end))
+            self.assertEqual((20000, True), (len(err), err == b'E' * 20000))
+            self.assertEqual([], assumed)
+
     # ~200 KB on each of stdout and stderr, deterministic, with bytes that
     # are not UTF-8, a run longer than the engine's 16 KiB log buffer and
     # no final newline.

@@ -97,3 +97,53 @@ class TestReadFrames(testtools.TestCase):
         self.assertEqual({'max-size': '65m', 'max-file': '2',
                           'compress': 'false'}, opts)
         self.assertEqual('2m', output.log_options(4096)['max-size'])
+
+
+class TestStreamEnds(testtools.TestCase):
+    """A driver that saw the raw end of a stream settles the one case the
+    frames cannot.
+    """
+
+    FRAMES = [(1, b'T1', b'y' * K16), (1, b'T1', b'q')]
+
+    def test_ended_without_newline(self):
+        decoder = output.OutputDecoder()
+        got = list(decoder.decode(self.FRAMES, final=True,
+                                  ends=lambda: {output.STDOUT: False}))
+        self.assertEqual(b'y' * K16 + b'q', joined(got))
+        self.assertEqual([], decoder.assumed)
+
+    def test_ended_with_newline(self):
+        decoder = output.OutputDecoder()
+        got = list(decoder.decode(self.FRAMES, final=True,
+                                  ends=lambda: {output.STDOUT: True}))
+        self.assertEqual(b'y' * K16 + b'q\n', joined(got))
+        self.assertEqual([], decoder.assumed)
+
+    def test_asked_only_when_needed(self):
+        def ends():
+            raise AssertionError('not needed')
+        decoder = output.OutputDecoder()
+        got = list(decoder.decode([(1, b'T1', b'a\n')], final=True,
+                                  ends=ends))
+        self.assertEqual(b'a\n', joined(got))
+
+    def test_both_streams_end_in_long_lines_at_exit(self):
+        # As measured for `printf L*40000end; printf E*20000 >&2`: both
+        # streams' last parts are logged at exit, one after the other.
+        # The other stream's frame says nothing about the newline.
+        frames = [(1, b'T1', b'L' * K16), (1, b'T1', b'L' * K16),
+                  (2, b'T2', b'E' * K16), (1, b'T1', b'L' * 7232 + b'end'),
+                  (2, b'T2', b'E' * 3616)]
+        decoder = output.OutputDecoder()
+        got = list(decoder.decode(frames, final=True,
+                                  ends=lambda: {output.STDOUT: False,
+                                                output.STDERR: False}))
+        self.assertEqual(b'L' * 40000 + b'end', joined(got, output.STDOUT))
+        self.assertEqual(b'E' * 20000, joined(got, output.STDERR))
+        self.assertEqual([], decoder.assumed)
+        decoder = output.OutputDecoder()
+        got = list(decoder.decode(frames, final=True))
+        self.assertEqual(b'L' * 40000 + b'end\n',
+                         joined(got, output.STDOUT))
+        self.assertEqual([output.STDOUT, output.STDERR], decoder.assumed)
