@@ -54,7 +54,9 @@ def record_error(environ, exc):
     """
     environ[ERROR_ENVIRON_KEY] = {'status': exc.code,
                                   'code': exc.error_code,
-                                  'detail': str(exc)}
+                                  'detail': str(exc),
+                                  'retry_after': getattr(exc, 'retry_after',
+                                                         None)}
 
 
 class ErrorFormatMiddleware:
@@ -83,8 +85,10 @@ class ErrorFormatMiddleware:
     def _format(self, req, resp):
         status = resp.status_int
         recorded = req.environ.get(ERROR_ENVIRON_KEY)
+        retry_after = None
         if recorded and recorded['status'] == status:
             code, detail = recorded['code'], recorded['detail']
+            retry_after = recorded.get('retry_after')
         else:
             code = _DEFAULT_CODES.get(status, 'craton.error')
             detail = self._detail(req, resp)
@@ -112,6 +116,11 @@ class ErrorFormatMiddleware:
             # An exception went past RequestId before it could add it.
             headers.append((request_id.HTTP_RESP_HEADER_REQUEST_ID,
                             error['request_id']))
+        if retry_after is not None:
+            # A busy dependency (503): when to try again, in seconds.
+            headers = [(k, v) for k, v in headers
+                       if k.lower() != 'retry-after']
+            headers.append(('Retry-After', str(int(retry_after))))
         new = webob.Response(status=resp.status, headerlist=headers)
         new.content_type = 'application/json'
         new.charset = None

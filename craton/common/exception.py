@@ -158,6 +158,21 @@ class ServiceUnavailable(CratonException):
     error_code = 'craton.unavailable'
 
 
+class DatabaseBusy(ServiceUnavailable):
+    """The database stayed busy with other writers through every retry.
+
+    ``retry_after`` (seconds) becomes the API's ``Retry-After`` header.
+    """
+
+    msg_fmt = ('Service unavailable: the database is busy with other '
+               'writes; try again in %(retry_after)s s.')
+    error_code = 'craton.database.busy'
+
+    def __init__(self, message=None, retry_after=1, **kwargs):
+        self.retry_after = retry_after
+        super().__init__(message, retry_after=retry_after, **kwargs)
+
+
 class ClaimFailed(CratonException):
     """Another conductor owns the row; not an error to report to a user."""
 

@@ -1,32 +1,90 @@
-"""Transaction contexts (oslo.db enginefacade)."""
+"""Transaction contexts (oslo.db enginefacade), and writers on SQLite.
 
+SQLite (the embedded default) serves craton-all's API, builds and step
+log writers at once, from several threads, on one file. WAL lets readers
+go on while one connection writes, and only one connection writes at a
+time. Three rules keep writers from colliding:
+
+* A writer transaction takes the write lock when it starts
+  (``BEGIN IMMEDIATE``), waiting for it up to ``[database]
+  sqlite_busy_timeout``. With oslo.db's plain (deferred) ``BEGIN``, a
+  transaction that reads first and writes later is refused at once with
+  "database is locked" when another connection writes meanwhile: SQLite
+  cannot wait for the lock there, as the reader's snapshot would be stale
+  once the other writer commits. Readers keep the deferred ``BEGIN``, so
+  they never wait for writers.
+* Each call of the DB API is retried (oslo.db's ``wrap_db_retry``) when
+  the database is still busy, as long as none of its transactions has
+  committed.
+* A call that still finds the database busy raises
+  :class:`~craton.common.exception.DatabaseBusy` (503 with
+  ``Retry-After`` in the API), never a bare database error.
+"""
+
+import contextlib
+import functools
+import math
+import sqlite3
 import threading
 
+from oslo_db import api as oslo_db_api
+from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import enginefacade
 import sqlalchemy as sa
 
+from craton.common import exception
+from craton import conf
+
 _CONTEXT = threading.local()
 
-# SQLite (the embedded default) serves the API, the builds and the step
-# log writers of craton-all at once: WAL lets readers go on while one
-# writes, and the busy timeout makes a writer wait for another instead of
-# failing with "database is locked".
-SQLITE_BUSY_TIMEOUT_MS = 30000
+# Per thread: ``depth`` of nested transaction blocks, whether the current
+# one is a ``writer``, and how many writer transactions ``commits`` (to
+# tell whether a failed call may be run again).
+_STATE = threading.local()
+
+# Retries of a call that found the database busy: seconds before the
+# first retry, doubled (with jitter) up to the maximum.
+BUSY_MAX_RETRIES = 3
+BUSY_RETRY_INTERVAL = 0.2
+BUSY_MAX_RETRY_INTERVAL = 2.0
+
+_SQLITE_BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 @sa.event.listens_for(sa.engine.Engine, 'connect')
 def _sqlite_pragmas(dbapi_connection, connection_record):
     if type(dbapi_connection).__module__.startswith('sqlite3'):
         cursor = dbapi_connection.cursor()
-        cursor.execute('PRAGMA busy_timeout = %d' % SQLITE_BUSY_TIMEOUT_MS)
+        cursor.execute('PRAGMA busy_timeout = %d' % (
+            conf.CONF.database.sqlite_busy_timeout * 1000))
         cursor.execute('PRAGMA journal_mode = WAL')
         cursor.close()
 
+
+def _begin_immediate_for_writers(engine):
+    """On SQLite, start writer transactions with ``BEGIN IMMEDIATE``.
+
+    oslo.db turns pysqlite's own BEGIN off and emits a plain ``BEGIN`` in
+    the engine's ``begin`` event (SQLAlchemy's pysqlite recipe); in a
+    writer block this makes it ``BEGIN IMMEDIATE``. (A ``begin`` listener
+    of our own would come after oslo.db's, added to the engine before
+    this hook runs, and SQLAlchemy 2.1 ignores ``insert=True`` there.)
+    """
+    if engine.dialect.name != 'sqlite':
+        return
+
+    @sa.event.listens_for(engine, 'before_cursor_execute', retval=True)
+    def _immediate(conn, cursor, statement, parameters, context,
+                   executemany):
+        if statement == 'BEGIN' and getattr(_STATE, 'writing', False):
+            statement = 'BEGIN IMMEDIATE'
+        return statement, parameters
 
 
 def _new_context_manager():
     manager = enginefacade.transaction_context()
     manager.configure(sqlite_fk=True)
+    manager.append_on_engine_create(_begin_immediate_for_writers)
     return manager
 
 
@@ -41,13 +99,96 @@ def reset():
     context_manager = _new_context_manager()
 
 
+@contextlib.contextmanager
+def _transaction(mode, writing):
+    outer_writing = getattr(_STATE, 'writing', False)
+    _STATE.depth = getattr(_STATE, 'depth', 0) + 1
+    _STATE.writing = outer_writing or writing
+    try:
+        with mode.using(_CONTEXT) as s:
+            yield s
+    finally:
+        _STATE.depth -= 1
+        _STATE.writing = outer_writing
+    if writing and not outer_writing:
+        # The outermost writer block left without an error: committed.
+        _STATE.commits = getattr(_STATE, 'commits', 0) + 1
+
+
 def reader():
-    return context_manager.reader.using(_CONTEXT)
+    """A read transaction (joins the caller's transaction, if any)."""
+    return _transaction(context_manager.reader, False)
 
 
 def writer():
-    return context_manager.writer.using(_CONTEXT)
+    """A write transaction (joins the caller's writer, if any)."""
+    return _transaction(context_manager.writer, True)
 
 
 def get_engine():
     return context_manager.writer.get_engine()
+
+
+def is_busy(exc):
+    """True if ``exc`` says the database was busy with another writer:
+    SQLite's SQLITE_BUSY or SQLITE_LOCKED ("database is locked"), or a
+    deadlock oslo.db recognised on MySQL or PostgreSQL.
+    """
+    if isinstance(exc, db_exc.DBDeadlock):
+        return True
+    if isinstance(exc, sa.exc.DBAPIError):
+        exc = exc.orig
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
+    code = getattr(exc, 'sqlite_errorcode', None)
+    if code is not None:
+        return code & 0xff in _SQLITE_BUSY_CODES
+    return 'locked' in str(exc)
+
+
+def retry_after():
+    """Seconds a client should wait before trying a busy database again."""
+    return max(1, math.ceil(conf.CONF.database.sqlite_busy_timeout))
+
+
+def retry_when_busy(func):
+    """Run ``func`` (one call of the DB API) again while the database is
+    busy and nothing of it has committed yet.
+
+    Inside a caller's transaction the call is not retried: only the whole
+    transaction could start again.
+
+    :raises DatabaseBusy: still busy after :data:`BUSY_MAX_RETRIES`
+        retries, or busy after part of the call had committed.
+    """
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        if getattr(_STATE, 'depth', 0):
+            return func(*args, **kwargs)
+        commits = getattr(_STATE, 'commits', 0)
+
+        def may_retry(exc):
+            return is_busy(exc) and getattr(_STATE, 'commits', 0) == commits
+
+        retrying = oslo_db_api.wrap_db_retry(
+            max_retries=BUSY_MAX_RETRIES, retry_interval=BUSY_RETRY_INTERVAL,
+            inc_retry_interval=True,
+            max_retry_interval=BUSY_MAX_RETRY_INTERVAL, jitter=True,
+            exception_checker=may_retry)(func)
+        try:
+            return retrying(*args, **kwargs)
+        except Exception as exc:
+            if is_busy(exc):
+                raise exception.DatabaseBusy(
+                    retry_after=retry_after()) from exc
+            raise
+    return wrapper
+
+
+def retry_all_when_busy(cls):
+    """Class decorator: :func:`retry_when_busy` on every public method."""
+    for name in dir(cls):
+        func = getattr(cls, name)
+        if not name.startswith('_') and callable(func):
+            setattr(cls, name, retry_when_busy(func))
+    return cls
