@@ -22,6 +22,19 @@ else:
 with open(os.environ['CRATON_PAYLOAD_FILE']) as f:
     file_matches = json.load(f) == payload
 v = payload['variables']
+if v.get('shapes'):
+    # Output of the shapes operators' tasks print (see SHAPES_LOG).
+    w = sys.stdout.buffer
+    w.write(b'x' + '\\u00e9'.encode() * 30000 + b'\\n')
+    w.write(b'\\xff\\xfe raw bytes\\n')
+    w.write(('::craton-result:: ' + json.dumps(
+        {'big': 'x' + '\\u00e9' * 30000}, ensure_ascii=False) +
+        '\\n').encode())
+    for i in range(120):
+        w.write(b'after %d\\n' % i)
+    w.write(b'no newline at the end')
+    w.flush()
+    sys.exit(0)
 for i in range(int(v.get('lines', 0))):
     print('line %d' % i, flush=True)
     time.sleep(float(v.get('interval', 0)))
@@ -38,6 +51,14 @@ sys.exit(int(v.get('exit_code', 0)))
 '''
 
 COMMAND = ['python3', '/craton/task.py']
+
+# What a step with the variable ``shapes`` writes, and its result.
+SHAPES_RESULT = {'big': 'x' + '\u00e9' * 30000}
+SHAPES_LOG = (
+    b'x' + '\u00e9'.encode() * 30000 + b'\n' + b'\xff\xfe raw bytes\n' +
+    b'::craton-result:: {"big": "x' + '\u00e9'.encode() * 30000 + b'"}\n' +
+    b''.join(b'after %d\n' % i for i in range(120)) +
+    b'no newline at the end')
 
 
 def make(root, name='jobtask'):

@@ -113,6 +113,27 @@ class EmbeddedJobsTest(testtools.TestCase):
         log, _ = self.api.full_log(job['uuid'], 1)
         self.assertIn(b'to stderr\n', log)
 
+    def test_output_of_any_shape_is_stored_exactly(self):
+        # A 60,001-byte line of two-byte characters, bytes that are not
+        # UTF-8, a large result followed by 120 lines, and a last line
+        # without a newline: stored byte for byte, complete, and the
+        # result reaches the next step intact. Repeated: losing the tail
+        # used to happen in about half the runs.
+        for _ in range(3):
+            job = self.run_job([{'name': 'first',
+                                 'variables': {'shapes': True}},
+                                {'name': 'second'}])
+            self.assertEqual('succeeded', job['status'], job)
+            log, complete = self.api.full_log(job['uuid'], 0)
+            self.assertTrue(complete)
+            self.assertEqual((len(jobtask.SHAPES_LOG), True),
+                             (len(log), log == jobtask.SHAPES_LOG))
+            self.assertIsNone(job['steps'][0]['status_reason'])
+            second = self.result(job, 1)
+            self.assertEqual(['first'], second['results_seen'])
+            self.assertTrue(second['results']['first'] ==
+                            jobtask.SHAPES_RESULT)
+
     def test_failed_step_skips_the_rest(self):
         job = self.run_job([{'name': 'ok'},
                             {'name': 'breaks', 'variables': {'exit_code': 3}},
