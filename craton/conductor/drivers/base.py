@@ -193,17 +193,3 @@ def build_command(command, payload):
     if len(payload) <= MAX_INLINE_PAYLOAD:
         return list(command) + [payload.decode('utf-8')]
     return list(command) + ['@' + PAYLOAD_FILE]
-
-
-def skip_prefix(chunks, skip_bytes):
-    """Yield ``chunks`` as one byte stream without its first skip_bytes."""
-    remaining = skip_bytes
-    for chunk in chunks:
-        if remaining:
-            if len(chunk) <= remaining:
-                remaining -= len(chunk)
-                continue
-            chunk = chunk[remaining:]
-            remaining = 0
-        if chunk:
-            yield chunk
