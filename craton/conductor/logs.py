@@ -14,9 +14,11 @@ import time
 
 from oslo_log import log as logging
 
-from craton.common import step_logs
 
 LOG = logging.getLogger(__name__)
+
+# The last line of a log cut at [sandbox] max_log_bytes (API.md).
+CUT_LINE = b'[craton] log cut at %d bytes\n'
 
 class LogWriterClosed(Exception):
     """The writer takes no more output (closed, abandoned or lost)."""
@@ -45,10 +47,9 @@ class StepLogWriter:
 
         ``start_offset`` is the step's stored ``log_bytes``. ``max_bytes``
         caps what is stored (``[sandbox] max_log_bytes``): the output
-        past it is dropped and the log ends with
-        :func:`craton.common.step_logs.cut_line`.
-        ``cut``: the stored log was cut already (see
-        :func:`craton.common.step_logs.is_cut`).
+        past it is dropped and the log ends with a line :data:`CUT_LINE`,
+        stored together with the step's ``log_truncated``.
+        ``cut``: the stored log was cut already (``log_truncated``).
         """
         self.dbapi = dbapi
         self.step_id = step_id
@@ -61,6 +62,8 @@ class StepLogWriter:
         self.offset = start_offset   # bytes stored so far
         self.max_bytes = max_bytes
         self.cut = cut
+        self._cut_end = None    # stored length once the cut line is in
+        self._last_byte = None  # of the output taken so far
         # Bytes of the stream taken so far. After a cut by an earlier
         # writer the stream's length is unknown: take nothing more.
         self._received = sys.maxsize if cut else start_offset
@@ -93,11 +96,21 @@ class StepLogWriter:
             if self.max_bytes is not None:
                 room = self.max_bytes - self.offset - len(self._buffer)
                 if len(data) > room:
-                    data = data[:max(room, 0)] + step_logs.cut_line(
-                        self.max_bytes)
+                    data = data[:max(room, 0)]
+                    if data:
+                        self._last_byte = data[-1:]
+                    # On a line of its own, even when the cut falls
+                    # inside one.
+                    if self._last_byte not in (None, b'\n'):
+                        data += b'\n'
+                    data += CUT_LINE % self.max_bytes
                     self.cut = True
+                    self._cut_end = (self.offset + len(self._buffer) +
+                                     len(data))
                     LOG.info('Log of step %s cut at %d bytes', self.step_id,
                              self.max_bytes)
+                else:
+                    self._last_byte = data[-1:]
             if not self._buffer:
                 self._oldest = self._clock()
             self._buffer += data
@@ -169,9 +182,11 @@ class StepLogWriter:
 
     def _store(self, size):
         data = bytes(self._buffer[:size])
+        ends_cut = self._cut_end == self.offset + size
         # A database error propagates with the buffer untouched, so the
         # next flush tries the same bytes at the same offset again.
-        if not self.dbapi.append_step_log(self.step_id, self.offset, data):
+        if not self.dbapi.append_step_log(self.step_id, self.offset, data,
+                                          truncated=ends_cut):
             self.lost = True
             LOG.warning('Stopped writing the log of step %s: it no longer '
                         'ends at byte %d', self.step_id, self.offset)

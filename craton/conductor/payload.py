@@ -10,6 +10,8 @@ How the payload reaches the container (argument, ``@file``,
 
 import json
 
+from craton.common import json_text
+
 RESULT_MARKER = '::craton-result::'
 
 _JSON_KINDS = {list: 'array', str: 'string', int: 'number', float: 'number',
@@ -66,10 +68,12 @@ class ResultScanner:
 
     _MARKER = RESULT_MARKER.encode('ascii')
 
-    def __init__(self, max_bytes):
-        # Room for the marker and some spaces around the JSON.
+    def __init__(self, max_bytes, max_depth=64):
+        # Room for the marker and some spaces around the JSON; the JSON
+        # itself is measured exactly in result().
         self._limit = max_bytes + len(self._MARKER) + 256
         self.max_bytes = max_bytes
+        self.max_depth = max_depth
         self._line = bytearray()
         self._too_long = False
         self._last = None           # bytes of the last marker line
@@ -109,17 +113,28 @@ class ResultScanner:
             self._end_line()    # a last line without a newline
         if self._last is None:
             return None, None
-        if self._last_too_long:
-            return None, ('result ignored: the last %s line is longer than '
-                          '[sandbox] max_result_bytes (%d bytes)'
+        raw = self._last[len(self._MARKER):].strip()
+        if self._last_too_long or len(raw) > self.max_bytes:
+            return None, ('result ignored: the JSON of the last %s line is '
+                          'larger than [sandbox] max_result_bytes (%d bytes)'
                           % (RESULT_MARKER, self.max_bytes))
-        return parse_result_line(self._last[len(self._MARKER):])
+        return parse_result_line(raw, self.max_depth)
 
 
-def parse_result_line(raw):
-    """Parse the bytes after the marker: ``(result, note)`` as above."""
+def parse_result_line(raw, max_depth=64):
+    """Parse the bytes after the marker: ``(result, note)`` as above.
+
+    JSON nested deeper than ``max_depth`` (``[api] max_json_depth``: the
+    result goes on to later steps and to the API) is ignored, and so are
+    ``NaN`` and ``Infinity``, which are not JSON.
+    """
+    raw = raw.strip()
+    if json_text.depth(raw) > max_depth:
+        return None, ('result ignored: the last %s line nests deeper than '
+                      '[api] max_json_depth (%d)' % (RESULT_MARKER,
+                                                     max_depth))
     try:
-        value = json.loads(raw.strip())
+        value = json_text.loads_strict(raw)
     except ValueError as exc:   # UnicodeDecodeError included
         return None, ('result ignored: the last %s line is not valid JSON '
                       'in UTF-8 (%s)' % (RESULT_MARKER, exc))
@@ -139,12 +154,12 @@ def parse_result_line(raw):
     return value, None
 
 
-def parse_result(lines, max_bytes=1024 * 1024):
+def parse_result(lines, max_bytes=1024 * 1024, max_depth=64):
     """Find a step's result in ``lines`` of its stdout (str or bytes).
 
     As :class:`ResultScanner`; for callers that hold the lines already.
     """
-    scanner = ResultScanner(max_bytes)
+    scanner = ResultScanner(max_bytes, max_depth)
     for line in lines or ():
         if isinstance(line, str):
             line = line.encode('utf-8', 'surrogateescape')

@@ -19,7 +19,6 @@ from oslo_utils import timeutils
 from craton.common import exception
 from craton.common import fsm
 from craton.common import states
-from craton.common import step_logs
 from craton.conductor.drivers import base as driver_base
 from craton.conductor.drivers import output
 from craton.conductor import logs
@@ -360,7 +359,8 @@ class StepRun:
 
     def _read_output_once(self):
         self.scanner = payload.ResultScanner(
-            self.runner.conf.sandbox.max_result_bytes)
+            self.runner.conf.sandbox.max_result_bytes,
+            self.runner.conf.api.max_json_depth)
         decoder = output.OutputDecoder()
         skip = self.writer.position
         seen = 0
@@ -381,12 +381,12 @@ class StepRun:
 
         ``log_bytes``: where the stored log ends (default: the step's
         ``log_bytes`` as last read); ``cut``: whether it was cut at its cap
-        (default: look at its end).
+        (default: the step's ``log_truncated`` as last read).
         """
         if log_bytes is None:
             log_bytes = self.step.log_bytes or 0
         if cut is None:
-            cut = step_logs.is_cut(self.runner.dbapi, self.step.id, log_bytes)
+            cut = bool(self.step.log_truncated)
         return logs.StepLogWriter(
             self.runner.dbapi, self.step.id, log_bytes,
             self.runner.conf.conductor.log_chunk_bytes,

@@ -7,7 +7,8 @@ from craton.objects import fields
 @base.CratonObjectRegistry.register
 class JobStep(base.CratonObject):
     # Version 1.0: initial version
-    VERSION = '1.0'
+    # Version 1.1: log_truncated
+    VERSION = '1.1'
     fields = {
         'id': fields.IntegerField(),
         'job_id': fields.IntegerField(),
@@ -26,6 +27,7 @@ class JobStep(base.CratonObject):
         'container_id': fields.StringField(nullable=True),
         'result': fields.JsonField(nullable=True),
         'log_bytes': fields.IntegerField(default=0),
+        'log_truncated': fields.BooleanField(default=False),
         'started_at': fields.DateTimeField(nullable=True),
         'finished_at': fields.DateTimeField(nullable=True),
         'created_at': fields.DateTimeField(nullable=True),

@@ -45,16 +45,27 @@ LOG_DRIVER = 'local'
 _HEADER = struct.Struct('>BxxxL')
 
 
+# What one logged message costs the ``local`` driver on disk besides its
+# bytes, at most: a length before and after it, the stream's name, the
+# time, the protobuf tags (measured on engine 20.10: 34 bytes for an empty
+# line). A step that prints only newlines makes the engine's file this
+# many times larger than its output.
+ENTRY_OVERHEAD = 48
+
+
 def log_options(max_log_bytes):
     """Options of the ``local`` log driver for a step's container.
 
-    The engine keeps the whole output the conductor may still store (one
-    file of a little more than ``max_log_bytes``, and the one before it),
-    so a conductor that takes a step over reads it again from byte 0;
-    beyond that the engine rotates and Craton has already cut the log.
+    The engine must keep every byte the conductor may still store, so that
+    the whole output can be read again (after the follow stream ended, or
+    by a conductor that takes the step over): a rotated file would lose
+    the output's start. One file, large enough for ``max_log_bytes`` of
+    output written as one-byte lines (ENTRY_OVERHEAD times that); beyond
+    it Craton has cut the log anyway. The file grows only as the step
+    writes, and goes with the container.
     """
-    size_mib = max(1, -(-int(max_log_bytes) // (1 << 20)) + 1)
-    return {'max-size': '%dm' % size_mib, 'max-file': '2',
+    size_mib = -(-int(max_log_bytes) * ENTRY_OVERHEAD // (1 << 20)) + 1
+    return {'max-size': '%dm' % size_mib, 'max-file': '1',
             'compress': 'false'}
 
 

@@ -8,19 +8,24 @@ from craton.db.sqlalchemy import session
 
 class LogMixin:
 
-    def append_step_log(self, step_id, offset, data):
+    def append_step_log(self, step_id, offset, data, truncated=False):
         """Store ``data`` as the bytes of a step's log starting at ``offset``.
 
         The write happens only if ``offset`` is where the stored log ends, so
         a chunk is never stored twice or out of order, even by two writers.
+        ``truncated``: this chunk ends the log of a step cut at its size
+        cap; the step's ``log_truncated`` is set in the same transaction.
         Returns True if stored.
         """
+        values = {'log_bytes': offset + len(data)}
+        if truncated:
+            values['log_truncated'] = True
         with session.writer() as s:
             res = s.execute(
                 sa.update(models.JobStep)
                 .where(models.JobStep.id == step_id,
                        models.JobStep.log_bytes == offset)
-                .values(log_bytes=offset + len(data))
+                .values(**values)
                 .execution_options(synchronize_session=False))
             if res.rowcount != 1:
                 return False

@@ -222,6 +222,9 @@ class JobStep(Base):
     container_id = sa.Column(sa.String(255))
     result = sa.Column(LongJson)
     log_bytes = sa.Column(sa.BigInteger, nullable=False, default=0)
+    # The log was cut at [sandbox] max_log_bytes.
+    log_truncated = sa.Column(sa.Boolean, nullable=False, default=False,
+                              server_default=sa.false())
     started_at = sa.Column(sa.DateTime)
     finished_at = sa.Column(sa.DateTime)
 

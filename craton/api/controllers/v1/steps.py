@@ -11,7 +11,6 @@ from craton.api.controllers.v1 import utils
 from craton.api import middleware
 from craton.common import exception
 from craton.common import states
-from craton.common import step_logs
 from craton.db import api as db_api
 
 # A page of log is at most this many bytes.
@@ -72,7 +71,7 @@ class StepsController(base.RestController):
         response.headers['X-Craton-Log-Offset'] = str(end)
         response.headers['X-Craton-Log-Complete'] = (
             'true' if final and end >= stored else 'false')
-        if step_logs.is_cut(db_api.get_instance(), step.id, stored):
+        if step.log_truncated:
             response.headers['X-Craton-Log-Truncated'] = 'true'
 
         return response

@@ -246,6 +246,22 @@ class TestLogs(JobTestCase):
         resp = self.logs(job, '?offset=6')
         self.assertEqual('true', resp.headers['X-Craton-Log-Complete'])
 
+    def test_truncated_header_comes_from_the_step_not_the_bytes(self):
+        job = self.make_job(self.patch_task, step_status='succeeded')
+        dbapi = db_api.get_instance()
+        # A step may print the marker itself: that is not a cut.
+        forged = b'hello\n[craton] log cut at 6 bytes\n'
+        self.assertTrue(dbapi.append_step_log(job.steps[0].id, 0, forged))
+        resp = self.logs(job)
+        self.assertNotIn('X-Craton-Log-Truncated', resp.headers)
+        other = self.make_job(self.patch_task, step_status='succeeded')
+        cut = b'x' * 10 + b'\n[craton] log cut at 10 bytes\n'
+        self.assertTrue(dbapi.append_step_log(other.steps[0].id, 0, cut,
+                                              truncated=True))
+        resp = self.logs(other)
+        self.assertEqual('true', resp.headers['X-Craton-Log-Truncated'])
+        self.assertEqual('true', resp.headers['X-Craton-Log-Complete'])
+
     def test_skipped_step_is_complete(self):
         job = self.make_job(self.patch_task, status='failed',
                             step_status='skipped')

@@ -228,7 +228,8 @@ class TestStart(DriverTestCase):
                         'Type': 'volume', 'ReadOnly': False,
                         'VolumeOptions': {'NoCopy': True}}],
             'LogConfig': {'Type': 'local', 'Config': {
-                'max-size': '65m', 'max-file': '2', 'compress': 'false'}}}
+                'max-size': '3073m', 'max-file': '1',
+                'compress': 'false'}}}
         self.assertEqual(expected, {k: c['host_config'].get(k)
                                     for k in expected})
         info = self.archive_member(h.id)[0]   # the payload file's owner

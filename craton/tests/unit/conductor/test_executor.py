@@ -499,8 +499,9 @@ class TestOutputContract(ExecutorTestCase):
         uuid = self.submit(names=('one',))
         self.assertEqual(states.JOB_SUCCEEDED, self.runner.run(uuid))
         log = self.log(uuid, 0)
-        self.assertEqual(b'z' * 4096 + b'[craton] log cut at 4096 bytes\n',
+        self.assertEqual(b'z' * 4096 + b'\n[craton] log cut at 4096 bytes\n',
                          log)
+        self.assertTrue(self.job(uuid).steps[0].log_truncated)
         step = self.job(uuid).steps[0]
         self.assertIn('log cut at 4096 bytes', step.status_reason)
         # The result is read from all of stdout, not from the stored log.

@@ -4,7 +4,6 @@ import threading
 
 from oslo_utils import uuidutils
 
-from craton.common import step_logs
 from craton.conductor import logs
 from craton.db import api as db_api
 from craton.objects import job as job_obj
@@ -29,13 +28,14 @@ class TestStepLogWriter(base.TestCase):
             [{'name': 'one', 'task_uuid': uuidutils.generate_uuid(),
               'timeout': 60}], [])
         self.step = job.steps[0]
+        self.job_uuid = job.uuid
         self.clock = FakeClock()
         self.appends = []
         real_append = self.dbapi.append_step_log
 
-        def append(step_id, offset, data):
+        def append(step_id, offset, data, truncated=False):
             self.appends.append((offset, len(data)))
-            return real_append(step_id, offset, data)
+            return real_append(step_id, offset, data, truncated)
         self.append = append
 
     def writer(self, start=0, chunk=10, interval=1.0):
@@ -121,7 +121,7 @@ class TestStepLogWriter(base.TestCase):
     def test_database_error_keeps_the_bytes(self):
         calls = []
 
-        def flaky(step_id, offset, data):
+        def flaky(step_id, offset, data, truncated=False):
             calls.append(offset)
             if len(calls) == 1:
                 raise RuntimeError('database went away')
@@ -148,7 +148,7 @@ class TestStepLogWriter(base.TestCase):
         store = bytearray()
         lock = threading.Lock()
 
-        def append(step_id, offset, data):
+        def append(step_id, offset, data, truncated=False):
             with lock:
                 if offset != len(store):
                     return False
@@ -185,14 +185,31 @@ class TestLogCap(TestStepLogWriter):
             w.write(b'0123456789')
         w.close()
         self.assertTrue(w.cut)
-        self.assertEqual(b'01234567890123456789' +
+        # The cut fell inside a line: the marker still has its own line.
+        self.assertEqual(b'01234567890123456789\n' +
                          b'[craton] log cut at 20 bytes\n', self.stored())
         # The stream's position keeps counting what went by.
         self.assertEqual(100, w.position)
-        log_bytes = len(self.stored())
-        self.assertTrue(step_logs.is_cut(self.dbapi, self.step.id, log_bytes))
-        self.assertFalse(step_logs.is_cut(self.dbapi, self.step.id,
-                                          log_bytes - 1))
+        self.assertTrue(self.truncated())
+
+    def truncated(self):
+        return job_obj.Job.get(self.context,
+                               self.job_uuid).steps[0].log_truncated
+
+    def test_cut_after_a_newline(self):
+        w = self.capped(6)
+        w.write(b'abcde\nfgh')
+        w.close()
+        self.assertEqual(b'abcde\n[craton] log cut at 6 bytes\n',
+                         self.stored())
+        self.assertTrue(self.truncated())
+
+    def test_a_log_that_prints_the_marker_is_not_cut(self):
+        w = self.capped(1000)
+        w.write(b'hello\n[craton] log cut at 6 bytes\n')
+        w.close()
+        self.assertFalse(w.cut)
+        self.assertFalse(self.truncated())
 
     def test_under_the_cap_is_untouched(self):
         w = self.capped(20)
@@ -200,7 +217,7 @@ class TestLogCap(TestStepLogWriter):
         w.close()
         self.assertFalse(w.cut)
         self.assertEqual(b'x' * 20, self.stored())
-        self.assertFalse(step_logs.is_cut(self.dbapi, self.step.id, 20))
+        self.assertFalse(self.truncated())
 
     def test_a_cut_log_takes_nothing_more(self):
         w = self.capped(5)

@@ -93,8 +93,9 @@ class TestReadFrames(testtools.TestCase):
             io.BytesIO(wire[:-1]))))
 
     def test_log_options_hold_the_cap(self):
+        # Room for the cap written as one-byte lines, in one file.
         opts = output.log_options(64 * 1024 * 1024)
-        self.assertEqual({'max-size': '65m', 'max-file': '2',
+        self.assertEqual({'max-size': '3073m', 'max-file': '1',
                           'compress': 'false'}, opts)
         self.assertEqual('2m', output.log_options(4096)['max-size'])
 

@@ -157,3 +157,30 @@ class TestResultScanner(testtools.TestCase):
     def test_long_ordinary_lines_do_not_matter(self):
         out = b'y' * 50000 + b'\n::craton-result:: {"ok": true}\n'
         self.assertEqual(({'ok': True}, None), self.scan([out], 1024))
+
+    def test_deep_results_are_ignored_before_they_recurse(self):
+        for depth in (65, 960, 1500, 100000):
+            raw = b'{"a": ' + b'[' * (depth - 1) + b']' * (depth - 1) + b'}'
+            result, note = self.scan([b'::craton-result:: ' + raw + b'\n'],
+                                     max_bytes=1 << 20)
+            self.assertIsNone(result, depth)
+            self.assertIn('max_json_depth', note)
+        raw = b'{"a": ' + b'[' * 63 + b']' * 63 + b'}'     # depth 64
+        result, _ = self.scan([b'::craton-result:: ' + raw + b'\n'])
+        self.assertIsNotNone(result)
+
+    def test_nan_and_infinity_are_not_json(self):
+        for raw in (b'{"x": NaN}', b'{"x": -Infinity}', b'{"x": 1e400}'):
+            result, note = self.scan([b'::craton-result:: ' + raw + b'\n'])
+            self.assertIsNone(result, raw)
+            self.assertIn('not valid JSON', note)
+
+    def test_size_limit_counts_the_json_exactly(self):
+        def line(size):
+            body = b'{"v": "' + b'a' * (size - 9) + b'"}'
+            self.assertEqual(size, len(body))
+            return b'::craton-result::   ' + body + b'  \n'
+        result, note = self.scan([line(1025)], max_bytes=1024)
+        self.assertIsNone(result)
+        self.assertIn('max_result_bytes', note)
+        self.assertIsNotNone(self.scan([line(1024)], max_bytes=1024)[0])

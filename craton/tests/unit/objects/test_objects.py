@@ -21,7 +21,7 @@ EXPECTED = {
     'Conductor': '1.0-0ee5f0360ab117d6b924309c7845a123',
     'Host': '1.0-db4c94f3fe9eab38cde06651d55ffeef',
     'Job': '1.0-ade7d8eee57ff8744c95aa9930f8e5f7',
-    'JobStep': '1.0-d80196c858b7562ae55afbf55891a068',
+    'JobStep': '1.1-33f8c64149098d51b4f9b9c78a101fe6',
     'Region': '1.0-6cb56de818f2927e0430923949c053c7',
     'Task': '1.0-10602cdbca804478a7796e174782dd45',
     'Workflow': '1.0-6e98c1f1284b1436f37faa44a1bba29e',
