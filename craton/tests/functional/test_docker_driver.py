@@ -267,6 +267,20 @@ class StreamingContract:
                 b''.join(d for s, d in pairs if s == output.STDERR),
                 b''.join(d for _s, d in pairs), decoder.assumed)
 
+    def test_many_short_lines_are_all_kept(self):
+        # Each logged line costs the engine about 34 bytes on disk: with
+        # the cap at 200,000 bytes, 199,000 empty lines (6.7 MB in the
+        # engine's file) used to be rotated away in part.
+        self.cfg.config(group='sandbox', max_log_bytes=200000)
+        body = ('import os; os.write(1, b"\\n" * 199000); '
+                'os.write(2, b"e\\n" * 1000)')
+        code, _, handle = self.run_step(self.spec(
+            ['python3', '-c', body], image=self.python_image, index=300))
+        self.assertEqual(0, code)
+        out, err, _all, assumed = self.read_all(handle)
+        self.assertEqual((199000, True), (len(out), out == b'\n' * 199000))
+        self.assertEqual(b'e\n' * 1000, err)
+
     def test_long_lines_keep_newlines(self):
         # The engine cuts lines at 16 KiB and the 'local' log driver then
         # drops their newline: the decoder puts it back.
