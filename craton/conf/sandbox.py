@@ -20,8 +20,9 @@ opts = [
                     'stored. Past it the step keeps running, further '
                     'output is dropped, the stored log ends with a line '
                     '"[craton] log cut at N bytes" and the step\'s '
-                    'status_reason says so. The engine keeps about twice '
-                    'this per step until the step is cleaned up.'),
+                    'status_reason says so. The engine\'s log file of a step '
+                    'may grow to 48 times this (about 34 bytes of disk per '
+                    'line written) until the step is cleaned up.'),
     cfg.IntOpt('max_result_bytes', default=1024 * 1024, min=1024,
                help='Largest result a step may hand on: the JSON after '
                     '"::craton-result::" on its last result line. A larger '
