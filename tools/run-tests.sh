@@ -17,6 +17,7 @@ py="$venv/bin/python"
 export PYTHONWARNINGS=ignore::DeprecationWarning
 
 "$py" -m pytest -p no:cacheprovider -q craton/tests/unit \
+    cratonclient/tests/unit \
     --junitxml="$reports/unit.xml" -o junit_family=xunit2
 if [ "$what" = all ]; then
     if bash tools/prepare-functional.sh; then

@@ -1,0 +1,3 @@
+"""Craton's Python client (``cratonclient.v1``) and its ``openstack
+craton …`` plugin (``cratonclient.osc``).
+"""

@@ -1,0 +1,158 @@
+"""``openstack craton workflow …``"""
+
+import json
+
+import yaml
+
+from cratonclient import exceptions
+from cratonclient.osc.v1 import common
+
+
+def load_file(path):
+    """A workflow definition from ``path``: the API's JSON body, or the
+    same in YAML; a dict.
+
+    :raises CommandError: unreadable, not JSON or YAML, or not a mapping.
+    """
+    try:
+        with open(path, encoding='utf-8') as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise exceptions.CommandError('cannot read %s: %s' % (path, exc))
+    try:
+        body = json.loads(text)
+    except ValueError:
+        try:
+            body = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise exceptions.CommandError(
+                '%s is neither JSON nor YAML: %s'
+                % (path, ' '.join(str(exc).split())))
+    if not isinstance(body, dict):
+        raise exceptions.CommandError(
+            '%s must hold a workflow object (name, description, variables, '
+            'steps), not %s' % (path, type(body).__name__))
+    return body
+
+
+def step_of(text):
+    """``--step TASK[=STEP_NAME]`` as a workflow step."""
+    task, sep, name = text.partition('=')
+    if not task or (sep and not name):
+        raise exceptions.CommandError(
+            '--step %r: expected TASK or TASK=STEP_NAME' % text)
+    return {'task': task, 'name': name} if sep else {'task': task}
+
+
+def apply_options(body, parsed_args):
+    """Command-line ``--description`` replaces the file's, ``--var`` adds
+    to or replaces the file's variables.
+    """
+    if parsed_args.description is not None:
+        body['description'] = parsed_args.description
+    if parsed_args.vars:
+        variables = body.get('variables')
+        variables = dict(variables) if isinstance(variables, dict) else {}
+        variables.update(parsed_args.vars)
+        body['variables'] = variables
+    return body
+
+
+class WorkflowCommand(common.ShowCommand):
+
+    special_columns = {'steps': common.WorkflowStepsColumn}
+
+
+class CreateWorkflow(WorkflowCommand):
+    """Create a workflow from --step options or a JSON/YAML file."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('name', metavar='NAME', help='Workflow name '
+                            '(wins over a name in --file)')
+        how = parser.add_mutually_exclusive_group(required=True)
+        how.add_argument('--step', dest='steps', action='append',
+                         metavar='TASK[=STEP_NAME]',
+                         help='A step running TASK (name or UUID), named '
+                              'STEP_NAME (default: the task\'s name); '
+                              'repeat, in order')
+        how.add_argument('--file', metavar='FILE',
+                         help='The workflow as the API\'s JSON body, or the '
+                              'same in YAML')
+        parser.add_argument('--description', help='Description (replaces '
+                                                  'the file\'s)')
+        common.add_var_options(parser)
+        return parser
+
+    def take_action(self, parsed_args):
+        if parsed_args.file is not None:
+            body = load_file(parsed_args.file)
+        else:
+            body = {'steps': [step_of(s) for s in parsed_args.steps]}
+        body['name'] = parsed_args.name
+        apply_options(body, parsed_args)
+        return self.show(self.craton.workflows.create(body))
+
+
+class ListWorkflows(common.ListCommand):
+    """List workflows."""
+
+    default_columns = ('uuid', 'name', 'description')
+    special_columns = {'steps': common.WorkflowStepsColumn}
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('--name', help='Only the workflow of this name')
+        common.add_all_projects(parser)
+        return parser
+
+    def take_action(self, parsed_args):
+        items = self.craton.workflows.list(
+            name=parsed_args.name,
+            all_projects=common.all_projects(parsed_args))
+        return self.listing(parsed_args, items)
+
+
+class ShowWorkflow(WorkflowCommand):
+    """Show a workflow and its steps."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('workflow', metavar='WORKFLOW',
+                            help='Workflow (name or UUID)')
+        return parser
+
+    def take_action(self, parsed_args):
+        return self.show(self.craton.workflows.get(parsed_args.workflow))
+
+
+class SetWorkflow(ShowWorkflow):
+    """Replace a workflow's definition with a JSON/YAML file's."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('--file', metavar='FILE', required=True,
+                            help='The new definition (the API\'s JSON body, '
+                                 'or the same in YAML); an omitted name '
+                                 'keeps the current one')
+        parser.add_argument('--name', help='New name (wins over the file\'s)')
+        parser.add_argument('--description', help='Description (replaces '
+                                                  'the file\'s)')
+        common.add_var_options(parser)
+        return parser
+
+    def take_action(self, parsed_args):
+        workflows = self.craton.workflows
+        body = apply_options(load_file(parsed_args.file), parsed_args)
+        if parsed_args.name is not None:
+            body['name'] = parsed_args.name
+        elif not body.get('name'):
+            body['name'] = workflows.get(parsed_args.workflow)['name']
+        return self.show(workflows.replace(parsed_args.workflow, body))
+
+
+class DeleteWorkflow(common.DeleteCommand):
+    """Delete workflows."""
+
+    kind = 'workflow'
+    manager = 'workflows'

@@ -1,0 +1,155 @@
+"""``openstack craton job logs`` against a fake API whose logs grow."""
+
+import sys
+
+from cratonclient.tests.unit import base
+
+UUID = base.job()['uuid']
+
+
+class GrowingLog:
+    """A step's log that reveals one more chunk of ``chunks`` at each
+    request, and is complete once all are revealed (the step ended);
+    answers at most ``page`` bytes at a time.
+    """
+
+    def __init__(self, chunks, page=1 << 20, final=True):
+        self.chunks = list(chunks)
+        self.page = page
+        self.final = final
+        self.offsets = []
+        self.seen_on_stdout = []
+
+    def __call__(self, request, context):
+        offset = int(request.qs['offset'][0])
+        self.offsets.append(offset)
+        # What the command had written to stdout when it asked again.
+        self.seen_on_stdout.append(sys.stdout.buffer.getvalue())
+        revealed = min(len(self.offsets), len(self.chunks))
+        stored = b''.join(self.chunks[:revealed])
+        data = stored[offset:offset + self.page]
+        end = offset + len(data)
+        done = self.final and revealed == len(self.chunks) and \
+            end == len(stored)
+        context.headers['X-Craton-Log-Offset'] = str(end)
+        context.headers['X-Craton-Log-Complete'] = 'true' if done else 'false'
+        context.headers['Content-Type'] = 'text/plain; charset=utf-8'
+        return data
+
+
+class TestLogs(base.ShellTestCase):
+
+    def job_with(self, *statuses):
+        names = ['check', 'patch-host', 'reboot']
+        return base.job('running', [base.step(i, names[i], s)
+                                    for i, s in enumerate(statuses)])
+
+    def serve(self, index, log):
+        self.api.get(self.url('/v1/jobs/%s/steps/%d/logs' % (UUID, index)),
+                     content=log)
+        return log
+
+    def test_every_step_under_a_header(self):
+        self.api.get(self.url('/v1/jobs/' + UUID),
+                     json=self.job_with('succeeded', 'failed', 'skipped'))
+        self.serve(0, GrowingLog([b'one\ntwo\n']))
+        self.serve(1, GrowingLog([b'\xff\xfe raw bytes, no newline']))
+        self.serve(2, GrowingLog([b'']))
+        result = self.run_cli('job', 'logs', UUID)
+        self.assertEqual(0, result.rc, result.stderr)
+        self.assertEqual(
+            b'==> step 0 check (succeeded) <==\n'
+            b'one\ntwo\n'
+            b'==> step 1 patch-host (failed) <==\n'
+            b'\xff\xfe raw bytes, no newline\n'
+            b'==> step 2 reboot (skipped) <==\n', result.stdout_bytes)
+
+    def test_one_step_by_index_or_name_bytes_alone(self):
+        self.api.get(self.url('/v1/jobs/' + UUID),
+                     json=self.job_with('succeeded', 'running'))
+        # A running step: never complete.
+        log = self.serve(1, GrowingLog([b'a\xe9\n'], final=False))
+        for step in ('1', 'patch-host'):
+            result = self.run_cli('job', 'logs', UUID, step)
+            self.assertEqual(0, result.rc)
+            # Without --follow: what is stored now, no header.
+            self.assertEqual(b'a\xe9\n', result.stdout_bytes)
+            # It stopped once the offset did not move.
+            self.assertEqual([0, 3], log.offsets[-2:])
+
+    def test_pages_are_followed_by_offset(self):
+        self.api.get(self.url('/v1/jobs/' + UUID),
+                     json=self.job_with('succeeded'))
+        log = self.serve(0, GrowingLog([b'0123456789'], page=4))
+        result = self.run_cli('job', 'logs', UUID, '0')
+        self.assertEqual(b'0123456789', result.stdout_bytes)
+        self.assertEqual([0, 4, 8], log.offsets)
+
+    def test_unknown_step(self):
+        self.api.get(self.url('/v1/jobs/' + UUID),
+                     json=self.job_with('succeeded', 'failed'))
+        result = self.run_cli('job', 'logs', UUID, 'nope')
+        self.assert_one_error_line(result, "no step 'nope'", '0 check',
+                                   '1 patch-host')
+
+    def test_unknown_job(self):
+        self.api.get(self.url('/v1/jobs/nope'), status_code=404,
+                     json=base.error_body(404, 'Job nope could not be found.'))
+        result = self.run_cli('job', 'logs', 'nope')
+        self.assert_one_error_line(result, 'Job nope could not be found')
+
+    def test_follow_streams_a_growing_log_and_flushes(self):
+        self.api.get(self.url('/v1/jobs/' + UUID), [
+            {'json': self.job_with('running')},
+            {'json': self.job_with('succeeded')}])
+        log = self.serve(0, GrowingLog([b'first\n', b'', b'', b'second\n',
+                                        b'third']))
+        result = self.run_cli('job', 'logs', UUID, 'check', '--follow')
+        self.assertEqual(0, result.rc, result.stderr)
+        self.assertEqual(b'first\nsecond\nthird', result.stdout_bytes)
+        self.assertEqual([0, 6, 6, 6, 13], log.offsets)
+        # Each chunk was on stdout before the next poll went out.
+        self.assertEqual(b'first\n', log.seen_on_stdout[1])
+        self.assertEqual(b'first\nsecond\n', log.seen_on_stdout[4])
+
+    def test_follow_exit_1_when_the_step_failed(self):
+        self.api.get(self.url('/v1/jobs/' + UUID), [
+            {'json': self.job_with('running')},
+            {'json': self.job_with('failed')}])
+        self.serve(0, GrowingLog([b'x', b'y']))
+        result = self.run_cli('job', 'logs', UUID, '0', '--follow')
+        self.assertEqual(1, result.rc)
+        self.assertEqual(b'xy', result.stdout_bytes)
+
+    def test_follow_across_steps(self):
+        self.api.get(self.url('/v1/jobs/' + UUID), [
+            {'json': self.job_with('running', 'pending')},
+            {'json': self.job_with('succeeded', 'running')},
+            {'json': self.job_with('succeeded', 'succeeded')}])
+        self.serve(0, GrowingLog([b'a\n', b'b\n']))
+        self.serve(1, GrowingLog([b'', b'c\n']))
+        result = self.run_cli('job', 'logs', UUID, '--follow')
+        self.assertEqual(0, result.rc, result.stderr)
+        self.assertEqual(
+            b'==> step 0 check (running) <==\n'
+            b'a\nb\n'
+            b'==> step 1 patch-host (running) <==\n'
+            b'c\n', result.stdout_bytes)
+
+    def test_follow_all_exit_1_unless_every_step_succeeded(self):
+        self.api.get(self.url('/v1/jobs/' + UUID), [
+            {'json': self.job_with('running', 'pending')},
+            {'json': self.job_with('failed', 'skipped')},
+            {'json': self.job_with('failed', 'skipped')}])
+        self.serve(0, GrowingLog([b'boom\n']))
+        self.serve(1, GrowingLog([b'']))
+        result = self.run_cli('job', 'logs', UUID, '--follow')
+        self.assertEqual(1, result.rc)
+        self.assertIn(b'==> step 1 patch-host (skipped) <==\n',
+                      result.stdout_bytes)
+
+    def test_without_follow_exit_0_even_after_a_failure(self):
+        self.api.get(self.url('/v1/jobs/' + UUID),
+                     json=self.job_with('failed'))
+        self.serve(0, GrowingLog([b'boom\n']))
+        self.assertEqual(0, self.run_cli('job', 'logs', UUID).rc)

@@ -1,0 +1,140 @@
+"""``openstack craton workflow …`` against a fake API."""
+
+import json
+import os
+
+import fixtures
+
+from cratonclient.tests.unit import base
+
+
+def workflow(name='maint', **kw):
+    out = {'uuid': '55555555-5555-4555-8555-555555555555', 'name': name,
+           'description': None, 'project_id': 'default', 'user_id': 'admin',
+           'variables': {'dry_run': True},
+           'steps': [{'name': 'check', 'task': 't-1', 'task_name': 'audit',
+                      'variables': {'a': 1}, 'timeout': 300}],
+           'created_at': '2026-11-26T18:00:00+00:00', 'updated_at': None,
+           'links': []}
+    out.update(kw)
+    return out
+
+
+class TestWorkflow(base.ShellTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.tmp = self.useFixture(fixtures.TempDir()).path
+        self.api.post(self.url('/v1/workflows'), status_code=201,
+                      json=workflow())
+
+    def write(self, name, text):
+        path = os.path.join(self.tmp, name)
+        with open(path, 'w') as f:
+            f.write(text)
+        return path
+
+    def test_create_from_steps(self):
+        out = self.run_json('workflow', 'create', 'maint', '--step', 'audit',
+                            '--step', 'patch=patch-now', '--description',
+                            'd', '--var', 'dry_run=true')
+        self.assertEqual({'name': 'maint', 'description': 'd',
+                          'variables': {'dry_run': True},
+                          'steps': [{'task': 'audit'},
+                                    {'task': 'patch', 'name': 'patch-now'}]},
+                         self.sent())
+        # -f json: steps and variables are JSON values.
+        self.assertEqual(workflow()['steps'], out['steps'])
+        self.assertEqual({'dry_run': True}, out['variables'])
+
+    def test_table_lists_steps_readably(self):
+        result = self.run_cli('workflow', 'create', 'maint', '--step', 'a')
+        self.assertIn('check: task audit (t-1), timeout 300s, a=',
+                      result.stdout)
+
+    def test_bad_step(self):
+        result = self.run_cli('workflow', 'create', 'maint', '--step',
+                              'audit=')
+        self.assert_one_error_line(result, 'TASK=STEP_NAME')
+        self.assertFalse(self.api.called)
+
+    def test_steps_or_file(self):
+        self.assertEqual(2, self.run_cli('workflow', 'create', 'm').rc)
+        path = self.write('w.json', '{}')
+        self.assertEqual(2, self.run_cli('workflow', 'create', 'm', '--step',
+                                         'a', '--file', path).rc)
+
+    def test_file_yaml_name_wins_options_override(self):
+        path = self.write('w.yaml', """
+name: from-file
+description: file's
+variables: {dry_run: false, keep: 1}
+steps:
+  - task: audit
+    timeout: 60
+    variables: {ports: [22]}
+  - {task: patch, name: p}
+""")
+        self.run_json('workflow', 'create', 'maint', '--file', path,
+                      '--description', 'cli', '--var', 'dry_run=true')
+        self.assertEqual({
+            'name': 'maint', 'description': 'cli',
+            'variables': {'dry_run': True, 'keep': 1},
+            'steps': [{'task': 'audit', 'timeout': 60,
+                       'variables': {'ports': [22]}},
+                      {'task': 'patch', 'name': 'p'}]}, self.sent())
+
+    def test_file_json(self):
+        body = {'description': 'x', 'steps': [{'task': 'audit'}]}
+        path = self.write('w.json', json.dumps(body))
+        self.run_json('workflow', 'create', 'maint', '--file', path)
+        self.assertEqual(dict(body, name='maint'), self.sent())
+
+    def test_bad_files(self):
+        for text, words in (('- a\n- b\n', 'workflow object'),
+                            ('a: [b\n', 'neither JSON nor YAML')):
+            path = self.write('bad', text)
+            result = self.run_cli('workflow', 'create', 'm', '--file', path)
+            self.assert_one_error_line(result, path, words)
+        result = self.run_cli('workflow', 'create', 'm', '--file',
+                              os.path.join(self.tmp, 'missing'))
+        self.assert_one_error_line(result, 'cannot read')
+        self.assertFalse(self.api.called)
+
+    def test_unknown_task_is_the_api_400(self):
+        self.api.post(self.url('/v1/workflows'), status_code=400,
+                      json=base.error_body(
+                          400, "Invalid value for 'steps[0].task': task "
+                               "'nope' does not exist", request_id='req-s'))
+        result = self.run_cli('workflow', 'create', 'm', '--step', 'nope')
+        self.assert_one_error_line(result, "task 'nope' does not exist",
+                                   '400', 'req-s')
+
+    def test_set_replaces_from_file_keeping_the_name(self):
+        self.api.get(self.url('/v1/workflows/maint'), json=workflow())
+        self.api.put(self.url('/v1/workflows/maint'), json=workflow())
+        path = self.write('w.yaml', 'steps: [{task: audit}]\n')
+        self.run_json('workflow', 'set', 'maint', '--file', path, '--var',
+                      'x=1')
+        put = self.api.last_request
+        self.assertEqual('PUT', put.method)
+        self.assertEqual({'name': 'maint', 'variables': {'x': 1},
+                          'steps': [{'task': 'audit'}]}, put.json())
+        path = self.write('w2.yaml', 'name: other\nsteps: [{task: a}]\n')
+        self.run_json('workflow', 'set', 'maint', '--file', path)
+        self.assertEqual('other', self.sent()['name'])
+        self.run_json('workflow', 'set', 'maint', '--file', path, '--name',
+                      'third')
+        self.assertEqual('third', self.sent()['name'])
+
+    def test_list_show_delete(self):
+        self.api.get(self.url('/v1/workflows'),
+                     json={'workflows': [workflow()]})
+        result = self.run_cli('workflow', 'list', '-f', 'value')
+        self.assertEqual('%s maint None\n' % workflow()['uuid'],
+                         result.stdout)
+        self.api.get(self.url('/v1/workflows/maint'), json=workflow())
+        self.assertEqual('maint', self.run_json('workflow', 'show',
+                                                'maint')['name'])
+        self.api.delete(self.url('/v1/workflows/maint'), status_code=204)
+        self.assertEqual(0, self.run_cli('workflow', 'delete', 'maint').rc)

@@ -1,0 +1,250 @@
+"""The Python client library against a fake HTTP layer."""
+
+import gzip
+import io
+import os
+import tarfile
+
+import fixtures
+from keystoneauth1 import session as ksa_session
+import requests
+from requests_mock.contrib import fixture as rm_fixture
+import testtools
+
+from cratonclient import exceptions
+from cratonclient.v1 import archive
+from cratonclient.v1 import client
+from cratonclient.v1 import patch
+
+URL = 'http://craton.test:7780'
+
+
+class ClientTestCase(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.api = self.useFixture(rm_fixture.Fixture())
+        self.craton = client.Client.noauth(URL)
+
+
+class TestErrors(ClientTestCase):
+
+    def test_api_wg_body(self):
+        self.api.post(URL + '/v1/jobs', status_code=409, json={'errors': [{
+            'status': 409, 'code': 'craton.task.not_approved',
+            'title': 'Conflict', 'detail': "task 'a' is not approved",
+            'request_id': 'req-1'}]})
+        exc = self.assertRaises(exceptions.ApiError,
+                                self.craton.jobs.create, {'task': 'a'})
+        self.assertEqual((409, 'craton.task.not_approved', 'Conflict',
+                          "task 'a' is not approved", 'req-1', 'POST',
+                          URL + '/v1/jobs'),
+                         (exc.status, exc.code, exc.title, exc.detail,
+                          exc.request_id, exc.method, exc.url))
+        self.assertEqual("task 'a' is not approved (HTTP 409) "
+                         "(Request-ID: req-1)", str(exc))
+
+    def test_every_status_is_the_one_class(self):
+        for status in (400, 401, 403, 404, 405, 413, 415, 500, 503):
+            self.api.get(URL + '/v1/regions/x', status_code=status,
+                         json={'errors': [{'status': status,
+                                           'detail': 'd%d' % status}]})
+            exc = self.assertRaises(exceptions.ApiError,
+                                    self.craton.regions.get, 'x')
+            self.assertEqual((status, 'd%d' % status),
+                             (exc.status, exc.detail))
+
+    def test_other_bodies(self):
+        self.api.get(URL + '/v1/regions', status_code=503, text='',
+                     reason='Service Unavailable')
+        exc = self.assertRaises(exceptions.ApiError, self.craton.regions.list)
+        self.assertEqual('Service Unavailable (HTTP 503)', str(exc))
+        self.api.get(URL + '/v1/regions', status_code=500,
+                     json={'message': 'x'},
+                     headers={'X-OpenStack-Request-ID': 'req-h'})
+        exc = self.assertRaises(exceptions.ApiError, self.craton.regions.list)
+        self.assertEqual('req-h', exc.request_id)
+
+    def test_connection_failure_names_the_url_and_the_cause(self):
+        self.api.get(URL + '/v1/hosts',
+                     exc=requests.exceptions.ConnectionError('no route'))
+        exc = self.assertRaises(exceptions.ConnectionFailure,
+                                self.craton.hosts.list)
+        self.assertEqual(URL + '/v1/hosts', exc.url)
+        self.assertEqual('cannot reach the Craton API at %s/v1/hosts: '
+                         'no route' % URL, str(exc))
+
+
+class TestRequests(ClientTestCase):
+
+    def test_noauth_headers(self):
+        self.api.get(URL + '/v1/regions', json={'regions': []})
+        client.Client.noauth(URL, project_id='p', user_id='u',
+                             roles='a, b').regions.list()
+        headers = self.api.last_request.headers
+        self.assertEqual(('p', 'u', 'a,b'), (headers['X-Project-Id'],
+                                             headers['X-User-Id'],
+                                             headers['X-Roles']))
+
+    def test_catalog_v1_suffix_is_not_doubled(self):
+        self.api.get('http://c.test/v1/regions', json={'regions': []})
+        client.Client(ksa_session.Session(),
+                      endpoint_override='http://c.test/v1').regions.list()
+        self.assertEqual('http://c.test/v1/regions', self.api.last_request.url)
+
+    def test_no_endpoint(self):
+        craton = client.Client(ksa_session.Session())
+        exc = self.assertRaises(exceptions.ClientException,
+                                craton.regions.list)
+        self.assertIn('--os-craton-url', str(exc))
+
+    def test_list_follows_next_with_filters_once(self):
+        self.api.get(URL + '/v1/hosts?label=a&label=b',
+                     json={'hosts': [{'name': 'h1'}],
+                           'next': URL + '/v1/hosts?label=a&label=b&marker=1'})
+        self.api.get(URL + '/v1/hosts?label=a&label=b&marker=1',
+                     json={'hosts': [{'name': 'h2'}]})
+        self.assertEqual(['h1', 'h2'], [
+            h['name'] for h in self.craton.hosts.list(label=['a', 'b'],
+                                                      region=None)])
+        first, second = self.api.request_history
+        self.assertEqual({'label': ['a', 'b']}, first.qs)
+        self.assertEqual({'label': ['a', 'b'], 'marker': ['1']}, second.qs)
+
+    def test_paths_and_bodies(self):
+        self.api.post(URL + '/v1/tasks/a%2Fb%20c/reject', json={})
+        self.craton.tasks.reject('a/b c', reason='why')
+        self.assertEqual({'reason': 'why'}, self.api.last_request.json())
+        self.api.post(URL + '/v1/tasks/t/reject', json={})
+        self.craton.tasks.reject('t')
+        self.assertIsNone(self.api.last_request.body)
+        self.api.patch(URL + '/v1/hosts/h', json={})
+        self.craton.hosts.update('h', [patch.replace('/name', 'x')])
+        self.assertEqual('application/json-patch+json',
+                         self.api.last_request.headers['Content-Type'])
+        self.api.delete(URL + '/v1/hosts/h', status_code=204)
+        self.assertIsNone(self.craton.hosts.delete('h'))
+        self.api.put(URL + '/v1/workflows/w', json={'name': 'w'})
+        self.assertEqual({'name': 'w'},
+                         self.craton.workflows.replace('w', {'name': 'w'}))
+
+
+class GrowingLog:
+    """Each request reveals one more chunk; complete with the last."""
+
+    def __init__(self, chunks):
+        self.chunks = chunks
+        self.calls = 0
+
+    def __call__(self, request, context):
+        self.calls += 1
+        offset = int(request.qs['offset'][0])
+        stored = b''.join(self.chunks[:self.calls])
+        data = stored[offset:]
+        done = self.calls >= len(self.chunks)
+        context.headers['X-Craton-Log-Offset'] = str(offset + len(data))
+        context.headers['X-Craton-Log-Complete'] = str(done).lower()
+        if self.calls == 1:
+            context.headers['X-Craton-Log-Truncated'] = 'true'
+        return data
+
+
+class TestLogs(ClientTestCase):
+
+    PATH = URL + '/v1/jobs/j/steps/1/logs'
+
+    def test_page(self):
+        self.api.get(self.PATH, content=b'\xffab',
+                     headers={'X-Craton-Log-Offset': '13',
+                              'X-Craton-Log-Complete': 'true'})
+        page = self.craton.jobs.logs('j', 1, offset=10)
+        self.assertEqual((b'\xffab', 13, True, False), tuple(page))
+        self.assertEqual({'offset': ['10']}, self.api.last_request.qs)
+        self.assertEqual('text/plain',
+                         self.api.last_request.headers['Accept'])
+
+    def test_iter_without_follow_stops_at_the_stored_end(self):
+        log = GrowingLog([b'a', b'', b'b'])
+        self.api.get(self.PATH, content=log)
+        pages = list(self.craton.jobs.iter_log('j', 1))
+        self.assertEqual([b'a'], [p.data for p in pages])
+        self.assertTrue(pages[0].truncated)
+        self.assertEqual(2, log.calls)
+
+    def test_iter_follow_until_complete(self):
+        log = GrowingLog([b'a', b'', b'', b'bc', b'd'])
+        self.api.get(self.PATH, content=log)
+        sleeps = []
+        pages = list(self.craton.jobs.iter_log('j', 1, follow=True,
+                                               interval=0.25,
+                                               sleep=sleeps.append))
+        self.assertEqual(b'abcd', b''.join(p.data for p in pages))
+        self.assertTrue(pages[-1].complete)
+        self.assertEqual([0.25, 0.25], sleeps)
+
+    def test_wait(self):
+        self.api.get(URL + '/v1/jobs/j', [{'json': {'status': s}} for s in
+                                          ('pending', 'running',
+                                           'cancelling', 'cancelled')])
+        seen, sleeps = [], []
+        job = self.craton.jobs.wait('j', interval=1, sleep=sleeps.append,
+                                    on_update=lambda j: seen.append(
+                                        j['status']))
+        self.assertEqual('cancelled', job['status'])
+        self.assertEqual(['pending', 'running', 'cancelling', 'cancelled'],
+                         seen)
+        self.assertEqual([1, 1, 1], sleeps)
+
+
+class TestArchive(testtools.TestCase):
+
+    def test_members_relative_sorted_with_symlinks(self):
+        tmp = self.useFixture(fixtures.TempDir()).path
+        for name, data in (('Dockerfile', b'FROM x\n'), ('b/z.py', b'z'),
+                           ('a.txt', b'\x00\xff')):
+            os.makedirs(os.path.dirname(os.path.join(tmp, name)),
+                        exist_ok=True)
+            with open(os.path.join(tmp, name), 'wb') as f:
+                f.write(data)
+        os.symlink('a.txt', os.path.join(tmp, 'link'))
+        data = archive.directory_archive(tmp)
+        self.assertEqual(b'\x1f\x8b', data[:2])
+        with tarfile.open(fileobj=io.BytesIO(gzip.decompress(data))) as tar:
+            names = tar.getnames()
+            self.assertEqual(b'\x00\xff', tar.extractfile('a.txt').read())
+            self.assertEqual('a.txt', tar.getmember('link').linkname)
+        self.assertEqual(['Dockerfile', 'a.txt', 'b', 'b/z.py', 'link'],
+                         names)
+
+    def test_refused(self):
+        tmp = self.useFixture(fixtures.TempDir()).path
+        os.mkdir(os.path.join(tmp, 'Dockerfile'))
+        self.assertRaises(exceptions.CommandError,
+                          archive.directory_archive, tmp)
+        self.assertRaises(exceptions.CommandError,
+                          archive.directory_archive,
+                          os.path.join(tmp, 'none'))
+
+
+class TestPatch(testtools.TestCase):
+
+    def test_pointer(self):
+        self.assertEqual('/variables/a~1b~0c', patch.pointer('variables',
+                                                             'a/b~c'))
+
+    def test_variables(self):
+        self.assertEqual([], patch.variables_ops({'a': 1}, {}, ['x']))
+        self.assertEqual([patch.add('/variables', {}),
+                          patch.add('/variables/a', 1)],
+                         patch.variables_ops(None, {'a': 1}))
+        # A key set and unset in one go ends up removed.
+        self.assertEqual([patch.add('/variables/a', 1),
+                          patch.remove('/variables/a')],
+                         patch.variables_ops({}, {'a': 1}, ['a']))
+
+    def test_labels(self):
+        self.assertEqual([], patch.labels_ops(['a'], ['a'], ['x']))
+        self.assertEqual([patch.replace('/labels', ['b', 'c'])],
+                         patch.labels_ops(['a', 'b'], ['c', 'c'], ['a']))
+        self.assertEqual([patch.replace('/labels', ['x'])],
+                         patch.labels_ops(None, ['x']))

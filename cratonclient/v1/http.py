@@ -1,0 +1,129 @@
+"""The one place that speaks HTTP to Craton, through a keystoneauth1 adapter.
+
+Every request goes through :meth:`HTTPClient.request`, which finds the
+endpoint (the catalog's ``craton-workflow`` service, or the override),
+turns an error answer into :class:`~cratonclient.exceptions.ApiError` and a
+transport failure into :class:`~cratonclient.exceptions.ConnectionFailure`.
+"""
+
+import json as jsonlib
+import urllib.parse
+
+from keystoneauth1 import exceptions as ksa_exc
+
+from cratonclient import exceptions
+
+SERVICE_TYPE = 'craton-workflow'
+API_PREFIX = '/v1'
+JSON = 'application/json'
+JSON_PATCH = 'application/json-patch+json'
+GZIP = 'application/gzip'
+
+
+def quote(ident):
+    """``ident`` (a UUID or a name) made safe as one path segment."""
+    return urllib.parse.quote(str(ident), safe='')
+
+
+class HTTPClient:
+    """Requests to the Craton API v1 over a ``keystoneauth1`` adapter.
+
+    :param adapter: a ``keystoneauth1.adapter.Adapter`` (its session carries
+        the auth, or none for ``noauth``; its ``endpoint_override``, when
+        set, is where Craton answers).
+    """
+
+    def __init__(self, adapter):
+        self.adapter = adapter
+        self._root = None
+
+    @property
+    def root(self):
+        """The service's root URL, without a trailing ``/`` or ``/v1``.
+
+        :raises ClientException: no endpoint in the catalog (and no
+            override).
+        """
+        if self._root is None:
+            try:
+                endpoint = self.adapter.get_endpoint()
+            except ksa_exc.ConnectionError as exc:
+                raise exceptions.ConnectionFailure.from_exception(
+                    'the identity service', exc)
+            except (ksa_exc.EndpointNotFound,
+                    ksa_exc.MissingAuthPlugin) as exc:
+                raise exceptions.ClientException(self._no_endpoint(exc))
+            if not endpoint:
+                raise exceptions.ClientException(self._no_endpoint(None))
+            endpoint = endpoint.rstrip('/')
+            if endpoint.endswith(API_PREFIX):
+                endpoint = endpoint[:-len(API_PREFIX)]
+            self._root = endpoint
+        return self._root
+
+    def _no_endpoint(self, exc):
+        text = ('no Craton endpoint found (service type %s): give its URL '
+                'with --os-craton-url or OS_CRATON_URL' % SERVICE_TYPE)
+        return text + (' (%s)' % exc if exc else '')
+
+    def url(self, path):
+        """The absolute URL of ``path`` (``/v1/...``); absolute URLs (a
+        list's ``next``) are kept as they are.
+        """
+        if urllib.parse.urlparse(path).netloc:
+            return path
+        return self.root + path
+
+    def request(self, method, path, json=None, data=None, params=None,
+                headers=None, content_type=None, accept=JSON):
+        """Send one request; return the ``requests.Response`` (status < 400).
+
+        :param path: ``/v1/...`` or an absolute URL.
+        :param json: a body to send as JSON (``content_type`` defaults to
+            ``application/json``).
+        :param data: raw bytes to send with ``content_type``.
+        :param params: query parameters; a list value repeats the parameter.
+        :raises ApiError: the API answered 4xx/5xx.
+        :raises ConnectionFailure: the API could not be reached.
+        """
+        url = self.url(path)
+        headers = dict(headers or {})
+        if accept:
+            headers.setdefault('Accept', accept)
+        if json is not None:
+            data = jsonlib.dumps(json).encode('utf-8')
+            content_type = content_type or JSON
+        if content_type:
+            headers['Content-Type'] = content_type
+        if params:
+            params = {k: v for k, v in params.items() if v is not None}
+        try:
+            response = self.adapter.request(url, method, data=data,
+                                            params=params or None,
+                                            headers=headers, raise_exc=False)
+        except ksa_exc.ConnectionError as exc:
+            raise exceptions.ConnectionFailure.from_exception(url, exc)
+        if response.status_code >= 400:
+            raise exceptions.ApiError.from_response(response, method, url)
+        return response
+
+    def json(self, method, path, **kwargs):
+        """:meth:`request`, returning the decoded JSON body (None when the
+        answer has no body, as a 204).
+        """
+        response = self.request(method, path, **kwargs)
+        if response.status_code == 204 or not response.content:
+            return None
+        return response.json()
+
+    def pages(self, path, key, params=None):
+        """Yield every item of the list at ``path``, following ``next``.
+
+        :param key: the list's key in the body (``"regions"``).
+        """
+        while path:
+            body = self.json('GET', path, params=params)
+            yield from body.get(key) or []
+            path = body.get('next')
+            # ``next`` carries the query already.
+            params = None
