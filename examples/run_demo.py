@@ -261,7 +261,10 @@ def setup_tasks(cli, timeout):
         # A task's source cannot be changed from the CLI: make the tasks
         # again. Workflows using them go first (they are made again in
         # the next part).
-        say(f"tasks {', '.join(moved)}: registered from another path")
+        say(
+            f"registered from another path: {', '.join(moved)}; "
+            "deleting and registering again"
+        )
         workflows = cli.by_name("workflow")
         gone = [
             os.path.basename(p)[: -len(".json")]

@@ -335,12 +335,14 @@ class NoauthCLITest(CLITestBase):
     def test_logs_follow_streams_a_running_step(self):
         task, host = self.shared_task()
         job = self.craton.json('job', 'run', '--task', task, '--host', host,
-                               '--var', 'lines=1', '--var', 'sleep=20')
+                               '--var', 'lines=1', '--var', 'sleep=30')
         self.craton.wait_job(job['uuid'], ('running',), step=0)
         follow = self.craton.start('job', 'logs', job['uuid'], '0',
                                    '--follow')
         self.addCleanup(follow.stop)
-        follow.out.wait_for(b'line 0\n', timeout=20)
+        # The step printed its line as it started; it then sleeps for
+        # twice as long as the line may take to come through.
+        follow.out.wait_for(b'line 0\n', timeout=15)
         # The line came while the step still runs, and the command is
         # still following it.
         self.assertTrue(follow.running())
@@ -559,10 +561,12 @@ class NoauthCLITest(CLITestBase):
         self.assertTrue(all({'uuid', 'name'} <= set(r) for r in listed))
         self.assertIn('fmt-r', craton('region', 'list', '-f', 'value', '-c',
                                       'name').text.splitlines())
+        # cliff keeps the columns in the list's order, whatever the order
+        # of the -c options.
         csv = craton('region', 'list', '-f', 'csv', '-c', 'name', '-c',
                      'uuid').text.splitlines()
-        self.assertEqual('"name","uuid"', csv[0])
-        self.assertIn('"fmt-r","%s"' % region['uuid'], csv)
+        self.assertEqual('"uuid","name"', csv[0])
+        self.assertIn('"%s","fmt-r"' % region['uuid'], csv)
         shown = yaml.safe_load(craton('region', 'show', 'fmt-r', '-f',
                                       'yaml').stdout)
         self.assertEqual(region['variables'], shown['variables'])
