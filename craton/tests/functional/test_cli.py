@@ -501,10 +501,26 @@ class NoauthCLITest(CLITestBase):
         task = craton.json('task', 'rebuild', first['uuid'], '--wait')
         self.assertEqual('ready', task['status'])
 
-        craton('task', 'delete', 'loc', first['uuid'])
+        # A build that fails: --wait exits 1 and prints the task, whose
+        # status_reason says why.
+        broken = os.path.join(self.tmp, 'broken')
+        os.makedirs(broken)
+        with open(os.path.join(broken, 'Dockerfile'), 'w') as f:
+            f.write('FROM craton/python3:bookworm\nRUN exit 7\n')
+        made = craton('task', 'create', 'broken', '--command', COMMAND,
+                      '--from-dir', broken, '--wait', '-f', 'json',
+                      check=False)
+        self.assertEqual(1, made.returncode, made)
+        task = made.json()
+        self.assertEqual('error', task['status'])
+        self.assertTrue(task['status_reason'])
+        self.assertIn('error', made.stderr)
+
+        craton('task', 'delete', 'loc', first['uuid'], 'broken')
         left = [t['name'] for t in craton.json('task', 'list')]
         self.assertNotIn('loc', left)
         self.assertNotIn('up', left)
+        self.assertNotIn('broken', left)
 
     def test_workflow_commands(self):
         task, host = self.shared_task()
