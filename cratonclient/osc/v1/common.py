@@ -151,9 +151,19 @@ def column_for(name, value, special=None, formatter=None):
     return cls(value) if cls else value
 
 
-def fields_of(resource, special=None, formatter=None):
-    """``(names, values)`` of every field, in the API's order."""
-    names = tuple(resource)
+def requested_first(names, requested):
+    """``names`` with those asked for by ``-c`` first, in the order asked
+    (cliff keeps the order it is given when it drops the others).
+    """
+    wanted = [c for c in dict.fromkeys(requested or ()) if c in names]
+    return wanted + [n for n in names if n not in wanted]
+
+
+def fields_of(resource, special=None, formatter=None, requested=None):
+    """``(names, values)`` of every field, in the API's order (or the order
+    of ``-c``).
+    """
+    names = tuple(requested_first(list(resource), requested))
     return names, tuple(column_for(n, resource[n], special, formatter)
                         for n in names)
 
@@ -163,6 +173,7 @@ class CratonMixin:
 
     exit_code = 0
     formatter_name = None
+    requested_columns = ()
 
     @property
     def craton(self):
@@ -170,6 +181,7 @@ class CratonMixin:
 
     def run(self, parsed_args):
         self.formatter_name = getattr(parsed_args, 'formatter', None)
+        self.requested_columns = getattr(parsed_args, 'columns', None) or ()
         result = super().run(parsed_args)
         return result or self.exit_code
 
@@ -181,7 +193,7 @@ class ShowCommand(CratonMixin, command.ShowOne):
 
     def show(self, resource):
         return fields_of(resource, self.special_columns,
-                         self.formatter_name)
+                         self.formatter_name, self.requested_columns)
 
 
 class ListCommand(CratonMixin, command.Lister):
@@ -207,6 +219,7 @@ class ListCommand(CratonMixin, command.Lister):
                   parsed_args.formatter in NARROW_FORMATTERS)
         if narrow or not names:
             names = list(self.default_columns)
+        names = requested_first(names, parsed_args.columns)
         rows = [tuple(column_for(n, item.get(n), self.special_columns,
                                  parsed_args.formatter)
                       for n in names) for item in items]

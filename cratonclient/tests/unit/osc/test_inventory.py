@@ -106,6 +106,19 @@ class TestRegion(base.ShellTestCase):
                               '-c', 'project_id')
         self.assertEqual('r1 default\n', result.stdout)
 
+    def test_columns_come_in_the_order_asked(self):
+        region = base.region()
+        self.api.get(self.url('/v1/regions'), json={'regions': [region]})
+        result = self.run_cli('region', 'list', '-f', 'csv', '-c', 'name',
+                              '-c', 'uuid')
+        self.assertEqual(['"name","uuid"', '"r1","%s"' % region['uuid']],
+                         result.stdout.splitlines())
+        self.api.get(self.url('/v1/regions/r1'), json=region)
+        result = self.run_cli('region', 'show', 'r1', '-f', 'value', '-c',
+                              'project_id', '-c', 'uuid', '-c', 'name')
+        self.assertEqual('default\n%s\nr1\n' % region['uuid'],
+                         result.stdout)
+
     def test_list_name_filter_and_all_projects(self):
         self.api.get(self.url('/v1/regions'), json={'regions': []})
         self.run_json('region', 'list', '--name', 'r1', '--all-projects')
