@@ -1,21 +1,26 @@
 #!/usr/bin/env python3
 """Craton's demo: register the example tasks, build an inventory, run jobs.
 
-Talks only to Craton's REST API (no database, no Docker), as any client
-would, with the noauth identity headers of project "demo":
+Everything goes through the `openstack craton` commands, as an operator
+would type them; each command is printed (`$ openstack craton ...`)
+before it runs, and the progress the commands show goes to stderr as it
+happens. The demo connects in noauth mode as project "demo":
+
+  OS_AUTH_TYPE=none OS_CRATON_URL=BASE_URL OS_CRATON_PROJECT=demo
+  OS_CRATON_USER=demo-admin OS_CRATON_ROLES=admin,member,reader
 
   1. registers every task the example workflows use, from
-     examples/tasks/<name> (source type "local": the server's
+     examples/tasks/<name> (`task create --local-path`: the server's
      [builder] local_source_roots must include examples/tasks), waits until
-     each is built and approves it. A task that exists is rebuilt and, if
-     its image changed, approved again.
+     each is built (`--wait`) and approves it. A task that exists is
+     brought up to date, rebuilt and, if its image changed, approved again.
   2. creates region demo-region, cell demo-cell and hosts compute-01..03
      (127.0.0.11-13, label "compute"), or brings them back to that state;
   3. creates (or replaces) the workflows host-maintenance and audit from
-     examples/workflows/*.json;
+     examples/workflows/*.json (`workflow create/set --file`);
   4. runs host-maintenance (a dry run: its dry_run variable is true) and
-     then audit on the hosts labelled "compute", and prints each job's
-     steps and their logs.
+     then audit on the hosts labelled "compute" (`job run --wait`), and
+     prints each job's steps and their logs (`job logs`).
 
 Exits 0 only when both jobs succeeded; otherwise non-zero with the reason.
 
@@ -27,10 +32,12 @@ import ast
 import datetime
 import json
 import os
+import re
+import shlex
+import shutil
+import subprocess
 import sys
 import time
-
-import requests
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TASKS_DIR = os.path.join(HERE, "tasks")
@@ -39,9 +46,8 @@ WORKFLOWS = [
     for f in ("host-maintenance.json", "audit.json")
 ]
 COMMAND = ["python3", "/craton/task.py"]
-BUILDING = ("pending", "building", "syncing")
-JOB_FINAL = ("succeeded", "failed", "error", "cancelled")
 MARKER = "::craton-result::"
+LOG_HEADER = re.compile(r"^==> step (\d+) (\S+) \((\w+)\) <==$")
 REGION = {
     "name": "demo-region",
     "description": "Craton demo region",
@@ -73,100 +79,143 @@ class DemoError(Exception):
     """Why the demo stops; printed as its last line."""
 
 
-class Api:
-    """A thin client of Craton's REST API; failures raise DemoError."""
-
-    def __init__(self, base_url, project):
-        self.base = base_url.rstrip("/")
-        self.http = requests.Session()
-        self.http.headers.update(
-            {
-                "X-Project-Id": project,
-                "X-User-Id": f"{project}-admin",
-                "X-Roles": "admin,member,reader",
-                "Accept": "application/json",
-            }
-        )
-
-    def call(self, method, path, expect=(200,), **kw):
-        try:
-            resp = self.http.request(
-                method, self.base + path, timeout=30, **kw
-            )
-        except requests.RequestException as e:
-            raise DemoError(
-                f"{method} {path}: cannot reach Craton at {self.base}: {e}"
-            ) from None
-        if resp.status_code not in expect:
-            raise DemoError(
-                f"{method} {path} answered {resp.status_code}: "
-                f"{error_detail(resp)}"
-            )
-        return resp
-
-    def get(self, path):
-        """The resource as a dict, or None if it does not exist."""
-        resp = self.call("GET", path, expect=(200, 404))
-        return resp.json() if resp.status_code == 200 else None
-
-    def post(self, path, body=None, expect=(200, 201, 202)):
-        return self.call("POST", path, expect, json=body).json()
-
-    def put(self, path, body):
-        return self.call("PUT", path, (200,), json=body).json()
-
-    def patch(self, path, ops):
-        return self.call("PATCH", path, (200,), json=ops).json()
-
-
-def error_detail(resp):
-    """The detail of an API-WG error body, else the start of the body."""
-    try:
-        return "; ".join(
-            e.get("detail") or e.get("title", "")
-            for e in resp.json()["errors"]
-        )
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return resp.text[:300] or resp.reason
+class TooLate(DemoError):
+    """A command was still running when its time was up."""
 
 
 def say(msg):
     print(msg, flush=True)
 
 
-def wait_for_api(api, timeout):
+class Cli:
+    """Runs `openstack craton ...` with the demo's noauth connection.
+
+    A command's stderr (its progress and its error line) goes straight to
+    ours; its stdout is captured: `-f json` output is parsed, any other
+    is printed.
+    """
+
+    def __init__(self, openstack, base_url, project):
+        self.openstack = openstack
+        self.env = {k: v for k, v in os.environ.items()
+                    if not k.startswith("OS_")}
+        self.env.update(
+            {
+                "OS_AUTH_TYPE": "none",
+                "OS_CRATON_URL": base_url.rstrip("/"),
+                "OS_CRATON_PROJECT": project,
+                "OS_CRATON_USER": f"{project}-admin",
+                "OS_CRATON_ROLES": "admin,member,reader",
+            }
+        )
+
+    def exports(self):
+        return " ".join(
+            f"{k}={shlex.quote(v)}"
+            for k, v in sorted(self.env.items())
+            if k.startswith("OS_")
+        )
+
+    def run(self, *args, fmt="json", quiet=False, ok=(0,), timeout=None):
+        """Run one command; returns (exit status, stdout text).
+
+        fmt: the -f format to ask for (None: the command's default).
+        quiet: print neither the command nor its output, and keep its
+            stderr for the error message.
+        ok: the exit statuses that are not a failure of the demo.
+        timeout: seconds before the command is stopped (TooLate).
+        """
+        argv = ["craton", *args] + (["-f", fmt] if fmt else [])
+        if not quiet:
+            say("$ " + shlex.join(["openstack", *argv]))
+        try:
+            proc = subprocess.run(
+                [self.openstack, *argv],
+                env=self.env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE if quiet else None,
+                timeout=timeout,
+            )
+        except OSError as e:
+            raise DemoError(f"cannot run {self.openstack}: {e}") from None
+        except subprocess.TimeoutExpired:
+            raise TooLate(
+                f"`openstack {shlex.join(argv)}` still running after "
+                f"{timeout:.0f}s"
+            ) from None
+        out = proc.stdout.decode("utf-8", errors="replace")
+        if fmt != "json" and not quiet and out:
+            say(out.rstrip("\n"))
+        if proc.returncode not in ok:
+            why = ""
+            if quiet and proc.stderr:
+                why = ": " + proc.stderr.decode(errors="replace").strip()
+            raise DemoError(
+                f"`openstack {shlex.join(argv)}` exited "
+                f"{proc.returncode}{why}"
+            )
+        return proc.returncode, out
+
+    def json(self, *args, **kw):
+        _, out = self.run(*args, **kw)
+        try:
+            return json.loads(out)
+        except ValueError:
+            raise DemoError(
+                f"`openstack craton {shlex.join(args)}` printed no JSON: "
+                f"{out[:300]!r}"
+            ) from None
+
+    def by_name(self, kind):
+        """name -> resource, from `KIND list`."""
+        return {r["name"]: r for r in self.json(kind, "list")}
+
+
+def find_openstack():
+    """The `openstack` of this Python's environment, else the PATH's."""
+    here = os.path.join(os.path.dirname(sys.executable), "openstack")
+    return here if os.access(here, os.X_OK) else shutil.which("openstack")
+
+
+def wait_for_api(cli, timeout):
     deadline = time.monotonic() + timeout
+    say("$ openstack craton region list -f value -c name   (until it answers)")
     while True:
         try:
-            if (
-                api.http.get(api.base + "/healthcheck", timeout=5).status_code
-                == 200
-            ):
-                return
-        except requests.RequestException:
-            pass
-        if time.monotonic() > deadline:
-            raise DemoError(
-                f"Craton does not answer at {api.base}/healthcheck after "
-                f"{timeout}s (is craton-all running?)"
-            )
+            cli.run("region", "list", "-c", "name", fmt="value", quiet=True,
+                    timeout=60)
+            return
+        except DemoError as e:
+            if time.monotonic() > deadline:
+                raise DemoError(
+                    f"Craton does not answer after {timeout}s (is craton-all "
+                    f"running?): {e}"
+                )
         time.sleep(1)
 
 
-def changes(current, desired):
-    """The JSON Patch that gives `current` the values of `desired`.
+def var_args(option, current, desired):
+    """--var K=V for every key of `desired` whose value differs, and
+    `option` K (e.g. --unset-var) for every key that should go.
 
-    A dict value counts as the same when the keys we give match (the
-    server may add keys of its own, e.g. a source's defaults).
+    A string that would not read as JSON is passed as it is (that is how
+    the CLI reads it back); anything else is passed as JSON.
     """
-    ops = []
+    args = []
     for key, value in desired.items():
-        have = current.get(key)
-        if isinstance(value, dict) and isinstance(have, dict):
-            have = {k: have.get(k) for k in value}
-        if have != value:
-            ops.append({"op": "replace", "path": "/" + key, "value": value})
-    return ops
+        if key in current and current[key] == value:
+            continue
+        text = json.dumps(value)
+        if isinstance(value, str):
+            try:
+                json.loads(value)
+            except ValueError:
+                text = value
+        args += ["--var", f"{key}={text}"]
+    for key in current:
+        if key not in desired:
+            args += [option, key]
+    return args
 
 
 # ------------------------------------------------------------------ tasks
@@ -180,144 +229,175 @@ def task_names():
     return names
 
 
-def register_task(api, name):
-    """Create the task, or rebuild it if it exists; return (task, when)."""
-    path = os.path.join(TASKS_DIR, name)
+def task_description(path):
     with open(os.path.join(path, "task.py"), encoding="utf-8") as f:
-        description = (
-            ast.get_docstring(ast.parse(f.read())) or name
-        ).splitlines()[0]
-    desired = {
-        "description": description,
-        "source": {"type": "local", "path": path},
-        "command": COMMAND,
-        "timeout": 3600,
-    }
-    task = api.get(f"/v1/tasks/{name}")
-    if task is None:
-        say(f"task {name}: registering from {path}")
-        return api.post(
-            "/v1/tasks", {"name": name, **desired}, expect=(202,)
-        ), None
-    ops = changes(task, desired)
-    if ops:
-        fields = ", ".join(op["path"][1:] for op in ops)
-        say(f"task {name}: updating {fields}")
-        task = api.patch(f"/v1/tasks/{task['uuid']}", ops)
-    if any(op["path"] == "/source" for op in ops):
-        return task, None  # a new source starts a build by itself
-    say(
-        f"task {name}: exists ({task['status']}, {task['approval']}): "
-        "rebuilding"
-    )
-    before = task.get("updated_at")
-    return api.post(f"/v1/tasks/{task['uuid']}/rebuild", expect=(202,)), before
+        doc = ast.get_docstring(ast.parse(f.read()))
+    return (doc or os.path.basename(path)).splitlines()[0]
 
 
-def wait_built(api, started, timeout):
-    """Wait until every task is ready; fail on the first build error.
-
-    started: name -> (task as registered, its updated_at before a rebuild
-    or None). Returns name -> the ready task.
-    """
-    t0 = time.monotonic()
-    last = {name: task["status"] for name, (task, _) in started.items()}
-    busy = {name: status in BUILDING for name, status in last.items()}
-    ready = {}
-    while len(ready) < len(started):
-        for name, (task, before) in started.items():
-            if name in ready:
-                continue
-            task = api.get(f"/v1/tasks/{task['uuid']}")
-            if task is None:
-                raise DemoError(
-                    f"task {name} vanished while it was being built"
-                )
-            status = task["status"]
-            if status != last[name]:
-                say(f"  [{time.monotonic() - t0:5.1f}s] task {name}: {status}")
-                last[name] = status
-            busy[name] = busy[name] or status in BUILDING
-            if status == "error":
-                raise DemoError(
-                    f"task {name} failed to build: {task.get('status_reason')}"
-                )
-            if status == "deleting":
-                raise DemoError(
-                    f"task {name} is being deleted by someone else"
-                )
-            # After a rebuild, "ready" counts once a build was seen or
-            # recorded, not the "ready" of the build before.
-            if status == "ready" and (
-                before is None
-                or busy[name]
-                or task.get("updated_at") != before
-            ):
-                ready[name] = task
-        if len(ready) < len(started):
-            if time.monotonic() - t0 > timeout:
-                late = sorted(set(started) - set(ready))
-                raise DemoError(
-                    f"tasks still building after {timeout}s: {', '.join(late)}"
-                )
-            time.sleep(1)
-    return ready
+def same_source(task, path):
+    source = task.get("source") or {}
+    return source.get("type") == "local" and source.get("path") == path
 
 
-def setup_tasks(api, timeout):
+def setup_tasks(cli, timeout):
+    """Register, build and approve the tasks; all builds within
+    `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+
+    def left():
+        return max(1, deadline - time.monotonic())
+
     names = task_names()
     say(f"== tasks: {', '.join(names)}")
-    started = {name: register_task(api, name) for name in names}
-    tasks = wait_built(api, started, timeout)
+    existing = cli.by_name("task")
+    moved = [
+        name
+        for name in names
+        if name in existing
+        and not same_source(existing[name], os.path.join(TASKS_DIR, name))
+    ]
+    if moved:
+        # A task's source cannot be changed from the CLI: make the tasks
+        # again. Workflows using them go first (they are made again in
+        # the next part).
+        say(
+            f"registered from another path: {', '.join(moved)}; "
+            "deleting and registering again"
+        )
+        workflows = cli.by_name("workflow")
+        gone = [
+            os.path.basename(p)[: -len(".json")]
+            for p in WORKFLOWS
+            if os.path.basename(p)[: -len(".json")] in workflows
+        ]
+        if gone:
+            cli.run("workflow", "delete", *gone, fmt=None)
+        cli.run("task", "delete", *moved, fmt=None)
+        for name in moved:
+            del existing[name]
     for name in names:
-        task = tasks[name]
+        path = os.path.join(TASKS_DIR, name)
+        description = task_description(path)
+        task = existing.get(name)
+        if task is None:
+            task = cli.json(
+                "task", "create", name,
+                "--command", shlex.join(COMMAND),
+                "--local-path", path,
+                "--description", description,
+                "--timeout", "3600",
+                "--wait",
+                timeout=left(),
+            )
+        else:
+            changes = []
+            if task.get("description") != description:
+                changes += ["--description", description]
+            if task.get("command") != COMMAND:
+                changes += ["--command", shlex.join(COMMAND)]
+            if task.get("timeout") != 3600:
+                changes += ["--timeout", "3600"]
+            if changes:
+                cli.json("task", "set", name, *changes)
+            task = cli.json("task", "rebuild", name, "--wait", timeout=left())
         if task["approval"] != "approved":
-            task = api.post(f"/v1/tasks/{task['uuid']}/approve", expect=(200,))
-            say(f"task {name}: approved (image {task.get('image_digest')})")
+            task = cli.json("task", "approve", name)
+            say(f"  task {name}: approved (image {task.get('image_digest')})")
         else:
             say(
-                f"task {name}: still approved (image "
+                f"  task {name}: still approved (image "
                 f"{task.get('image_digest')} unchanged)"
             )
 
 
 # -------------------------------------------------------------- inventory
-def ensure(api, collection, body):
-    """Create the resource, or bring an existing one to `body`."""
-    current = api.get(f"/v1/{collection}/{body['name']}")
+def ensure_group(cli, kind, want, create_args=()):
+    """Create region or cell `want`, or bring it back to `want`."""
+    name = want["name"]
+    current = cli.by_name(kind).get(name)
     if current is None:
-        api.post(f"/v1/{collection}", body, expect=(201,))
-        say(f"{collection[:-1]} {body['name']}: created")
+        made = cli.json(
+            kind, "create", name, *create_args,
+            "--description", want["description"],
+            *var_args("--unset-var", {}, want["variables"]),
+        )
+        say(f"  {kind} {name}: created, variables {made['variables']}")
         return
-    ops = changes(current, {k: v for k, v in body.items() if k != "name"})
-    if ops:
-        api.patch(f"/v1/{collection}/{current['uuid']}", ops)
-        fields = ", ".join(op["path"][1:] for op in ops)
-        say(f"{collection[:-1]} {body['name']}: exists, updated {fields}")
+    args = var_args("--unset-var", current["variables"], want["variables"])
+    if current.get("description") != want["description"]:
+        args += ["--description", want["description"]]
+    if args:
+        cli.json(kind, "set", name, *args)
+        say(f"  {kind} {name}: exists, updated")
     else:
-        say(f"{collection[:-1]} {body['name']}: exists, unchanged")
+        say(f"  {kind} {name}: exists, unchanged")
 
 
-def setup_inventory(api):
+def host_create_args(host):
+    args = [
+        "host", "create", host["name"],
+        "--region", host["region"],
+        "--cell", host["cell"],
+        "--ip-address", host["ip_address"],
+    ]
+    for label in host["labels"]:
+        args += ["--label", label]
+    return args + var_args("--unset-var", {}, host["variables"])
+
+
+def ensure_host(cli, current, host):
+    if current is not None and current.get("region") != host["region"]:
+        # A host cannot move to another region: make it again.
+        cli.run("host", "delete", host["name"], fmt=None)
+        current = None
+    if current is None:
+        cli.json(*host_create_args(host))
+        say(f"  host {host['name']}: created")
+        return
+    args = var_args("--unset-var", current["variables"], host["variables"])
+    if current.get("ip_address") != host["ip_address"]:
+        args += ["--ip-address", host["ip_address"]]
+    if current.get("cell") != host["cell"]:
+        args += ["--cell", host["cell"]]
+    for label in sorted(set(host["labels"]) - set(current["labels"])):
+        args += ["--label", label]
+    for label in sorted(set(current["labels"]) - set(host["labels"])):
+        args += ["--unset-label", label]
+    if args:
+        cli.json("host", "set", host["name"], *args)
+        say(f"  host {host['name']}: exists, updated")
+    else:
+        say(f"  host {host['name']}: exists, unchanged")
+
+
+def setup_inventory(cli):
     say("== inventory")
-    ensure(api, "regions", REGION)
-    ensure(api, "cells", CELL)
+    ensure_group(cli, "region", REGION)
+    ensure_group(cli, "cell", CELL, ("--region", CELL["region"]))
+    hosts = cli.by_name("host")
     for host in HOSTS:
-        ensure(api, "hosts", host)
+        ensure_host(cli, hosts.get(host["name"]), host)
+    cli.run(
+        "host", "list", "--label", "compute",
+        "-c", "name", "-c", "ip_address", "-c", "cell", "-c", "labels",
+        fmt=None,
+    )
 
 
-def setup_workflows(api):
+def setup_workflows(cli):
     say("== workflows")
+    existing = cli.by_name("workflow")
     for path in WORKFLOWS:
         with open(path, encoding="utf-8") as f:
-            body = json.load(f)
-        current = api.get(f"/v1/workflows/{body['name']}")
-        if current is None:
-            api.post("/v1/workflows", body, expect=(201,))
-            say(f"workflow {body['name']}: created")
-        else:
-            api.put(f"/v1/workflows/{current['uuid']}", body)
-            say(f"workflow {body['name']}: replaced")
+            name = json.load(f)["name"]
+        rel = os.path.relpath(path)
+        verb = "set" if name in existing else "create"
+        wf = cli.json("workflow", verb, name, "--file", rel)
+        say(
+            f"  workflow {name}: {len(wf['steps'])} step(s): "
+            + ", ".join(s["name"] for s in wf["steps"])
+        )
 
 
 # ------------------------------------------------------------------- jobs
@@ -327,85 +407,41 @@ def parse_time(value):
     return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def run_job(api, workflow, inventory, timeout):
-    """Submit a job, follow it until it is final, return it."""
-    job = api.post(
-        "/v1/jobs",
-        {"workflow": workflow, "inventory": inventory},
-        expect=(202,),
-    )
-    say(
-        f"== job {job['uuid']}: workflow {workflow} on "
-        f"{job.get('host_count')} host(s)"
-    )
-    t0 = time.monotonic()
-    seen = {s["index"]: ("pending", None) for s in job.get("steps", [])}
-    while True:
-        for step in job.get("steps", []):
-            state = (step["status"], step.get("node"))
-            if seen.get(step["index"]) != state:
-                seen[step["index"]] = state
-                where = f" on {step['node']}" if step.get("node") else ""
-                say(
-                    f"  [{time.monotonic() - t0:5.1f}s] step {step['index']} "
-                    f"{step['name']}: {step['status']}{where}"
-                )
-        if job["status"] in JOB_FINAL:
-            return job
-        if time.monotonic() - t0 > timeout:
-            api.call(
-                "POST", f"/v1/jobs/{job['uuid']}/cancel", expect=(202, 409)
-            )
-            raise DemoError(
-                f"job {job['uuid']} ({workflow}) still {job['status']} "
-                f"after {timeout}s: cancelled"
-            )
-        time.sleep(1)
-        job = api.call("GET", f"/v1/jobs/{job['uuid']}").json()
+def run_job(cli, workflow, label, timeout):
+    """`job run --wait`; returns the final job (succeeded or not)."""
+    say(f"== job: workflow {workflow} on the hosts labelled {label}")
+    t0 = time.time()
+    try:
+        # Exit 1 only says the job did not succeed: the job it prints
+        # says why.
+        _, out = cli.run(
+            "job", "run", "--workflow", workflow, "--label", label,
+            "--wait", ok=(0, 1), timeout=timeout,
+        )
+    except TooLate:
+        cancel_late_job(cli, workflow, t0)
+        raise DemoError(
+            f"job of {workflow} still running after {timeout}s: cancelled"
+        ) from None
+    try:
+        return json.loads(out)
+    except ValueError:
+        raise DemoError(f"job run printed no job: {out[:300]!r}") from None
 
 
-def step_logs(api, job, index, wait=10):
-    """All of a step's stored output (pages of up to 1 MiB)."""
-    chunks, offset, deadline = [], 0, time.monotonic() + wait
-    while True:
-        resp = api.call(
-            "GET",
-            f"/v1/jobs/{job['uuid']}/steps/{index}/logs",
-            params={"offset": offset},
-        )
-        chunks.append(resp.content)
-        offset = int(
-            resp.headers.get("X-Craton-Log-Offset", offset + len(resp.content))
-        )
-        if (
-            resp.headers.get("X-Craton-Log-Complete") == "true"
-            and not resp.content
+def cancel_late_job(cli, workflow, since):
+    """Cancel the jobs of `workflow` this demo started that still run."""
+    for status in ("pending", "running"):
+        for job in cli.json(
+            "job", "list", "--workflow", workflow, "--status", status
         ):
-            break
-        if not resp.content:
-            # The job is final; its last bytes may still be on their way.
-            if time.monotonic() > deadline:
-                chunks.append(b"[log not complete yet]\n")
-                break
-            time.sleep(0.5)
-    return b"".join(chunks).decode("utf-8", errors="replace")
+            created = parse_time(job.get("created_at"))
+            if created is None or created.timestamp() >= since - 5:
+                cli.run("job", "cancel", job["uuid"], ok=(0, 1))
 
 
-def step_result(step, logs):
-    """The step's result: the API's field, else its result line."""
-    if isinstance(step.get("result"), dict):
-        return step["result"]
-    for line in reversed(logs.splitlines()):
-        if line.startswith(MARKER):
-            try:
-                return json.loads(line[len(MARKER) :].strip())
-            except ValueError:
-                return None
-    return None
-
-
-def report(api, job):
-    """Print the steps as a table, then their logs; return their results."""
+def step_table(job):
+    """The job's steps as lines of a table."""
     rows = [("#", "step", "status", "exit", "node", "duration")]
     for s in job["steps"]:
         start, end = (
@@ -426,23 +462,41 @@ def report(api, job):
             )
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for r in rows:
-        say(
-            "  "
-            + "  ".join(
-                cell.ljust(w) for cell, w in zip(r, widths, strict=True)
-            ).rstrip()
-        )
-    results = {}
+    return [
+        "  "
+        + "  ".join(
+            cell.ljust(w) for cell, w in zip(r, widths, strict=True)
+        ).rstrip()
+        for r in rows
+    ]
+
+
+def log_results(logs):
+    """step name -> its result, from `job logs` output (the last result
+    line under each step's header)."""
+    results, step = {}, None
+    for line in logs.splitlines():
+        head = LOG_HEADER.match(line)
+        if head:
+            step = head.group(2)
+        elif step and line.startswith(MARKER):
+            try:
+                results[step] = json.loads(line[len(MARKER):].strip())
+            except ValueError:
+                results[step] = None
+    return results
+
+
+def report(cli, job):
+    """Print the steps as a table, then their logs; return their results."""
+    for line in step_table(job):
+        say(line)
+    # The command prints the logs itself (its output is shown as it is).
+    _, logs = cli.run("job", "logs", job["uuid"], fmt=None)
+    results = log_results(logs)
     for s in job["steps"]:
-        logs = step_logs(api, job, s["index"])
-        say(
-            f"--- step {s['index']} {s['name']} ({s['status']})"
-            + (f": {s['status_reason']}" if s.get("status_reason") else "")
-        )
-        for line in logs.splitlines() or ["(no output)"]:
-            say("    " + line)
-        results[s["name"]] = step_result(s, logs)
+        if isinstance(s.get("result"), dict):
+            results[s["name"]] = s["result"]
     return results
 
 
@@ -472,10 +526,16 @@ def main():
         "--project", default="demo", help="noauth project id (default demo)"
     )
     p.add_argument(
+        "--openstack",
+        default=find_openstack(),
+        help="the openstack command (default: the one next to this Python, "
+        "else the PATH's)",
+    )
+    p.add_argument(
         "--build-timeout",
         type=int,
         default=900,
-        help="seconds to wait for task builds",
+        help="seconds to wait for the task builds (all together)",
     )
     p.add_argument(
         "--job-timeout",
@@ -484,17 +544,24 @@ def main():
         help="seconds to wait for each job",
     )
     args = p.parse_args()
+    if not args.openstack:
+        print(
+            "demo FAILED: no openstack command: install Craton (it brings "
+            "python-openstackclient) or give --openstack",
+            file=sys.stderr,
+        )
+        return 1
     t0 = time.monotonic()
-    api = Api(args.base_url, args.project)
+    cli = Cli(args.openstack, args.base_url, args.project)
+    say(f"== connection (noauth): export {cli.exports()}")
     problems = []
     try:
-        wait_for_api(api, 60)
-        setup_tasks(api, args.build_timeout)
-        setup_inventory(api)
-        setup_workflows(api)
-        target = {"labels": ["compute"]}
+        wait_for_api(cli, 60)
+        setup_tasks(cli, args.build_timeout)
+        setup_inventory(cli)
+        setup_workflows(cli)
         for workflow in ("host-maintenance", "audit"):
-            job = run_job(api, workflow, target, args.job_timeout)
+            job = run_job(cli, workflow, "compute", args.job_timeout)
             say(
                 f"== job {job['uuid']} ({workflow}): {job['status']}"
                 + (
@@ -503,7 +570,7 @@ def main():
                     else ""
                 )
             )
-            results = report(api, job)
+            results = report(cli, job)
             if workflow == "audit" and isinstance(results.get("audit"), dict):
                 a = results["audit"]
                 say(

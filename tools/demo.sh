@@ -2,10 +2,13 @@
 # The main job on the embedded default, from a fresh machine:
 #   virtualenv -> Docker engine (started if none answers) -> base images ->
 #   craton-all (SQLite, in-process RPC, docker driver) -> examples/run_demo.py
-# which registers and approves the example tasks, creates three hosts, runs
-# the host-maintenance workflow (a dry run) and an audit, and prints every
-# step and its logs. craton-all is stopped at the end; its state and log
-# stay in .craton/ (delete the folder to start over).
+# which, through `openstack craton ...` commands (each printed as it runs,
+# the venv's openstack with Craton's plugin, noauth as project "demo"),
+# registers and approves the example tasks, creates three hosts, runs the
+# host-maintenance workflow (a dry run) and an audit with `job run --wait`,
+# and prints every step and its logs (`job logs`). craton-all is stopped at
+# the end; its state and log stay in .craton/ (delete the folder to start
+# over).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -59,6 +62,7 @@ done
 echo "demo: craton-all (pid $pid) answers on http://127.0.0.1:$port after $((SECONDS - t0)) s of setup" >&2
 
 rc=0
+# run_demo.py runs the openstack command next to this python: the venv's.
 "$venv/bin/python" examples/run_demo.py "http://127.0.0.1:$port" || rc=$?
 echo "demo: finished in $((SECONDS - t0)) s (exit $rc)" >&2
 exit $rc
