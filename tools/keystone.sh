@@ -181,7 +181,12 @@ start_server() {
         # A compiled uwsgi embeds the base Python: point it at the venv.
         [ "$server" = pyuwsgi ] || home=(--home "$VENV")
         log "serving on $HOST:$PORT with $server (log $LOGFILE)"
+        # --http-socket answers HTTP/1.0-style and closes each connection
+        # without saying so: a client reusing it then gets "connection
+        # reset". Say it, so clients (keystonemiddleware's service login
+        # included) open a new one.
         (cd "$KS_DIR" && setsid "$VENV/bin/uwsgi" --http-socket "$HOST:$PORT" \
+            --add-header "Connection: close" \
             "${home[@]}" --module keystone.wsgi.api:application \
             --master --processes 1 --threads 2 --die-on-term --need-app \
             --pidfile "$PIDFILE" --daemonize "$LOGFILE" </dev/null >>"$LOGFILE" 2>&1) \

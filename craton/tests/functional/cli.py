@@ -27,19 +27,6 @@ OPENSTACK = os.path.join(os.path.dirname(sys.executable), 'openstack')
 # whole job.
 TIMEOUT = 300
 
-# The signatures of a Keystone connection dropped under a client that
-# reused it: the test Keystone of tools/keystone.sh (uWSGI --http-socket)
-# closes every connection after its answer without saying so, and a
-# client that sends its next request on it gets a reset. Seen by the CLI
-# itself (its own login) or by Craton's keystonemiddleware (which then
-# answers 503). Nothing reached Craton's API in either case.
-KEYSTONE_DROPPED = (
-    'Connection reset by peer',
-    'Connection aborted',
-    'The server is currently unavailable. Please try again at a later time.',
-)
-
-
 def executable():
     """The ``openstack`` next to this Python; fails if it is not there."""
     if not os.access(OPENSTACK, os.X_OK):
@@ -98,15 +85,11 @@ class CLI:
     :param env: the ``OS_*`` variables of the connection.
     :param global_args: options given before ``craton`` (e.g.
         ``--os-auth-type none``).
-    :param retry_on: stderr texts of a failure that is the environment's,
-        not the command's: such a run is tried again, twice at most.
     """
 
-    def __init__(self, env=None, global_args=(), retry_on=()):
+    def __init__(self, env=None, global_args=()):
         self.env = dict(env or {})
         self.global_args = list(global_args)
-        self.retry_on = tuple(retry_on)
-        self.retries = []
 
     @classmethod
     def noauth(cls, url, project='project-a', user='user-a',
@@ -133,7 +116,7 @@ class CLI:
             env['OS_CRATON_URL'] = craton_url
         if region:
             env['OS_REGION_NAME'] = region
-        return cls(env, retry_on=KEYSTONE_DROPPED)
+        return cls(env)
 
     def argv(self, args):
         return [executable()] + self.global_args + ['craton'] + [
@@ -148,14 +131,7 @@ class CLI:
         """Run one command to its end; a non-zero exit fails the test
         unless ``check`` is false.
         """
-        for _attempt in range(2):
-            result = self._run_once(args, timeout, stdin)
-            if not (result.returncode and self.retry_on and any(
-                    text in result.stderr for text in self.retry_on)):
-                break
-            self.retries.append(result)
-        else:
-            result = self._run_once(args, timeout, stdin)
+        result = self._run_once(args, timeout, stdin)
         if check and result.returncode:
             raise CommandFailed(str(result))
         return result

@@ -35,7 +35,6 @@ import uuid
 import fixtures
 import requests
 import testtools
-from testtools import content
 import yaml
 
 from craton.tests.functional import cli
@@ -671,20 +670,10 @@ class KeystoneCLITest(CLITestBase):
             }})
 
     def user(self, name, project, password='secret', **kwargs):
-        """The CLI as a Keystone user. A run that failed only because the
-        test Keystone dropped a reused connection is run again (see
-        cli.KEYSTONE_DROPPED); each such run is kept as a detail.
-        """
+        """The CLI as a Keystone user."""
         kwargs.setdefault('craton_url', self.url)
-        user = cli.CLI.keystone(self.KEYSTONE, name, password, project,
+        return cli.CLI.keystone(self.KEYSTONE, name, password, project,
                                 **kwargs)
-        self.addCleanup(self._note_retries, name, user)
-        return user
-
-    def _note_retries(self, name, user):
-        for i, result in enumerate(user.retries):
-            self.addDetail('keystone-dropped-%s-%d' % (name, i),
-                           content.text_content(str(result)))
 
     def test_core_flow_with_keystone_tokens(self):
         alice = self.user('alice-member', 'proj-a')
@@ -738,8 +727,7 @@ class KeystoneCLITest(CLITestBase):
                               'OS_AUTH_TYPE': 'token', 'OS_TOKEN': tok,
                               'OS_PROJECT_ID': project_id,
                               'OS_IDENTITY_API_VERSION': '3',
-                              'OS_CRATON_URL': self.url},
-                             retry_on=cli.KEYSTONE_DROPPED)
+                              'OS_CRATON_URL': self.url})
         region = with_token.json('region', 'create', 'ks-by-token')
         self.assertEqual(project_id, region['project_id'])
 
