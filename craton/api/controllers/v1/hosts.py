@@ -7,7 +7,7 @@ host.
 from craton.api.controllers import base
 from craton.api.controllers.v1 import cells
 from craton.api.controllers.v1 import collection
-from craton.api.controllers.v1 import patch as jsonpatch
+from craton.api.controllers.v1 import patch as json_patch
 from craton.api.controllers.v1 import types
 from craton.api.controllers.v1 import utils
 from craton.api import inventory_resolve
@@ -115,7 +115,8 @@ class HostsController(base.RestController):
     def patch(self, ident, body):
         host = get_host(ident)
         utils.authorize('craton:host:update', host)
-        jsonpatch.update(host, body, PATCHABLE, _checked)
+        json_patch.update(host, body, PATCHABLE, _checked,
+                          host_view)
         return host_view(host)
 
     @types.expose(None, types.text, status_code=204)

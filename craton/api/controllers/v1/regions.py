@@ -3,7 +3,7 @@
 
 from craton.api.controllers import base
 from craton.api.controllers.v1 import collection
-from craton.api.controllers.v1 import patch as jsonpatch
+from craton.api.controllers.v1 import patch as json_patch
 from craton.api.controllers.v1 import types
 from craton.api.controllers.v1 import utils
 from craton.objects import inventory
@@ -63,7 +63,8 @@ class RegionsController(base.RestController):
     def patch(self, ident, body):
         region = get_region(ident)
         utils.authorize('craton:region:update', region)
-        jsonpatch.update(region, body, PATCHABLE, _checked)
+        json_patch.update(region, body, PATCHABLE, _checked,
+                          region_view)
         return region_view(region)
 
     @types.expose(None, types.text, status_code=204)
