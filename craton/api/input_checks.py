@@ -28,6 +28,7 @@ import urllib.parse
 import webob
 from wsme.rest import json as wsme_json
 
+from craton.api import media_types
 from craton.api import middleware
 from craton.common import exception
 
@@ -333,7 +334,7 @@ class BodyCheckMiddleware(_Refusing):
         req = webob.Request(environ)
         if req.method not in BODY_METHODS:
             return  # a GET's or DELETE's body is ignored (hooks.py)
-        media_type = req.content_type
+        media_type = media_types.of(req.content_type)
         if req.method == 'PATCH' and media_type == JSON_PATCH_MEDIA_TYPE:
             params = environ['CONTENT_TYPE'].partition(';')[1:]
             environ['CONTENT_TYPE'] = 'application/json' + ''.join(params)

@@ -493,3 +493,74 @@ class TestJsonPatchMediaType(InputCase):
         self.assertError(resp, 415)
         resp = self.send('PATCH', '/regions/r1', '[]', 'text/plain')
         self.assertError(resp, 415)
+
+
+class TestMediaTypeCase(InputCase):
+    """Media types are case-insensitive, with optional white space around
+    their parameters (RFC 9110 8.3.1), wherever a body's type is checked.
+    """
+
+    JSON = ('APPLICATION/JSON', 'Application/Json; Charset=UTF-8',
+            'application/json ; charset=utf-8', 'application/JSON\t;x=1')
+    PATCH = JSON + ('Application/JSON-Patch+JSON',
+                    'APPLICATION/JSON-PATCH+JSON; CHARSET=UTF-8',
+                    'application/json-patch+JSON ;charset=utf-8')
+
+    def test_json_bodies(self):
+        for n, content_type in enumerate(self.JSON):
+            resp = self.send('POST', '/regions', json.dumps(
+                {'name': 'r-%d' % n}), content_type)
+            self.assertEqual(201, resp.status_int, (content_type, resp.body))
+            resp = self.send('PUT', '/workflows/wf', json.dumps(
+                {'name': 'wf', 'description': content_type,
+                 'steps': [{'task': 'patch-host'}]}), content_type)
+            self.assertEqual(200, resp.status_int, (content_type, resp.body))
+            self.assertEqual(content_type, resp.json['description'])
+
+    def test_patch_bodies(self):
+        for path in ('/regions/r1', '/cells/c1', '/hosts/h1',
+                     '/tasks/patch-host'):
+            for content_type in self.PATCH:
+                resp = self.send('PATCH', path, json.dumps(
+                    [{'op': 'add', 'path': '/labels/-' if 'hosts' in path
+                      else '/description', 'value': content_type}]),
+                    content_type)
+                self.assertEqual(200, resp.status_int,
+                                 (path, content_type, resp.body))
+
+    def test_body_checks_whatever_the_case(self):
+        for content_type in self.JSON:
+            resp = self.send('POST', '/regions', encode(
+                {'name': 'r-x', 'variables': {'note': LONE}}, 'escape'),
+                content_type)
+            self.assertError(resp, 400, 'craton.invalid_parameter',
+                             "Invalid value for 'variables.note'")
+            resp = self.send('POST', '/regions', '[' * 70 + ']' * 70,
+                             content_type)
+            self.assertError(resp, 400, detail_contains='max_json_depth')
+        for content_type in self.PATCH[-3:]:
+            resp = self.send('PATCH', '/regions/r1', json.dumps(
+                replace_op('/description', LONE)), content_type)
+            self.assertError(resp, 400, 'craton.invalid_parameter',
+                             "Invalid value for 'body[0].value'")
+
+    def test_other_types_still_refused(self):
+        for method, path, content_type in (
+                ('POST', '/regions', 'Application/JSON-Patch+JSON'),
+                ('POST', '/regions', 'application/jsonx'),
+                ('POST', '/regions', 'TEXT/PLAIN'),
+                ('PATCH', '/regions/r1', 'application/json-patch'),
+                ('PUT', '/workflows/wf', 'APPLICATION/GZIP')):
+            resp = self.send(method, path, '{"name": "r-y"}', content_type)
+            self.assertError(resp, 415, 'craton.unsupported_media_type')
+
+    def test_canonical(self):
+        from craton.api import media_types
+        for value, media_type, canonical in (
+                ('Application/JSON', 'application/json', 'application/json'),
+                (' application/Gzip ; x=A ', 'application/gzip',
+                 'application/gzip; x=A'),
+                ('APPLICATION/JSON;', 'application/json', 'application/json'),
+                ('', '', ''), (None, '', '')):
+            self.assertEqual(media_type, media_types.of(value))
+            self.assertEqual(canonical, media_types.canonical(value))
