@@ -43,8 +43,8 @@ def get_cell(ident):
 
 class CellsController(base.RestController):
 
-    @types.expose(types.jsontype, types.text, types.text, int, types.text,
-                  types.text, types.text, types.text)
+    @types.expose(types.jsontype, types.text, types.text, types.text,
+                  types.text, types.text, types.text, types.text)
     def get_all(self, name=None, region=None, limit=None, marker=None,
                 sort_key=None, sort_dir=None, all_projects=None):
         utils.authorize('craton:cell:list')

@@ -133,7 +133,7 @@ class TasksController(base.RestController):
     source = task_source.TaskSourceController()
 
     @types.expose(types.jsontype, types.text, types.text, types.text,
-                  types.text, int, types.text, types.text, types.text,
+                  types.text, types.text, types.text, types.text, types.text,
                   types.text)
     def get_all(self, status=None, approval=None, visibility=None,
                 name=None, limit=None, marker=None, sort_key=None,
