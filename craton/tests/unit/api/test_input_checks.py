@@ -564,3 +564,82 @@ class TestMediaTypeCase(InputCase):
                 ('', '', ''), (None, '', '')):
             self.assertEqual(media_type, media_types.of(value))
             self.assertEqual(canonical, media_types.canonical(value))
+
+
+NUL = '\u0000'
+
+
+class TestNul(InputCase):
+    """The NUL character (U+0000), which PostgreSQL cannot store in a text
+    column, is refused like a lone surrogate wherever it arrives.
+    """
+
+    def test_every_body_every_position(self):
+        before = self.counts()
+        wrong = []
+        for method, path, _valid, bad in ENDPOINTS:
+            for make, field in bad:
+                for body in (make(NUL), make('a' + NUL + 'b')):
+                    resp = self.send(method, path, encode(body, 'escape'))
+                    detail = (resp.json['errors'][0]['detail']
+                              if resp.status_int >= 400 else '')
+                    if resp.status_int != 400 or \
+                            "Invalid value for %s" % field not in detail or \
+                            'NUL character' not in detail:
+                        wrong.append((method, path, field, resp.status_int,
+                                      detail))
+        self.assertEqual([], wrong)
+        self.assertEqual(before, self.counts())
+        self.assertEqual('approved', self.get('/tasks/patch-host').json[
+            'approval'])
+
+    def test_detail(self):
+        resp = self.send('POST', '/regions', json.dumps(
+            {'name': 'r-x', 'variables': {'a': {'k\u0000': 1}}}))
+        self.assertError(resp, 400, 'craton.invalid_parameter', (
+            "Invalid value for 'variables.a': the key \"k\\u0000\" holds the "
+            'NUL character (U+0000'))
+        # A NUL after a lone surrogate: the first one found is named.
+        resp = self.send('POST', '/regions', json.dumps(
+            {'name': 'r-x', 'description': 'a\ud800b\u0000'}))
+        self.assertError(resp, 400, 'craton.invalid_parameter', (
+            "Invalid value for 'description'", 'lone surrogate'))
+
+    def test_text_that_only_looks_like_a_nul_is_fine(self):
+        # "\\u0000" is a backslash and five characters; U+0001 is no NUL.
+        for text in ('\\u0000', 'a\u0001b', '\\\\u0000'):
+            resp = self.send('POST', '/regions', json.dumps(
+                {'name': 'r-ok', 'description': text}))
+            self.assertEqual(201, resp.status_int, resp.body)
+            self.assertEqual(text, resp.json['description'])
+            self.delete('/regions/r-ok')
+
+    def test_path_segments(self):
+        for method, path, segment in (
+                ('GET', '/regions/a%00b', 'a%00b'),
+                ('GET', '/hosts/%00', '%00'),
+                ('DELETE', '/cells/c1%00', 'c1%00'),
+                ('PATCH', '/tasks/patch-host%00', 'patch-host%00'),
+                ('GET', '/jobs/x/steps/0%00/logs', '0%00'),
+                ('PUT', '/tasks/%00/source', '%00')):
+            resp = self.send(method, path, b'')
+            self.assertError(resp, 400, 'craton.invalid_parameter',
+                             ("Invalid value for 'path'",
+                              '(%s, after ' % segment, 'NUL character'))
+
+    def test_query_parameters(self):
+        for path, field in (('/hosts?name=a%00b', "'name'"),
+                            ('/regions?limit=1&marker=%00', "'marker'"),
+                            ('/hosts?label=a&label=%00', "'label'"),
+                            ('/hosts/h1?resolved=true%00', "'resolved'"),
+                            ('/jobs?a%00=1', "'query parameter 1'")):
+            resp = self.send('GET', path, b'')
+            self.assertError(resp, 400, 'craton.invalid_parameter',
+                             ('Invalid value for ' + field,
+                              'NUL character (%00)'))
+
+    def test_form_body(self):
+        resp = self.send('POST', '/regions', 'name=a%00b',
+                         content_type='application/x-www-form-urlencoded')
+        self.assertError(resp, 400, 'craton.invalid_parameter',
+                         ("Invalid value for 'name'", 'NUL character'))
