@@ -46,8 +46,12 @@ def _check_op(op, where, allowed):
         raise utils.invalid(where + '.op', 'must be one of %s, not %r'
                             % (', '.join(OPS), op.get('op')))
     fields = ', '.join('/' + f for f in sorted(allowed))
-    locations = [('path', 'cannot be changed; a patch may change %s'
-                  % fields)]
+    if op['op'] == 'test':
+        locations = [('path', 'cannot be tested: a patch may only use the '
+                      'fields it may change (%s)' % fields)]
+    else:
+        locations = [('path', 'cannot be changed; a patch may change %s'
+                      % fields)]
     if op['op'] in FROM_OPS:
         locations.append(('from', 'cannot be moved or copied: it is not a '
                           'field this patch may change (%s)' % fields))
