@@ -1,9 +1,10 @@
 """The API's WSGI application and its middleware stack.
 
 From the outside in: error format → request id → path and query checks
-(UTF-8) → proxy headers → body size cap → healthcheck → authentication
-(keystonemiddleware ``auth_token``, or the development ``noauth``) → body
-checks (JSON depth, Unicode) → pecan (hooks, then the controllers).
+(UTF-8) → Content-Type in canonical form → proxy headers → body size cap
+→ healthcheck → authentication (keystonemiddleware ``auth_token``, or the
+development ``noauth``) → body checks (JSON depth, Unicode) → pecan
+(hooks, then the controllers).
 """
 
 from oslo_middleware import http_proxy_to_wsgi
@@ -14,6 +15,7 @@ from craton.api.controllers import root
 from craton.api.controllers.v1 import task_source
 from craton.api import hooks
 from craton.api import input_checks
+from craton.api import media_types
 from craton.api import middleware
 
 KEYSTONE_AUTHTOKEN_GROUP = 'keystone_authtoken'
@@ -62,6 +64,8 @@ def setup_app(conf=None):
     # Behind a TLS-terminating proxy, links use the client's scheme and
     # host ([oslo_middleware] enable_proxy_headers_parsing).
     app = http_proxy_to_wsgi.HTTPProxyToWSGI(app, conf)
+    # Media types are case-insensitive; WSME compares them as strings.
+    app = media_types.NormaliseMiddleware(app)
     app = input_checks.UrlCheckMiddleware(app)
     app = request_id.RequestId(app)
     return middleware.ErrorFormatMiddleware(app)

@@ -3,7 +3,7 @@
 Checked before pecan routes the request and before WSME parses a body:
 
 * Path segments and query parameters must be UTF-8 once percent-decoded
-  (``/v1/hosts/%ff``, ``?name=%ed%a0%80``).
+  (``/v1/hosts/%ff``, ``?name=%ed%a0%80``), without NUL (``%00``).
 * A JSON body (POST, PUT, PATCH) may be nested at most ``[api]
   max_json_depth`` levels, counted from its root (``{}`` is depth 1). The
   depth is found by a scan of the raw bytes that does not recurse:
@@ -14,6 +14,9 @@ Checked before pecan routes the request and before WSME parses a body:
   half a client cut off) and no byte that is not UTF-8. Such a string
   cannot be written out as UTF-8 later (a task's payload, a log line, the
   database) and would fail far from the request that brought it.
+* No string of a JSON body, object keys included, may hold the NUL
+  character (U+0000, ``"\u0000"`` in JSON): PostgreSQL cannot store it in
+  a text column, nor a process take it in an argument or the environment.
 
 Each refusal is a 400 whose detail names the field. Also here: a PATCH
 body sent as ``application/json-patch+json`` (RFC 6902's media type) goes
@@ -28,6 +31,7 @@ import urllib.parse
 import webob
 from wsme.rest import json as wsme_json
 
+from craton.api import media_types
 from craton.api import middleware
 from craton.common import exception
 
@@ -53,6 +57,11 @@ _COMMA, _BRACE = ord(','), ord('{')
 # A JSON escape that may stand for half of a surrogate pair.
 _SURROGATE_ESCAPE = re.compile(rb'\\u[dD][89a-fA-F]')
 _SURROGATE = re.compile('[\ud800-\udfff]')
+# NUL, the one character no text field can hold, and its JSON escape.
+NUL = '\x00'
+_NUL_ESCAPE = re.compile(rb'\\u0000')
+# What a string of a body must not hold.
+_BAD_CHARACTER = re.compile('[\x00\ud800-\udfff]')
 _IDENTIFIER = re.compile(r'[A-Za-z_][A-Za-z0-9_-]*\Z')
 
 _NOT_UNICODE = ('is not valid Unicode: it holds %s; send UTF-8 text, and '
@@ -86,15 +95,24 @@ def field_name(parts):
     return out
 
 
+_NUL_REFUSED = ('holds the NUL character (U+0000, "\\u0000" in JSON), '
+                'which no text field can store; remove it')
+
+
 def _what_is_bad(text, undecodable):
-    """What makes ``text`` not Unicode, in words. ``undecodable``: the body
-    was not UTF-8, so U+DC80..U+DCFF stand for its stray bytes.
+    """What makes ``text`` unacceptable, in words: its first NUL or lone
+    surrogate. ``undecodable``: the body was not UTF-8, so U+DC80..U+DCFF
+    stand for its stray bytes.
     """
-    code = ord(_SURROGATE.search(text).group())
+    code = ord(_BAD_CHARACTER.search(text).group())
+    if code == 0:
+        return _NUL_REFUSED
     if undecodable and 0xdc80 <= code <= 0xdcff:
-        return 'the byte 0x%02X, which is not UTF-8 here' % (code - 0xdc00)
-    return ('the lone surrogate \\u%04x (half of a surrogate pair, as when '
-            'a client cuts a string inside an emoji)' % code)
+        what = 'the byte 0x%02X, which is not UTF-8 here' % (code - 0xdc00)
+    else:
+        what = ('the lone surrogate \\u%04x (half of a surrogate pair, as '
+                'when a client cuts a string inside an emoji)' % code)
+    return _NOT_UNICODE % what
 
 
 # -- JSON depth ------------------------------------------------------------
@@ -179,7 +197,7 @@ def check_depth(raw, limit):
 
 def bad_string(value):
     """The first string in ``value`` (a parsed JSON value) holding a lone
-    surrogate, in document order, found without recursion.
+    surrogate or a NUL, in document order, found without recursion.
 
     :returns: None, or ``(path, key)``: the path of the string, and the
         offending object key when it is a key rather than a value.
@@ -188,11 +206,11 @@ def bad_string(value):
     while todo:
         path, value = todo.pop()
         if isinstance(value, str):
-            if _SURROGATE.search(value):
+            if _BAD_CHARACTER.search(value):
                 return path, None
         elif isinstance(value, dict):
             for key in value:
-                if _SURROGATE.search(key):
+                if _BAD_CHARACTER.search(key):
                     return path, key
             todo.extend((path + (key,), value[key])
                         for key in reversed(list(value)))
@@ -204,8 +222,8 @@ def bad_string(value):
 
 def check_unicode(raw):
     """:raises InvalidParameter: naming the field of the first string of
-    ``raw`` (a JSON body) that is not valid Unicode, or ``body`` if the
-    bytes are not UTF-8 outside any string.
+    ``raw`` (a JSON body) that is not valid Unicode or holds a NUL, or
+    ``body`` if the bytes are not UTF-8 outside any string.
     """
     try:
         text, where = raw.decode('utf-8'), None
@@ -213,8 +231,11 @@ def check_unicode(raw):
         # Undecodable bytes become lone surrogates, found like the escapes.
         text, where = raw.decode('utf-8', 'surrogateescape'), exc.start
     else:
-        if not _SURROGATE_ESCAPE.search(raw):
-            return  # nothing in it could be a lone surrogate
+        if not _SURROGATE_ESCAPE.search(raw) and \
+                not _NUL_ESCAPE.search(raw):
+            # Nothing in it could be a lone surrogate or a NUL (a raw NUL
+            # byte is not JSON; WSME says so).
+            return
     try:
         value = json.loads(text)
     except (ValueError, RecursionError):
@@ -228,12 +249,11 @@ def check_unicode(raw):
     undecodable = where is not None
     if key is not None:
         raise invalid(field_name(path), 'the key %s ' % json.dumps(key) +
-                      _NOT_UNICODE % _what_is_bad(key, undecodable))
+                      _what_is_bad(key, undecodable))
     text = value
     for part in path:
         text = text[part]
-    raise invalid(field_name(path),
-                  _NOT_UNICODE % _what_is_bad(text, undecodable))
+    raise invalid(field_name(path), _what_is_bad(text, undecodable))
 
 
 # -- paths and query strings -----------------------------------------------
@@ -249,24 +269,27 @@ def _wsgi_bytes(text):
 
 def check_path(path_info):
     """:raises InvalidParameter: if a segment of ``path_info`` (a WSGI
-    PATH_INFO, percent-decoded by the server) is not UTF-8.
+    PATH_INFO, percent-decoded by the server) is not UTF-8 or holds a NUL.
     """
     segments = _wsgi_bytes(path_info).split(b'/')
     for i, segment in enumerate(segments):
         try:
             segment.decode('utf-8')
+            if b'\0' not in segment:
+                continue
+            problem = 'holds the NUL character (%00), which no name can hold'
         except UnicodeDecodeError:
-            before = b'/'.join(segments[:i]) + b'/'
-            raise invalid('path', "segment %d (%s, after '%s') does not "
-                          'decode to UTF-8 once percent-decoded' % (
-                              i, urllib.parse.quote(segment),
-                              before.decode('utf-8', 'replace')))
+            problem = 'does not decode to UTF-8 once percent-decoded'
+        before = b'/'.join(segments[:i]) + b'/'
+        raise invalid('path', "segment %d (%s, after '%s') %s" % (
+            i, urllib.parse.quote(segment),
+            before.decode('utf-8', 'replace'), problem))
 
 
 def check_query(query, what='query parameter'):
     """:raises InvalidParameter: naming the first parameter of ``query``
     (``a=1&b=2``, str or bytes) whose name or value is not UTF-8 once
-    percent-decoded.
+    percent-decoded, or holds a NUL.
     """
     if isinstance(query, str):
         query = _wsgi_bytes(query)
@@ -279,6 +302,9 @@ def check_query(query, what='query parameter'):
             raise invalid('%s %d' % (what, n + 1), 'its name (%s) does not '
                           'decode to UTF-8 once percent-decoded'
                           % urllib.parse.quote(name))
+        if NUL in name:
+            raise invalid('%s %d' % (what, n + 1), 'its name (%s) holds the '
+                          'NUL character (%%00)' % urllib.parse.quote(name))
         value = urllib.parse.unquote_to_bytes(value.replace(b'+', b' '))
         try:
             value.decode('utf-8')
@@ -286,6 +312,10 @@ def check_query(query, what='query parameter'):
             raise invalid(name, 'the %s (%s) does not decode to UTF-8 once '
                           'percent-decoded' % (what,
                                                urllib.parse.quote(value)))
+        if b'\0' in value:
+            raise invalid(name, 'the %s (%s) holds the NUL character (%%00), '
+                          'which no text field can store'
+                          % (what, urllib.parse.quote(value)))
 
 
 # -- the middleware --------------------------------------------------------
@@ -333,7 +363,7 @@ class BodyCheckMiddleware(_Refusing):
         req = webob.Request(environ)
         if req.method not in BODY_METHODS:
             return  # a GET's or DELETE's body is ignored (hooks.py)
-        media_type = req.content_type
+        media_type = media_types.of(req.content_type)
         if req.method == 'PATCH' and media_type == JSON_PATCH_MEDIA_TYPE:
             params = environ['CONTENT_TYPE'].partition(';')[1:]
             environ['CONTENT_TYPE'] = 'application/json' + ''.join(params)

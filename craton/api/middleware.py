@@ -22,6 +22,7 @@ from oslo_middleware import sizelimit
 import webob
 import webob.exc
 
+from craton.api import media_types
 from craton.common import exception
 
 LOG = log.getLogger(__name__)
@@ -194,7 +195,7 @@ class BodySizeLimitMiddleware:
         if route:
             limit, option = route.limit()
             error = None
-            if req.content_type not in route.content_types:
+            if media_types.of(req.content_type) not in route.content_types:
                 error = route.media_type_error(req)
             elif (req.content_length or 0) > limit:
                 error = exception.RequestTooLarge(

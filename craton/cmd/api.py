@@ -10,8 +10,7 @@ from craton.common import wsgi_server
 def main():
     conf = service.prepare_service()
     from craton.api import app
-    server = wsgi_server.WSGIServer(app.setup_app(conf), conf.api.host_ip,
-                                    conf.api.port)
+    server = wsgi_server.WSGIServer.from_conf(app.setup_app(conf), conf)
     server.start()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -34,8 +34,8 @@ def run(conf, with_api=False):
     if with_api:
         from craton.api import app
         from craton.common import wsgi_server
-        api_server = wsgi_server.WSGIServer(app.setup_app(conf),
-                                            conf.api.host_ip, conf.api.port)
+        api_server = wsgi_server.WSGIServer.from_conf(app.setup_app(conf),
+                                                      conf)
         api_server.start()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -44,6 +44,13 @@ class InvalidSource(Invalid):
     error_code = 'craton.task.invalid_source'
 
 
+class PatchTestFailed(Invalid):
+    """A JSON Patch ``test`` operation found another value (RFC 6902 4.6)."""
+
+    msg_fmt = "JSON Patch test failed at '%(path)s': %(reason)s"
+    error_code = 'craton.patch_test_failed'
+
+
 class InvalidInventory(Invalid):
     msg_fmt = 'Invalid inventory: %(reason)s'
     error_code = 'craton.job.invalid_inventory'

@@ -6,6 +6,23 @@ opts = [
     cfg.HostAddressOpt('host_ip', default='127.0.0.1',
                        help='Address the API server listens on.'),
     cfg.PortOpt('port', default=7780, help='Port the API server listens on.'),
+    cfg.IntOpt('backlog', default=128, min=1,
+               help='Length of the listen queue of the API server that '
+                    'craton-api and craton-all run: connections the kernel '
+                    'accepts and holds while every thread is busy '
+                    '([api] threads). The kernel caps it at '
+                    'net.core.somaxconn.'),
+    cfg.IntOpt('threads', default=64, min=1,
+               help='Requests the API server of craton-api and craton-all '
+                    'serves at once, one thread each. While all are busy, '
+                    'new connections wait in the listen queue ([api] '
+                    'backlog) instead of being refused.'),
+    cfg.IntOpt('client_socket_timeout', default=60, min=0,
+               help='Seconds the API server of craton-api and craton-all '
+                    'waits on a silent client (reading its request, sending '
+                    'the answer) before it closes the connection, so that '
+                    'a client that stops midway frees its thread; 0 waits '
+                    'for ever.'),
     cfg.StrOpt('auth_strategy', default='keystone', choices=[
         ('keystone', 'Validate X-Auth-Token with keystonemiddleware.'),
         ('noauth', 'Development only: read identity from the X-Project-Id, '

@@ -3,7 +3,7 @@
 
 from craton.api.controllers import base
 from craton.api.controllers.v1 import collection
-from craton.api.controllers.v1 import patch as jsonpatch
+from craton.api.controllers.v1 import patch as json_patch
 from craton.api.controllers.v1 import types
 from craton.api.controllers.v1 import utils
 from craton.common import exception
@@ -43,8 +43,8 @@ def get_cell(ident):
 
 class CellsController(base.RestController):
 
-    @types.expose(types.jsontype, types.text, types.text, int, types.text,
-                  types.text, types.text, types.text)
+    @types.expose(types.jsontype, types.text, types.text, types.text,
+                  types.text, types.text, types.text, types.text)
     def get_all(self, name=None, region=None, limit=None, marker=None,
                 sort_key=None, sort_dir=None, all_projects=None):
         utils.authorize('craton:cell:list')
@@ -83,7 +83,8 @@ class CellsController(base.RestController):
     def patch(self, ident, body):
         cell = get_cell(ident)
         utils.authorize('craton:cell:update', cell)
-        jsonpatch.update(cell, body, PATCHABLE, _checked)
+        json_patch.update(cell, body, PATCHABLE, _checked,
+                          cell_view)
         return cell_view(cell)
 
     @types.expose(None, types.text, status_code=204)

@@ -20,12 +20,19 @@ class Page:
 
     def __init__(self, limit=None, marker=None, sort_key=None, sort_dir=None,
                  sort_keys=BASE_SORT_KEYS):
+        """``limit``: the query parameter as text (or an int); the others
+        as given. :raises InvalidParameter: (400) naming the parameter.
+        """
         api = utils.conf().api
         if limit is None:
             limit = api.default_limit
+        elif isinstance(limit, str):
+            # A query parameter: ASCII digits only.
+            limit = utils.ascii_int(limit)
         if isinstance(limit, bool) or not isinstance(limit, int) or \
                 not 1 <= limit <= api.max_limit:
-            raise utils.invalid('limit', 'must be an integer from 1 to %d'
+            raise utils.invalid('limit', 'must be an integer from 1 to %d, '
+                                'written with the digits 0-9'
                                 % api.max_limit)
         if marker is not None and not uuidutils.is_uuid_like(marker):
             raise utils.invalid('marker', 'must be the UUID of the last '

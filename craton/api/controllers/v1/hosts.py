@@ -7,7 +7,7 @@ host.
 from craton.api.controllers import base
 from craton.api.controllers.v1 import cells
 from craton.api.controllers.v1 import collection
-from craton.api.controllers.v1 import patch as jsonpatch
+from craton.api.controllers.v1 import patch as json_patch
 from craton.api.controllers.v1 import types
 from craton.api.controllers.v1 import utils
 from craton.api import inventory_resolve
@@ -72,7 +72,7 @@ def get_host(ident):
 class HostsController(base.RestController):
 
     @types.expose(types.jsontype, types.text, types.text, types.text,
-                  [types.text], int, types.text, types.text, types.text,
+                  [types.text], types.text, types.text, types.text, types.text,
                   types.text)
     def get_all(self, name=None, region=None, cell=None, label=None,
                 limit=None, marker=None, sort_key=None, sort_dir=None,
@@ -94,12 +94,13 @@ class HostsController(base.RestController):
         return collection.collection(
             'hosts', [host_view(h) for h in items], page, more)
 
-    @types.expose(types.jsontype, types.text, bool)
-    def get_one(self, ident, resolved=False):
+    @types.expose(types.jsontype, types.text, types.text)
+    def get_one(self, ident, resolved=None):
         host = get_host(ident)
         utils.authorize('craton:host:get', host)
-        resolver = (inventory_resolve.Resolver(utils.context())
-                    if resolved else None)
+        resolver = None
+        if resolved is not None and utils.query_bool(resolved, 'resolved'):
+            resolver = inventory_resolve.Resolver(utils.context())
         return host_view(host, resolver)
 
     @types.expose(types.jsontype, body=types.HostCreate, status_code=201)
@@ -115,7 +116,8 @@ class HostsController(base.RestController):
     def patch(self, ident, body):
         host = get_host(ident)
         utils.authorize('craton:host:update', host)
-        jsonpatch.update(host, body, PATCHABLE, _checked)
+        json_patch.update(host, body, PATCHABLE, _checked,
+                          host_view)
         return host_view(host)
 
     @types.expose(None, types.text, status_code=204)

@@ -55,8 +55,8 @@ class JobsController(base.RestController):
 
     steps = steps.StepsController()
 
-    @types.expose(types.jsontype, types.text, types.text, types.text, int,
-                  types.text, types.text, types.text, types.text)
+    @types.expose(types.jsontype, types.text, types.text, types.text,
+                  types.text, types.text, types.text, types.text, types.text)
     def get_all(self, status=None, workflow=None, task=None, limit=None,
                 marker=None, sort_key=None, sort_dir=None,
                 all_projects=None):
@@ -110,8 +110,8 @@ class JobsController(base.RestController):
         utils.cast('cancel_job', job.uuid)
         return job_view(job)
 
-    @types.expose(types.jsontype, types.text, int, types.text, types.text,
-                  types.text)
+    @types.expose(types.jsontype, types.text, types.text, types.text,
+                  types.text, types.text)
     def inventory(self, ident, limit=None, marker=None, sort_key=None,
                   sort_dir=None):
         job = get_job(ident)

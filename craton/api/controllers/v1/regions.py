@@ -3,7 +3,7 @@
 
 from craton.api.controllers import base
 from craton.api.controllers.v1 import collection
-from craton.api.controllers.v1 import patch as jsonpatch
+from craton.api.controllers.v1 import patch as json_patch
 from craton.api.controllers.v1 import types
 from craton.api.controllers.v1 import utils
 from craton.objects import inventory
@@ -32,8 +32,8 @@ def get_region(ident):
 
 class RegionsController(base.RestController):
 
-    @types.expose(types.jsontype, types.text, int, types.text, types.text,
-                  types.text, types.text)
+    @types.expose(types.jsontype, types.text, types.text, types.text,
+                  types.text, types.text, types.text)
     def get_all(self, name=None, limit=None, marker=None, sort_key=None,
                 sort_dir=None, all_projects=None):
         utils.authorize('craton:region:list')
@@ -63,7 +63,8 @@ class RegionsController(base.RestController):
     def patch(self, ident, body):
         region = get_region(ident)
         utils.authorize('craton:region:update', region)
-        jsonpatch.update(region, body, PATCHABLE, _checked)
+        json_patch.update(region, body, PATCHABLE, _checked,
+                          region_view)
         return region_view(region)
 
     @types.expose(None, types.text, status_code=204)

@@ -1,7 +1,5 @@
 """``/v1/jobs/{id}/steps/{index}/logs``: a step's output as it arrived."""
 
-import re
-
 import pecan
 import webob
 
@@ -15,12 +13,6 @@ from craton.db import api as db_api
 
 # A page of log is at most this many bytes.
 MAX_LOG_PAGE = 1024 * 1024
-
-
-def _number(value):
-    """A non-negative decimal integer given as text, or None."""
-    text = str(value)
-    return int(text) if re.fullmatch(r'[0-9]{1,18}', text) else None
 
 
 def _once(data):
@@ -48,11 +40,11 @@ class StepsController(base.RestController):
         job = job_builder.get_job(job_ident)
         utils.authorize('craton:job:logs', job)
         not_found = exception.StepNotFound(job=job.uuid, index=index)
-        number = _number(index)
+        number = utils.ascii_int(index)
         step = next((s for s in job.steps if s.index == number), None)
         if step is None:
             raise not_found
-        start = _number(offset)
+        start = utils.ascii_int(offset)
         if start is None:
             raise utils.invalid('offset', 'must be a non-negative integer '
                                 '(a byte offset)')

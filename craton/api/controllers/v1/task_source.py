@@ -17,6 +17,7 @@ import webob
 import webob.exc
 
 from craton.api.controllers.v1 import utils
+from craton.api import media_types
 from craton.api import middleware
 from craton.common import exception
 from craton.common import states
@@ -113,7 +114,7 @@ class TaskSourceController(rest.RestController):
         if req.GET:
             raise utils.invalid(sorted(req.GET)[0], 'unknown parameter; '
                                 'this request takes none')
-        if req.content_type not in uploads.MEDIA_TYPES:
+        if media_types.of(req.content_type) not in uploads.MEDIA_TYPES:
             # The middleware answered already; unless it is not in front.
             raise body_route(utils.conf()).media_type_error(req)
         kind = (task.source or {}).get('type')

@@ -6,7 +6,7 @@ from oslo_utils import uuidutils
 
 from craton.api.controllers import base
 from craton.api.controllers.v1 import collection
-from craton.api.controllers.v1 import patch as jsonpatch
+from craton.api.controllers.v1 import patch as json_patch
 from craton.api.controllers.v1 import task_source
 from craton.api.controllers.v1 import types
 from craton.api.controllers.v1 import utils
@@ -84,6 +84,20 @@ def _checked(values, current_source=None):
     return checked
 
 
+def _with_stored_credentials(source, stored):
+    """A patched ``source`` whose git URL is still the one GET shows for
+    the ``stored`` source (credentials as ``***``) keeps the stored URL:
+    the patch worked on what GET shows, which never holds credentials.
+    """
+    from craton.conductor import sources
+    shown = sources.public_view(stored)
+    if isinstance(source, dict) and source.get('type') == sources.GIT and \
+            shown.get('type') == sources.GIT and \
+            source.get('url') == shown.get('url'):
+        return dict(source, url=stored['url'])
+    return source
+
+
 def get_task(ident):
     """A task the caller may see (TaskNotFound, 404, otherwise): see
     :meth:`craton.objects.task.Task.get`; admins see any task by UUID.
@@ -119,7 +133,7 @@ class TasksController(base.RestController):
     source = task_source.TaskSourceController()
 
     @types.expose(types.jsontype, types.text, types.text, types.text,
-                  types.text, int, types.text, types.text, types.text,
+                  types.text, types.text, types.text, types.text, types.text,
                   types.text)
     def get_all(self, status=None, approval=None, visibility=None,
                 name=None, limit=None, marker=None, sort_key=None,
@@ -163,9 +177,11 @@ class TasksController(base.RestController):
     def patch(self, ident, body):
         task = get_task(ident)
         utils.authorize('craton:task:update', target(task))
-        current = {f: getattr(task, f) for f in PATCHABLE}
+        current = json_patch.document(task_view(task), PATCHABLE)
         old_source = task.source
-        patched = jsonpatch.apply(current, body, PATCHABLE)
+        patched = json_patch.apply(current, body, PATCHABLE)
+        patched['source'] = _with_stored_credentials(patched.get('source'),
+                                                     old_source)
         if _sets_visibility(patched, current):
             utils.authorize('craton:task:update_visibility', target(task))
         values = _checked(patched, old_source)

@@ -5,6 +5,7 @@ timestamps, casts that never fail a request, and input checks.
 import copy
 import datetime
 import ipaddress
+import re
 
 from oslo_log import log
 from oslo_utils import strutils
@@ -18,6 +19,11 @@ LOG = log.getLogger(__name__)
 
 MAX_NAME_LENGTH = 255
 MAX_TIMEOUT = 86400
+# A non-negative integer as text: ASCII digits only. int() also takes
+# " 1", "+1", "1_000" and the digits of other scripts ("١"), and so does
+# "\d" in a regular expression.
+_DIGITS = re.compile(r'[0-9]{1,18}')
+BOOL_VALUES = 'true or false (also 1/0, yes/no, on/off; any case)'
 
 
 def context():
@@ -99,6 +105,32 @@ def invalid(name, reason):
     return exception.InvalidParameter(name=name, reason=reason)
 
 
+def ascii_int(text):
+    """``text`` (a query parameter or path segment) as a non-negative
+    integer, or None unless it is 1 to 18 ASCII digits.
+    """
+    if isinstance(text, str) and _DIGITS.fullmatch(text):
+        return int(text)
+    return None
+
+
+def query_bool(value, name):
+    """A boolean query parameter: ``true``/``false`` in any case, or the
+    other words oslo's ``bool_from_string(strict=True)`` knows (``1``/``0``,
+    ``yes``/``no``, ``on``/``off``, ``t``/``f``, ``y``/``n``), with no
+    white space around.
+
+    :raises InvalidParameter: (400) naming ``name`` for anything else.
+    """
+    if isinstance(value, str) and value.isascii() and \
+            value == value.strip():
+        try:
+            return strutils.bool_from_string(value, strict=True)
+        except ValueError:
+            pass
+    raise invalid(name, 'must be %s, not %r' % (BOOL_VALUES, value))
+
+
 def list_context(all_projects, kind):
     """The context a list of ``kind`` (``task``, ``job``, ...) runs with.
 
@@ -110,11 +142,7 @@ def list_context(all_projects, kind):
     ctx = context()
     if all_projects is None:
         return ctx
-    try:
-        wanted = strutils.bool_from_string(all_projects, strict=True)
-    except ValueError:
-        raise invalid('all_projects', 'must be true or false')
-    if not wanted:
+    if not query_bool(all_projects, 'all_projects'):
         return ctx
     authorize('craton:%s:list_all_projects' % kind)
     every = copy.copy(ctx)

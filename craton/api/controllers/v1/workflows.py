@@ -89,8 +89,8 @@ def get_workflow(ident):
 
 class WorkflowsController(base.RestController):
 
-    @types.expose(types.jsontype, types.text, int, types.text, types.text,
-                  types.text, types.text)
+    @types.expose(types.jsontype, types.text, types.text, types.text,
+                  types.text, types.text, types.text)
     def get_all(self, name=None, limit=None, marker=None, sort_key=None,
                 sort_dir=None, all_projects=None):
         utils.authorize('craton:workflow:list')

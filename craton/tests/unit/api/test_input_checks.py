@@ -493,3 +493,153 @@ class TestJsonPatchMediaType(InputCase):
         self.assertError(resp, 415)
         resp = self.send('PATCH', '/regions/r1', '[]', 'text/plain')
         self.assertError(resp, 415)
+
+
+class TestMediaTypeCase(InputCase):
+    """Media types are case-insensitive, with optional white space around
+    their parameters (RFC 9110 8.3.1), wherever a body's type is checked.
+    """
+
+    JSON = ('APPLICATION/JSON', 'Application/Json; Charset=UTF-8',
+            'application/json ; charset=utf-8', 'application/JSON\t;x=1')
+    PATCH = JSON + ('Application/JSON-Patch+JSON',
+                    'APPLICATION/JSON-PATCH+JSON; CHARSET=UTF-8',
+                    'application/json-patch+JSON ;charset=utf-8')
+
+    def test_json_bodies(self):
+        for n, content_type in enumerate(self.JSON):
+            resp = self.send('POST', '/regions', json.dumps(
+                {'name': 'r-%d' % n}), content_type)
+            self.assertEqual(201, resp.status_int, (content_type, resp.body))
+            resp = self.send('PUT', '/workflows/wf', json.dumps(
+                {'name': 'wf', 'description': content_type,
+                 'steps': [{'task': 'patch-host'}]}), content_type)
+            self.assertEqual(200, resp.status_int, (content_type, resp.body))
+            self.assertEqual(content_type, resp.json['description'])
+
+    def test_patch_bodies(self):
+        for path in ('/regions/r1', '/cells/c1', '/hosts/h1',
+                     '/tasks/patch-host'):
+            for content_type in self.PATCH:
+                resp = self.send('PATCH', path, json.dumps(
+                    [{'op': 'add', 'path': '/labels/-' if 'hosts' in path
+                      else '/description', 'value': content_type}]),
+                    content_type)
+                self.assertEqual(200, resp.status_int,
+                                 (path, content_type, resp.body))
+
+    def test_body_checks_whatever_the_case(self):
+        for content_type in self.JSON:
+            resp = self.send('POST', '/regions', encode(
+                {'name': 'r-x', 'variables': {'note': LONE}}, 'escape'),
+                content_type)
+            self.assertError(resp, 400, 'craton.invalid_parameter',
+                             "Invalid value for 'variables.note'")
+            resp = self.send('POST', '/regions', '[' * 70 + ']' * 70,
+                             content_type)
+            self.assertError(resp, 400, detail_contains='max_json_depth')
+        for content_type in self.PATCH[-3:]:
+            resp = self.send('PATCH', '/regions/r1', json.dumps(
+                replace_op('/description', LONE)), content_type)
+            self.assertError(resp, 400, 'craton.invalid_parameter',
+                             "Invalid value for 'body[0].value'")
+
+    def test_other_types_still_refused(self):
+        for method, path, content_type in (
+                ('POST', '/regions', 'Application/JSON-Patch+JSON'),
+                ('POST', '/regions', 'application/jsonx'),
+                ('POST', '/regions', 'TEXT/PLAIN'),
+                ('PATCH', '/regions/r1', 'application/json-patch'),
+                ('PUT', '/workflows/wf', 'APPLICATION/GZIP')):
+            resp = self.send(method, path, '{"name": "r-y"}', content_type)
+            self.assertError(resp, 415, 'craton.unsupported_media_type')
+
+    def test_canonical(self):
+        from craton.api import media_types
+        for value, media_type, canonical in (
+                ('Application/JSON', 'application/json', 'application/json'),
+                (' application/Gzip ; x=A ', 'application/gzip',
+                 'application/gzip; x=A'),
+                ('APPLICATION/JSON;', 'application/json', 'application/json'),
+                ('', '', ''), (None, '', '')):
+            self.assertEqual(media_type, media_types.of(value))
+            self.assertEqual(canonical, media_types.canonical(value))
+
+
+NUL = '\u0000'
+
+
+class TestNul(InputCase):
+    """The NUL character (U+0000), which PostgreSQL cannot store in a text
+    column, is refused like a lone surrogate wherever it arrives.
+    """
+
+    def test_every_body_every_position(self):
+        before = self.counts()
+        wrong = []
+        for method, path, _valid, bad in ENDPOINTS:
+            for make, field in bad:
+                for body in (make(NUL), make('a' + NUL + 'b')):
+                    resp = self.send(method, path, encode(body, 'escape'))
+                    detail = (resp.json['errors'][0]['detail']
+                              if resp.status_int >= 400 else '')
+                    if resp.status_int != 400 or \
+                            "Invalid value for %s" % field not in detail or \
+                            'NUL character' not in detail:
+                        wrong.append((method, path, field, resp.status_int,
+                                      detail))
+        self.assertEqual([], wrong)
+        self.assertEqual(before, self.counts())
+        self.assertEqual('approved', self.get('/tasks/patch-host').json[
+            'approval'])
+
+    def test_detail(self):
+        resp = self.send('POST', '/regions', json.dumps(
+            {'name': 'r-x', 'variables': {'a': {'k\u0000': 1}}}))
+        self.assertError(resp, 400, 'craton.invalid_parameter', (
+            "Invalid value for 'variables.a': the key \"k\\u0000\" holds the "
+            'NUL character (U+0000'))
+        # A NUL after a lone surrogate: the first one found is named.
+        resp = self.send('POST', '/regions', json.dumps(
+            {'name': 'r-x', 'description': 'a\ud800b\u0000'}))
+        self.assertError(resp, 400, 'craton.invalid_parameter', (
+            "Invalid value for 'description'", 'lone surrogate'))
+
+    def test_text_that_only_looks_like_a_nul_is_fine(self):
+        # "\\u0000" is a backslash and five characters; U+0001 is no NUL.
+        for text in ('\\u0000', 'a\u0001b', '\\\\u0000'):
+            resp = self.send('POST', '/regions', json.dumps(
+                {'name': 'r-ok', 'description': text}))
+            self.assertEqual(201, resp.status_int, resp.body)
+            self.assertEqual(text, resp.json['description'])
+            self.delete('/regions/r-ok')
+
+    def test_path_segments(self):
+        for method, path, segment in (
+                ('GET', '/regions/a%00b', 'a%00b'),
+                ('GET', '/hosts/%00', '%00'),
+                ('DELETE', '/cells/c1%00', 'c1%00'),
+                ('PATCH', '/tasks/patch-host%00', 'patch-host%00'),
+                ('GET', '/jobs/x/steps/0%00/logs', '0%00'),
+                ('PUT', '/tasks/%00/source', '%00')):
+            resp = self.send(method, path, b'')
+            self.assertError(resp, 400, 'craton.invalid_parameter',
+                             ("Invalid value for 'path'",
+                              '(%s, after ' % segment, 'NUL character'))
+
+    def test_query_parameters(self):
+        for path, field in (('/hosts?name=a%00b', "'name'"),
+                            ('/regions?limit=1&marker=%00', "'marker'"),
+                            ('/hosts?label=a&label=%00', "'label'"),
+                            ('/hosts/h1?resolved=true%00', "'resolved'"),
+                            ('/jobs?a%00=1', "'query parameter 1'")):
+            resp = self.send('GET', path, b'')
+            self.assertError(resp, 400, 'craton.invalid_parameter',
+                             ('Invalid value for ' + field,
+                              'NUL character (%00)'))
+
+    def test_form_body(self):
+        resp = self.send('POST', '/regions', 'name=a%00b',
+                         content_type='application/x-www-form-urlencoded')
+        self.assertError(resp, 400, 'craton.invalid_parameter',
+                         ("Invalid value for 'name'", 'NUL character'))

@@ -185,6 +185,18 @@ class TestPutSource(UploadTestCase):
         self.assertEqual(('pending', None), (resp.json['status'],
                                              resp.json['status_reason']))
 
+    def test_media_type_case_and_parameters(self):
+        # RFC 9110 8.3.1: case-insensitive, parameters allowed.
+        task = self.make_upload_task()
+        for n, content_type in enumerate((
+                'Application/GZIP', 'APPLICATION/X-GZIP; foo=bar',
+                'application/gzip ; x=1', 'application/Gzip;charset=binary')):
+            data = archive(f('msg', b'%d' % n))
+            resp = self.put_source(task.uuid, data,
+                                   content_type=content_type)
+            self.assertEqual(202, resp.status_int)
+            self.assertEqual(data, self.stored(task))
+
     def test_wrong_content_type_is_415(self):
         task = self.make_upload_task()
         for content_type in ('application/json', 'application/octet-stream',
