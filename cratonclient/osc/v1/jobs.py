@@ -144,14 +144,33 @@ class JobInventory(common.ListCommand):
                             self.craton.jobs.inventory(parsed_args.job))
 
 
+def _is_ascii_digits(text):
+    return bool(text) and text.isascii() and text.isdigit()
+
+
+def step_by_index(job, index):
+    """The step of ``job`` whose ``index`` is the int ``index``, or None."""
+    for step in job.get('steps') or []:
+        if step.get('index') == index:
+            return step
+    return None
+
+
 def find_step(job, ident):
-    """The step of ``job`` whose index (digits) or name is ``ident``.
+    """The step of ``job`` a user named with ``ident`` (the STEP argument).
+
+    ``ident`` of ASCII digits only is the step's index when the job has
+    such an index, else a name; anything else is a name.
 
     :raises CommandError: no such step (the message lists the job's steps).
     """
     steps = job.get('steps') or []
+    if _is_ascii_digits(ident):
+        step = step_by_index(job, int(ident))
+        if step is not None:
+            return step
     for step in steps:
-        if str(step.get('index')) == ident or step.get('name') == ident:
+        if step.get('name') == ident:
             return step
     raise exceptions.CommandError(
         'job %s has no step %r; its steps are: %s' % (
@@ -169,8 +188,9 @@ class JobLogs(common.CratonMixin, command.Command):
         parser = super().get_parser(prog_name)
         parser.add_argument('job', metavar='JOB', help='Job UUID')
         parser.add_argument('step', metavar='STEP', nargs='?',
-                            help='Only this step (index or name), with no '
-                                 'header')
+                            help='Only this step, with no header: its '
+                                 'index (ASCII digits; a name when no step '
+                                 'has that index) or its name')
         parser.add_argument('--follow', action='store_true',
                             help='Keep printing new output until the '
                                  'step(s) end; exit 1 unless they all '
@@ -211,7 +231,7 @@ class JobLogs(common.CratonMixin, command.Command):
                     # The header shows the step's status when it starts
                     # printing.
                     job = jobs.get(uuid)
-                step = find_step(job, str(index))
+                step = step_by_index(job, index) or {}
                 if last != b'\n':
                     out.write(b'\n')
                 out.write(('==> step %s %s (%s) <==\n' % (
@@ -228,5 +248,6 @@ class JobLogs(common.CratonMixin, command.Command):
         if not parsed_args.follow:
             return 0
         job = jobs.get(uuid)
-        statuses = [find_step(job, str(i)).get('status') for i in indexes]
+        statuses = [(step_by_index(job, i) or {}).get('status')
+                    for i in indexes]
         return 0 if all(s == 'succeeded' for s in statuses) else 1

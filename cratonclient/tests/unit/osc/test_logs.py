@@ -153,3 +153,83 @@ class TestLogs(base.ShellTestCase):
                      json=self.job_with('failed'))
         self.serve(0, GrowingLog([b'boom\n']))
         self.assertEqual(0, self.run_cli('job', 'logs', UUID).rc)
+
+
+class TestDigitStepNames(base.ShellTestCase):
+    """Steps whose names are digits: an index is never taken for a name
+    inside the command, and a user's STEP of digits is an index first.
+    """
+
+    def job_with(self, *statuses, names=('1', '0', 'x')):
+        return base.job('running', [base.step(i, names[i], s)
+                                    for i, s in enumerate(statuses)])
+
+    def serve(self, index, data):
+        log = GrowingLog([data])
+        self.api.get(self.url('/v1/jobs/%s/steps/%d/logs' % (UUID, index)),
+                     content=log)
+        return log
+
+    def test_headers_use_each_steps_own_index(self):
+        self.api.get(self.url('/v1/jobs/' + UUID),
+                     json=self.job_with('succeeded', 'failed'))
+        self.serve(0, b'a\n')
+        self.serve(1, b'b\n')
+        result = self.run_cli('job', 'logs', UUID)
+        self.assertEqual(0, result.rc, result.stderr)
+        self.assertEqual(
+            b'==> step 0 1 (succeeded) <==\n'
+            b'a\n'
+            b'==> step 1 0 (failed) <==\n'
+            b'b\n', result.stdout_bytes)
+
+    def test_follow_exit_code_of_the_step_by_index(self):
+        # Step 1 (named "0") failed: --follow of every step exits 1.
+        self.api.get(self.url('/v1/jobs/' + UUID),
+                     json=self.job_with('succeeded', 'failed'))
+        self.serve(0, b'a\n')
+        self.serve(1, b'b\n')
+        result = self.run_cli('job', 'logs', UUID, '--follow')
+        self.assertEqual(1, result.rc, result.stdout_bytes)
+        self.assertIn(b'==> step 1 0 (failed) <==\n', result.stdout_bytes)
+
+    def test_follow_one_step_by_name_uses_its_status(self):
+        # STEP "x" is step 2's name; step 2 failed.
+        self.api.get(self.url('/v1/jobs/' + UUID),
+                     json=self.job_with('succeeded', 'succeeded', 'failed',
+                                        names=('2', '0', 'x')))
+        self.serve(2, b'c\n')
+        result = self.run_cli('job', 'logs', UUID, 'x', '--follow')
+        self.assertEqual(1, result.rc)
+        self.assertEqual(b'c\n', result.stdout_bytes)
+
+    def test_user_digits_are_an_index_when_it_exists(self):
+        # "1" is step 0's name and step 1's index: the index wins.
+        self.api.get(self.url('/v1/jobs/' + UUID),
+                     json=self.job_with('succeeded', 'failed'))
+        log0 = self.serve(0, b'zero\n')
+        log1 = self.serve(1, b'one\n')
+        result = self.run_cli('job', 'logs', UUID, '1')
+        self.assertEqual(b'one\n', result.stdout_bytes)
+        self.assertEqual([], log0.offsets)
+        self.assertEqual([0], log1.offsets)
+
+    def test_user_digits_fall_back_to_a_name(self):
+        # No step 7: "7" is then step 1's name.
+        self.api.get(self.url('/v1/jobs/' + UUID),
+                     json=self.job_with('succeeded', 'failed',
+                                        names=('a', '7', 'x')))
+        self.serve(1, b'seven\n')
+        result = self.run_cli('job', 'logs', UUID, '7')
+        self.assertEqual(0, result.rc, result.stderr)
+        self.assertEqual(b'seven\n', result.stdout_bytes)
+
+    def test_non_ascii_digits_are_a_name(self):
+        # "١" (Arabic-Indic one) is not the index 1, only a name.
+        self.api.get(self.url('/v1/jobs/' + UUID),
+                     json=self.job_with('succeeded', 'failed',
+                                        names=('\u0661', 'b', 'x')))
+        self.serve(0, b'arabic\n')
+        result = self.run_cli('job', 'logs', UUID, '\u0661')
+        self.assertEqual(0, result.rc, result.stderr)
+        self.assertEqual(b'arabic\n', result.stdout_bytes)
