@@ -23,7 +23,7 @@ class Manager:
         parts = [http.API_PREFIX, self.collection]
         if ident is not None:
             parts.append(http.quote(ident))
-        parts.extend(str(p) for p in rest)
+        parts.extend(http.quote(p) for p in rest)
         return '/'.join(parts)
 
     def list(self, **filters):

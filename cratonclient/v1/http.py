@@ -10,6 +10,8 @@ import json as jsonlib
 import urllib.parse
 
 from keystoneauth1 import exceptions as ksa_exc
+import requests
+import requests.adapters
 
 from cratonclient import exceptions
 
@@ -20,9 +22,67 @@ JSON_PATCH = 'application/json-patch+json'
 GZIP = 'application/gzip'
 
 
+# Path segments that URL resolution (RFC 3986 section 5.2.4) would remove
+# or climb out of, when written as they are.
+DOT_SEGMENTS = ('.', '..')
+
+
 def quote(ident):
-    """``ident`` (a UUID or a name) made safe as one path segment."""
-    return urllib.parse.quote(str(ident), safe='')
+    """``ident`` (a UUID, a name, an index) made safe as one path segment:
+    percent-encoded, and a name ``.`` or ``..`` written ``%2E``/``%2E%2E``
+    so that it stays a name instead of being resolved away.
+    """
+    text = urllib.parse.quote(str(ident), safe='')
+    if text in DOT_SEGMENTS:
+        text = text.replace('.', '%2E')
+    return text
+
+
+def encode_dot_segments(url):
+    """``url`` with every path segment ``.`` or ``..`` written ``%2E`` or
+    ``%2E%2E``; other URLs are returned unchanged.
+    """
+    parts = urllib.parse.urlsplit(url)
+    segments = parts.path.split('/')
+    if not any(seg in DOT_SEGMENTS for seg in segments):
+        return url
+    path = '/'.join(seg.replace('.', '%2E') if seg in DOT_SEGMENTS else seg
+                    for seg in segments)
+    return urllib.parse.urlunsplit(parts._replace(path=path))
+
+
+class _DotSegmentAdapter(requests.adapters.BaseAdapter):
+    """A transport adapter that sends through ``inner`` after putting back
+    the ``%2E`` of dot segments.
+
+    requests decodes ``%2E`` to ``.`` while preparing a URL (after it has
+    resolved the literal dot segments), so a dot segment still present when
+    the request is sent was percent-encoded by us, as a name.
+    """
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def send(self, request, **kwargs):
+        request.url = encode_dot_segments(request.url)
+        return self.inner.send(request, **kwargs)
+
+    def close(self):
+        self.inner.close()
+
+
+def _keep_dot_segments(adapter, root):
+    """Have the requests session under ``adapter`` send URLs under
+    ``root`` through :class:`_DotSegmentAdapter` (once per session).
+    """
+    session = getattr(getattr(adapter, 'session', None), 'session', None)
+    if not isinstance(session, requests.Session):
+        return
+    prefix = root + '/'
+    current = session.get_adapter(prefix)
+    if not isinstance(current, _DotSegmentAdapter):
+        session.mount(prefix, _DotSegmentAdapter(current))
 
 
 class HTTPClient:
@@ -59,6 +119,7 @@ class HTTPClient:
             if endpoint.endswith(API_PREFIX):
                 endpoint = endpoint[:-len(API_PREFIX)]
             self._root = endpoint
+            _keep_dot_segments(self.adapter, endpoint)
         return self._root
 
     def _no_endpoint(self, exc):

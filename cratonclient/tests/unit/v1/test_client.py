@@ -1,9 +1,11 @@
 """The Python client library against a fake HTTP layer."""
 
 import gzip
+import http.server as http_server
 import io
 import os
 import tarfile
+import threading
 
 import fixtures
 from keystoneauth1 import session as ksa_session
@@ -14,6 +16,7 @@ import testtools
 from cratonclient import exceptions
 from cratonclient.v1 import archive
 from cratonclient.v1 import client
+from cratonclient.v1 import http
 from cratonclient.v1 import patch
 
 URL = 'http://craton.test:7780'
@@ -248,3 +251,59 @@ class TestPatch(testtools.TestCase):
                          patch.labels_ops(['a', 'b'], ['c', 'c'], ['a']))
         self.assertEqual([patch.replace('/labels', ['x'])],
                          patch.labels_ops(None, ['x']))
+
+
+class _RecordingHandler(http_server.BaseHTTPRequestHandler):
+    """Answers every request with ``{}`` and records its raw target."""
+
+    def do_GET(self):
+        self.server.targets.append(self.path)
+        body = b'{"uuid": "u", "name": "n"}'
+        self.send_response(200)
+        self.send_header('Content-Type', 'application/json')
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_DELETE = do_GET
+    do_POST = do_GET
+
+    def log_message(self, *args):
+        pass
+
+
+class TestDotNamesOnTheWire(testtools.TestCase):
+    """``.`` and ``..`` are names, not path steps: they reach the server
+    percent-encoded (a real HTTP server, as requests re-decodes ``%2E``
+    before sending unless the client keeps it).
+    """
+
+    def setUp(self):
+        super().setUp()
+        server = http_server.HTTPServer(('127.0.0.1', 0), _RecordingHandler)
+        server.targets = []
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        self.server = server
+        self.craton = client.Client.noauth(
+            'http://127.0.0.1:%d' % server.server_port)
+
+    def test_dot_names_are_percent_encoded(self):
+        self.craton.regions.get('..')
+        self.craton.hosts.get('.')
+        self.craton.regions.delete('..')
+        self.craton.jobs.cancel('..')
+        self.craton.tasks.get('a..b')
+        self.craton.regions.get('...')
+        self.assertEqual(['/v1/regions/%2E%2E', '/v1/hosts/%2E',
+                          '/v1/regions/%2E%2E', '/v1/jobs/%2E%2E/cancel',
+                          '/v1/tasks/a..b', '/v1/regions/...'],
+                         self.server.targets)
+
+    def test_quote_helper(self):
+        self.assertEqual('%2E', http.quote('.'))
+        self.assertEqual('%2E%2E', http.quote('..'))
+        self.assertEqual('a%2Fb', http.quote('a/b'))
+        self.assertEqual('...', http.quote('...'))
