@@ -152,7 +152,12 @@ class HTTPClient:
         if accept:
             headers.setdefault('Accept', accept)
         if json is not None:
-            data = jsonlib.dumps(json).encode('utf-8')
+            try:
+                # Strict JSON: no NaN or Infinity, which the API refuses.
+                data = jsonlib.dumps(json, allow_nan=False).encode('utf-8')
+            except (TypeError, ValueError) as exc:
+                raise exceptions.CommandError(
+                    'cannot send the request body as JSON: %s' % exc)
             content_type = content_type or JSON
         if content_type:
             headers['Content-Type'] = content_type

@@ -9,6 +9,7 @@ FormattableColumns: readable in a table, JSON values with ``-f json`` or
 
 import argparse
 import json
+import math
 import shlex
 
 from cliff import columns
@@ -25,17 +26,40 @@ NARROW_FORMATTERS = ('table', 'csv', 'value')
 TEXT_FORMATTERS = ('value', 'csv', 'shell')
 
 
+def _no_constant(name):
+    raise ValueError('%s is not JSON' % name)
+
+
+def _finite_float(text):
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError('%s is out of range' % text)
+    return value
+
+
+def strict_json_loads(text):
+    """``json.loads`` of strict JSON (RFC 8259): ``NaN``, ``Infinity`` and
+    ``-Infinity`` are refused, and so are numbers too large for a float
+    (``1e400``), instead of becoming non-finite floats.
+
+    :raises ValueError: ``text`` is not strict JSON.
+    """
+    return json.loads(text, parse_constant=_no_constant,
+                      parse_float=_finite_float)
+
+
 def var_pair(text):
     """argparse type of ``--var KEY=VALUE``: ``(KEY, VALUE)``, VALUE parsed
-    as JSON when it parses (``false``, ``3``, ``[22,80]``, ``{"a":1}``,
-    ``"quoted"``), else kept as the string given.
+    as strict JSON when it parses (``false``, ``3``, ``[22,80]``,
+    ``{"a":1}``, ``"quoted"``), else kept as the string given (so ``NaN``,
+    ``Infinity`` or ``1e400`` stay strings).
     """
     key, sep, raw = text.partition('=')
     if not sep or not key:
         raise argparse.ArgumentTypeError(
             'expected KEY=VALUE, got %r' % text)
     try:
-        value = json.loads(raw)
+        value = strict_json_loads(raw)
     except ValueError:
         value = raw
     return key, value

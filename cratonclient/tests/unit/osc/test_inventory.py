@@ -24,6 +24,36 @@ class TestRegion(base.ShellTestCase):
         self.assertEqual('application/json',
                          self.api.last_request.headers['Content-Type'])
 
+    def test_var_values_json_refuses_is_kept_as_the_string(self):
+        # Not JSON (RFC 8259): NaN, Infinity, and numbers that only fit as
+        # infinity; each stays the string it was written as.
+        self.api.post(self.url('/v1/regions'), status_code=201,
+                      json=base.region())
+        texts = ['NaN', 'Infinity', '-Infinity', '1e400', '-1e400',
+                 '[1, NaN]', '{"a": 1e999}']
+        argv = ['region', 'create', 'r1']
+        for n, text in enumerate(texts):
+            argv += ['--var', 'v%d=%s' % (n, text)]
+        argv += ['--var', 'small=1e-400', '--var', 'big=123456789012345678901']
+        self.run_json(*argv)
+        expected = {'v%d' % n: text for n, text in enumerate(texts)}
+        expected.update(small=0.0, big=123456789012345678901)
+        self.assertEqual({'name': 'r1', 'variables': expected}, self.sent())
+        # What went out is strict JSON.
+        body = self.api.last_request.body.decode('utf-8')
+        for constant in ('NaN', 'Infinity'):
+            self.assertNotIn(': ' + constant, body)
+
+    def test_nan_never_goes_out_as_json(self):
+        from cratonclient import exceptions
+        from cratonclient.v1 import client
+        craton = client.Client.noauth(base.ENDPOINT)
+        exc = self.assertRaises(exceptions.ClientException,
+                                craton.regions.create,
+                                {'name': 'r', 'variables': {'x': float('nan')}})
+        self.assertIn('JSON', str(exc))
+        self.assertFalse(self.api.called)
+
     def test_create_minimal_sends_only_name(self):
         self.api.post(self.url('/v1/regions'), status_code=201,
                       json=base.region())
