@@ -17,6 +17,19 @@ def _one_line(text):
     return ' '.join(str(text).split())
 
 
+# How much of a text that is not the API's own (an HTML page, a proxy's
+# answer) goes into a one-line error.
+SNIPPET_CHARS = 200
+
+
+def snippet(text, limit=SNIPPET_CHARS):
+    """``text`` on one line, cut to about ``limit`` characters (``…``
+    marks a cut).
+    """
+    text = _one_line(text)
+    return text if len(text) <= limit else text[:limit].rstrip() + '…'
+
+
 class ClientException(Exception):
     """Base class of everything the client raises on purpose."""
 
@@ -38,7 +51,8 @@ class ApiError(ClientException):
     """
 
     def __init__(self, status, detail, code=None, title=None,
-                 request_id=None, method=None, url=None):
+                 request_id=None, method=None, url=None, reason=None,
+                 api_error=True):
         self.status = status
         self.code = code
         self.title = title
@@ -46,10 +60,21 @@ class ApiError(ClientException):
         self.request_id = request_id
         self.method = method
         self.url = url
+        self.reason = reason
+        self.api_error = api_error
         super().__init__(str(self))
 
     def __str__(self):
-        text = '%s (HTTP %s)' % (_one_line(self.detail), self.status)
+        if self.api_error:
+            text = '%s (HTTP %s)' % (_one_line(self.detail), self.status)
+        else:
+            # Not the API's error body (a proxy, a web server, another
+            # service): say where the answer came from, and only its start.
+            text = '%s answered HTTP %s%s' % (
+                self.url, self.status,
+                ' %s' % _one_line(self.reason) if self.reason else '')
+            if self.detail:
+                text += ': %s' % snippet(self.detail)
         if self.request_id:
             text += ' (Request-ID: %s)' % self.request_id
         return text
@@ -60,7 +85,8 @@ class ApiError(ClientException):
 
         The API-WG body ``{"errors": [{status, code, title, detail,
         request_id}]}`` gives the fields; a body in any other shape (a proxy's
-        HTML page) gives its first line as the detail, or the reason phrase.
+        HTML page) makes an error with ``api_error`` False, whose text names
+        the URL, the status and reason, and the start of the body.
         """
         status = response.status_code
         request_id = (response.headers.get('x-openstack-request-id') or
@@ -75,13 +101,34 @@ class ApiError(ClientException):
             error = body['errors'][0]
         detail = error.get('detail') or error.get('title')
         if not detail:
-            text = (response.text or '').strip()
-            detail = (_one_line(text.splitlines()[0]) if text
-                      else response.reason or 'HTTP error %s' % status)
+            return cls(status=status,
+                       detail=snippet(response.text or ''),
+                       request_id=request_id, method=method,
+                       url=url or response.url, reason=response.reason,
+                       api_error=False)
         return cls(status=error.get('status') or status, detail=detail,
                    code=error.get('code'), title=error.get('title'),
                    request_id=error.get('request_id') or request_id,
-                   method=method, url=url or response.url)
+                   method=method, url=url or response.url,
+                   reason=response.reason)
+
+
+class InvalidResponse(ClientException):
+    """A 2xx answer that is not what the Craton API sends (not JSON, or
+    JSON of another shape): the URL most likely points at another service.
+
+    :ivar url: the URL that was asked for.
+    :ivar problem: what was wrong with the answer.
+    """
+
+    def __init__(self, url, problem):
+        self.url = url
+        self.problem = _one_line(problem)
+        super().__init__(str(self))
+
+    def __str__(self):
+        return 'the service at %s did not answer as the Craton API: %s' % (
+            self.url, self.problem)
 
 
 def _root_cause(exc):

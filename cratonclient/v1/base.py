@@ -40,17 +40,17 @@ class Manager:
 
         :raises ApiError: 404 when it does not exist or is not visible.
         """
-        return self.http.json('GET', self._path(ident), params=params)
+        return self.http.resource('GET', self._path(ident), params=params)
 
     def create(self, body):
         """``POST`` ``body`` (a dict in the API's shape); the new resource."""
-        return self.http.json('POST', self._path(), json=body)
+        return self.http.resource('POST', self._path(), json=body)
 
     def update(self, ident, patch):
         """Apply a JSON Patch (a list of operations, see
         :mod:`cratonclient.v1.patch`); the changed resource.
         """
-        return self.http.json('PATCH', self._path(ident), json=list(patch),
+        return self.http.resource('PATCH', self._path(ident), json=list(patch),
                               content_type=http.JSON_PATCH)
 
     def delete(self, ident):

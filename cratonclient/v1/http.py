@@ -176,20 +176,64 @@ class HTTPClient:
     def json(self, method, path, **kwargs):
         """:meth:`request`, returning the decoded JSON body (None when the
         answer has no body, as a 204).
+
+        :raises InvalidResponse: the body is not JSON.
         """
         response = self.request(method, path, **kwargs)
         if response.status_code == 204 or not response.content:
             return None
-        return response.json()
+        try:
+            return response.json()
+        except ValueError:
+            raise exceptions.InvalidResponse(
+                self.url(path), 'HTTP %s with a body that is not JSON: %s' % (
+                    response.status_code,
+                    exceptions.snippet(response.text or '')))
+
+    def resource(self, method, path, **kwargs):
+        """:meth:`json` for a call answered with one resource: a JSON
+        object with a ``uuid``.
+
+        :raises InvalidResponse: no body, not JSON, or not such an object.
+        """
+        body = self.json(method, path, **kwargs)
+        if not isinstance(body, dict) or 'uuid' not in body:
+            raise exceptions.InvalidResponse(
+                self.url(path), 'expected a resource (a JSON object with a '
+                'uuid), got %s' % _shape(body))
+        return body
 
     def pages(self, path, key, params=None):
         """Yield every item of the list at ``path``, following ``next``.
 
         :param key: the list's key in the body (``"regions"``).
+        :raises InvalidResponse: a page is not ``{key: [objects…], …}``.
         """
         while path:
             body = self.json('GET', path, params=params)
-            yield from body.get(key) or []
-            path = body.get('next')
+            items = body.get(key) if isinstance(body, dict) else None
+            if not isinstance(items, list) or \
+                    not all(isinstance(i, dict) for i in items):
+                raise exceptions.InvalidResponse(
+                    self.url(path), 'expected a JSON object with a list of '
+                    'objects under %r, got %s' % (key, _shape(body)))
+            yield from items
+            nxt = body.get('next')
+            if nxt is not None and not isinstance(nxt, str):
+                raise exceptions.InvalidResponse(
+                    self.url(path), 'a list\'s "next" is not a URL')
+            path = nxt
             # ``next`` carries the query already.
             params = None
+
+
+def _shape(body):
+    """A few words on what a JSON body is, for an error message."""
+    if body is None:
+        return 'no body'
+    if isinstance(body, dict):
+        return 'an object with keys %s' % exceptions.snippet(
+            ', '.join(sorted(str(k) for k in body)) or 'none', 80)
+    return 'a JSON %s' % {list: 'array', str: 'string', bool: 'boolean',
+                          int: 'number', float: 'number'}.get(
+                              type(body), type(body).__name__)

@@ -36,7 +36,7 @@ class WorkflowManager(base.Manager):
 
     def replace(self, ident, body):
         """``PUT``: replace name, description, variables and steps."""
-        return self.http.json('PUT', self._path(ident), json=body)
+        return self.http.resource('PUT', self._path(ident), json=body)
 
 
 class JobManager(base.Manager):
@@ -48,7 +48,7 @@ class JobManager(base.Manager):
 
         :raises ApiError: 409 when the job has already finished.
         """
-        return self.http.json('POST', self._path(ident, 'cancel'))
+        return self.http.resource('POST', self._path(ident, 'cancel'))
 
     def inventory(self, ident):
         """The hosts snapshotted when the job was submitted (all pages)."""

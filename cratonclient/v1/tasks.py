@@ -22,7 +22,7 @@ class TaskManager(base.Manager):
         :param data: the archive's bytes.
         :returns: the task (``status`` ``pending``).
         """
-        return self.http.json('PUT', self._path(ident, 'source'), data=data,
+        return self.http.resource('PUT', self._path(ident, 'source'), data=data,
                               content_type=http.GZIP)
 
     def upload_directory(self, ident, directory):
@@ -34,16 +34,16 @@ class TaskManager(base.Manager):
 
     def approve(self, ident):
         """Approve a ``ready`` task (admins); the task."""
-        return self.http.json('POST', self._path(ident, 'approve'))
+        return self.http.resource('POST', self._path(ident, 'approve'))
 
     def reject(self, ident, reason=None):
         """Reject a task (admins); the task, with ``rejection_reason``."""
         body = {'reason': reason} if reason is not None else None
-        return self.http.json('POST', self._path(ident, 'reject'), json=body)
+        return self.http.resource('POST', self._path(ident, 'reject'), json=body)
 
     def rebuild(self, ident):
         """Build the task's image again; the task (``status`` ``pending``)."""
-        return self.http.json('POST', self._path(ident, 'rebuild'))
+        return self.http.resource('POST', self._path(ident, 'rebuild'))
 
     def wait_for_build(self, ident, interval=0.5, on_update=None,
                        sleep=time.sleep):

@@ -113,7 +113,50 @@ class TestErrors(base.ShellTestCase):
                      headers={'X-OpenStack-Request-ID': 'req-h'})
         result = self.run_cli('region', 'list')
         self.assert_one_error_line(result, '<html>Bad Gateway</html>',
-                                   '(HTTP 502)', 'req-h')
+                                   self.url('/v1/regions'), 'HTTP 502',
+                                   'req-h')
+
+    def test_a_non_api_error_page_is_one_short_line(self):
+        page = '<html><head><title>404 Not Found</title></head>\n' + \
+            '<body>%s</body></html>\n' % ('x' * 5000)
+        self.api.get(self.url('/v1/regions/r1'), status_code=404,
+                     reason='Not Found', text=page)
+        result = self.run_cli('region', 'show', 'r1')
+        self.assert_one_error_line(result, self.url('/v1/regions/r1'),
+                                   'HTTP 404 Not Found',
+                                   '<html><head><title>404')
+        self.assertLess(len(result.stderr), 400)
+
+    def test_a_json_error_body_not_in_the_api_wg_shape(self):
+        self.api.get(self.url('/v1/regions'), status_code=500,
+                     reason='Internal Server Error',
+                     json={'message': 'boom', 'code': 500})
+        result = self.run_cli('region', 'list')
+        self.assert_one_error_line(result, self.url('/v1/regions'),
+                                   'HTTP 500 Internal Server Error')
+
+    def test_a_2xx_page_that_is_not_json(self):
+        self.api.get(self.url('/v1/regions/r1'),
+                     text='<html>Welcome to nginx!</html>')
+        result = self.run_cli('region', 'show', 'r1')
+        self.assert_one_error_line(
+            result, self.url('/v1/regions/r1'),
+            'did not answer as the Craton API', 'not JSON')
+
+    def test_a_2xx_json_of_the_wrong_shape(self):
+        for path, argv, body in (
+                ('/v1/regions', ('region', 'list'), ['a', 'b']),
+                ('/v1/regions', ('region', 'list'), {'regions': 'no'}),
+                ('/v1/regions', ('region', 'list'), {'items': []}),
+                ('/v1/regions/r1', ('region', 'show', 'r1'), [1, 2]),
+                ('/v1/regions/r1', ('region', 'show', 'r1'), 'text'),
+                ('/v1/jobs/j', ('job', 'logs', 'j'), {'name': 'no uuid'}),
+        ):
+            self.api.get(self.url(path), json=body)
+            result = self.run_cli(*argv)
+            self.assert_one_error_line(result, self.url(path),
+                                       'did not answer as the Craton API')
+            self.assertNotIn('attribute', result.stderr)
 
     def test_transport_error_names_the_url(self):
         self.api.get(self.url('/v1/regions'),

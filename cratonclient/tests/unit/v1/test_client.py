@@ -20,6 +20,8 @@ from cratonclient.v1 import http
 from cratonclient.v1 import patch
 
 URL = 'http://craton.test:7780'
+# The least a resource answer holds.
+RESOURCE = {'uuid': 'u'}
 
 
 class ClientTestCase(testtools.TestCase):
@@ -61,7 +63,9 @@ class TestErrors(ClientTestCase):
         self.api.get(URL + '/v1/regions', status_code=503, text='',
                      reason='Service Unavailable')
         exc = self.assertRaises(exceptions.ApiError, self.craton.regions.list)
-        self.assertEqual('Service Unavailable (HTTP 503)', str(exc))
+        self.assertEqual(URL + '/v1/regions answered HTTP 503 Service '
+                         'Unavailable', str(exc))
+        self.assertFalse(exc.api_error)
         self.api.get(URL + '/v1/regions', status_code=500,
                      json={'message': 'x'},
                      headers={'X-OpenStack-Request-ID': 'req-h'})
@@ -115,20 +119,20 @@ class TestRequests(ClientTestCase):
         self.assertEqual({'label': ['a', 'b'], 'marker': ['1']}, second.qs)
 
     def test_paths_and_bodies(self):
-        self.api.post(URL + '/v1/tasks/a%2Fb%20c/reject', json={})
+        self.api.post(URL + '/v1/tasks/a%2Fb%20c/reject', json=RESOURCE)
         self.craton.tasks.reject('a/b c', reason='why')
         self.assertEqual({'reason': 'why'}, self.api.last_request.json())
-        self.api.post(URL + '/v1/tasks/t/reject', json={})
+        self.api.post(URL + '/v1/tasks/t/reject', json=RESOURCE)
         self.craton.tasks.reject('t')
         self.assertIsNone(self.api.last_request.body)
-        self.api.patch(URL + '/v1/hosts/h', json={})
+        self.api.patch(URL + '/v1/hosts/h', json=RESOURCE)
         self.craton.hosts.update('h', [patch.replace('/name', 'x')])
         self.assertEqual('application/json-patch+json',
                          self.api.last_request.headers['Content-Type'])
         self.api.delete(URL + '/v1/hosts/h', status_code=204)
         self.assertIsNone(self.craton.hosts.delete('h'))
-        self.api.put(URL + '/v1/workflows/w', json={'name': 'w'})
-        self.assertEqual({'name': 'w'},
+        self.api.put(URL + '/v1/workflows/w', json=dict(RESOURCE, name='w'))
+        self.assertEqual({'uuid': 'u', 'name': 'w'},
                          self.craton.workflows.replace('w', {'name': 'w'}))
 
 
@@ -186,7 +190,7 @@ class TestLogs(ClientTestCase):
         self.assertEqual([0.25, 0.25], sleeps)
 
     def test_wait(self):
-        self.api.get(URL + '/v1/jobs/j', [{'json': {'status': s}} for s in
+        self.api.get(URL + '/v1/jobs/j', [{'json': {'uuid': 'j', 'status': s}} for s in
                                           ('pending', 'running',
                                            'cancelling', 'cancelled')])
         seen, sleeps = [], []
