@@ -143,6 +143,12 @@ def _root_cause(exc):
     return exc
 
 
+def root_cause_text(exc):
+    """The text of the innermost cause of ``exc`` (or its class name)."""
+    cause = _root_cause(exc)
+    return str(cause) or str(exc) or type(cause).__name__
+
+
 class ConnectionFailure(ClientException):
     """The Craton API could not be reached (refused, no route, DNS, TLS,
     timeout).
@@ -164,6 +170,4 @@ class ConnectionFailure(ClientException):
     @classmethod
     def from_exception(cls, url, exc):
         """From the exception keystoneauth/requests raised for ``url``."""
-        cause = _root_cause(exc)
-        reason = str(cause) or str(exc) or type(cause).__name__
-        return cls(url, reason)
+        return cls(url, root_cause_text(exc))

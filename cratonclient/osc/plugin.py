@@ -7,6 +7,8 @@ the first time a command touches ``client_manager.craton``. Commands are
 found in the ``openstack.craton.v1`` entry point group.
 """
 
+import argparse
+import math
 import os
 
 from keystoneauth1 import session as ksa_session
@@ -18,6 +20,20 @@ API_NAME = 'craton'
 API_VERSION_OPTION = 'os_craton_api_version'
 DEFAULT_API_VERSION = '1'
 API_VERSIONS = {'1': 'cratonclient.v1.client.Client'}
+# Seconds every request may wait to connect, then for each read.
+DEFAULT_TIMEOUT = 60.0
+
+
+def timeout_seconds(text):
+    """argparse type of ``--os-craton-timeout``: a finite float > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(
+            'expected a number of seconds greater than 0, got %r' % text)
+    return value
 
 
 def _config(instance, key, default=None):
@@ -39,6 +55,8 @@ def make_client(instance):
                           DEFAULT_API_VERSION))
     client_class = utils.get_client_class(API_NAME, version, API_VERSIONS)
     url = _config(instance, 'craton_url')
+    timeout = float(_config(instance, 'craton_timeout_seconds',
+                            DEFAULT_TIMEOUT))
     if _config(instance, 'auth_type') == 'none':
         if not url:
             raise exceptions.CommandError(
@@ -50,10 +68,10 @@ def make_client(instance):
             url, session=session,
             project_id=os.environ.get('OS_CRATON_PROJECT'),
             user_id=os.environ.get('OS_CRATON_USER'),
-            roles=os.environ.get('OS_CRATON_ROLES'))
+            roles=os.environ.get('OS_CRATON_ROLES'), timeout=timeout)
     return client_class(instance.session, endpoint_override=url,
                         interface=instance.interface,
-                        region_name=instance.region_name)
+                        region_name=instance.region_name, timeout=timeout)
 
 
 def build_option_parser(parser):
@@ -70,4 +88,13 @@ def build_option_parser(parser):
         help='Craton API URL, instead of the catalog\'s craton-workflow '
              'endpoint; required with --os-auth-type none '
              '(Env: OS_CRATON_URL)')
+    parser.add_argument(
+        '--os-craton-timeout', metavar='<seconds>', type=timeout_seconds,
+        # Not "..._timeout": openstack.config would fold that key into the
+        # session-wide api_timeout and drop it.
+        dest='os_craton_timeout_seconds',
+        default=utils.env('OS_CRATON_TIMEOUT', default=DEFAULT_TIMEOUT),
+        help='Seconds every Craton API request may wait to connect, and '
+             'then for each read of the answer, default=%g '
+             '(Env: OS_CRATON_TIMEOUT)' % DEFAULT_TIMEOUT)
     return parser

@@ -39,17 +39,20 @@ class Client:
         ``admin``).
     :param region_name: catalog region.
     :param additional_headers: headers sent with every request.
+    :param timeout: seconds (float) every request may wait to connect and
+        then for each read of the answer (default 60); None waits forever.
     """
 
     def __init__(self, session, endpoint_override=None, interface=None,
                  region_name=None, additional_headers=None,
-                 service_type=http.SERVICE_TYPE, user_agent=USER_AGENT):
+                 service_type=http.SERVICE_TYPE, user_agent=USER_AGENT,
+                 timeout=http.DEFAULT_TIMEOUT):
         self.adapter = ksa_adapter.Adapter(
             session, service_type=service_type, interface=interface,
             region_name=region_name, endpoint_override=endpoint_override,
             additional_headers=dict(additional_headers or {}),
             user_agent=user_agent)
-        self.http = http.HTTPClient(self.adapter)
+        self.http = http.HTTPClient(self.adapter, timeout=timeout)
         self.regions = inventory.RegionManager(self.http)
         self.cells = inventory.CellManager(self.http)
         self.hosts = inventory.HostManager(self.http)

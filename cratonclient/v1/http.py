@@ -85,16 +85,24 @@ def _keep_dot_segments(adapter, root):
         session.mount(prefix, _DotSegmentAdapter(current))
 
 
+# Seconds a request may wait for the connection and then for each read.
+DEFAULT_TIMEOUT = 60.0
+
+
 class HTTPClient:
     """Requests to the Craton API v1 over a ``keystoneauth1`` adapter.
 
     :param adapter: a ``keystoneauth1.adapter.Adapter`` (its session carries
         the auth, or none for ``noauth``; its ``endpoint_override``, when
         set, is where Craton answers).
+    :param timeout: seconds (a float > 0) to wait for the connection, and
+        then for each read of the answer, of every request; None waits
+        forever.
     """
 
-    def __init__(self, adapter):
+    def __init__(self, adapter, timeout=DEFAULT_TIMEOUT):
         self.adapter = adapter
+        self.timeout = timeout
         self._root = None
 
     @property
@@ -145,7 +153,8 @@ class HTTPClient:
         :param data: raw bytes to send with ``content_type``.
         :param params: query parameters; a list value repeats the parameter.
         :raises ApiError: the API answered 4xx/5xx.
-        :raises ConnectionFailure: the API could not be reached.
+        :raises ConnectionFailure: the API could not be reached, or did not
+            answer within ``timeout`` seconds.
         """
         url = self.url(path)
         headers = dict(headers or {})
@@ -166,7 +175,14 @@ class HTTPClient:
         try:
             response = self.adapter.request(url, method, data=data,
                                             params=params or None,
-                                            headers=headers, raise_exc=False)
+                                            headers=headers, raise_exc=False,
+                                            timeout=self.timeout)
+        except ksa_exc.ConnectTimeout as exc:
+            # keystoneauth raises this for a read timeout too.
+            raise exceptions.ConnectionFailure(
+                url, 'no answer within %g s (--os-craton-timeout) (%s)'
+                % (self.timeout, exceptions.snippet(
+                    exceptions.root_cause_text(exc), 120)))
         except ksa_exc.ConnectionError as exc:
             raise exceptions.ConnectionFailure.from_exception(url, exc)
         if response.status_code >= 400:

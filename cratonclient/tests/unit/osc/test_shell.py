@@ -2,13 +2,16 @@
 one-line errors, through OSC's real shell.
 """
 
+import argparse
 import importlib.metadata
 import socket
+import time
 
 import fixtures
 from keystoneauth1 import fixture as ksa_fixture
 import requests
 
+from cratonclient.osc import plugin
 from cratonclient.tests.unit import base
 
 # CLI.md's commands (the secret and event commands come later).
@@ -164,6 +167,63 @@ class TestErrors(base.ShellTestCase):
         result = self.run_cli('region', 'list')
         self.assert_one_error_line(result, self.url('/v1/regions'),
                                    'timed out')
+
+
+class TestTimeout(base.ShellTestCase):
+
+    def test_every_request_has_the_default_timeout(self):
+        self.api.get(self.url('/v1/regions'), json={'regions': []})
+        self.run_json('region', 'list')
+        self.assertEqual(60.0, self.api.last_request.timeout)
+
+    def test_option_and_environment(self):
+        self.api.get(self.url('/v1/regions'), json={'regions': []})
+        self.useFixture(fixtures.EnvironmentVariable('OS_CRATON_TIMEOUT',
+                                                     '7.5'))
+        self.run_json('region', 'list')
+        self.assertEqual(7.5, self.api.last_request.timeout)
+        self.run_json('--os-craton-timeout', '3', 'region', 'list')
+        self.assertEqual(3.0, self.api.last_request.timeout)
+
+    def test_a_bad_value_is_a_usage_error(self):
+        for value in ('0', '-1', 'soon', 'nan', 'inf'):
+            result = self.run_cli('--os-craton-timeout', value, 'region',
+                                  'list')
+            self.assertEqual(2, result.rc, value)
+            self.assertIn('--os-craton-timeout', result.stderr)
+        self.assertFalse(self.api.called)
+
+    def test_help_names_the_option(self):
+        text = plugin.build_option_parser(
+            argparse.ArgumentParser()).format_help()
+        self.assertIn('--os-craton-timeout', text)
+        self.assertIn('OS_CRATON_TIMEOUT', text)
+
+
+class TestServerNeverAnswers(base.ShellTestCase):
+    """A real server that accepts the connection and never answers."""
+
+    fake_http = False
+
+    def setUp(self):
+        super().setUp()
+        sock = socket.socket()
+        sock.bind(('127.0.0.1', 0))
+        sock.listen(8)
+        self.addCleanup(sock.close)
+        self.port = sock.getsockname()[1]
+        self.useFixture(fixtures.EnvironmentVariable(
+            'OS_CRATON_URL', 'http://127.0.0.1:%d' % self.port))
+        self.useFixture(fixtures.EnvironmentVariable('OS_CRATON_TIMEOUT',
+                                                     '0.3'))
+
+    def test_timeout_is_one_line_naming_the_url(self):
+        started = time.monotonic()
+        result = self.run_cli('region', 'show', 'r1')
+        self.assertLess(time.monotonic() - started, 10)
+        self.assert_one_error_line(
+            result, 'http://127.0.0.1:%d/v1/regions/r1' % self.port,
+            'no answer', '0.3')
 
 
 class TestServiceDown(base.ShellTestCase):
