@@ -6,6 +6,7 @@ import io
 import os
 import tarfile
 import threading
+import time
 
 import fixtures
 from keystoneauth1 import session as ksa_session
@@ -222,6 +223,39 @@ class TestArchive(testtools.TestCase):
             self.assertEqual('a.txt', tar.getmember('link').linkname)
         self.assertEqual(['Dockerfile', 'a.txt', 'b', 'b/z.py', 'link'],
                          names)
+
+    def _task_dir(self):
+        tmp = self.useFixture(fixtures.TempDir()).path
+        for name in ('Dockerfile', 'z/b.py', 'z/a.py', 'a/run.sh'):
+            os.makedirs(os.path.dirname(os.path.join(tmp, name)),
+                        exist_ok=True)
+            with open(os.path.join(tmp, name), 'wb') as f:
+                f.write(name.encode() * 100)
+        os.chmod(os.path.join(tmp, 'a/run.sh'), 0o750)
+        os.utime(os.path.join(tmp, 'z/a.py'), (1500000000, 1500000000))
+        return tmp
+
+    def test_same_directory_same_bytes(self):
+        tmp = self._task_dir()
+        first = archive.directory_archive(tmp)
+        # A second later (the gzip header's own time would differ).
+        later = time.time() + 1.5
+        self.useFixture(fixtures.MockPatch('time.time', return_value=later))
+        second = archive.directory_archive(tmp)
+        self.assertEqual(first, second)
+        # No time and no file name in the gzip header (RFC 1952).
+        self.assertEqual(b'\x00\x00\x00\x00', first[4:8])
+        self.assertEqual(0, first[3] & 0x08)
+
+    def test_modes_and_mtimes_of_the_files_are_kept(self):
+        tmp = self._task_dir()
+        data = archive.directory_archive(tmp)
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            self.assertEqual(0o750, tar.getmember('a/run.sh').mode & 0o777)
+            self.assertEqual(1500000000, int(tar.getmember('z/a.py').mtime))
+            self.assertEqual(['Dockerfile', 'a', 'a/run.sh', 'z', 'z/a.py',
+                              'z/b.py'], tar.getnames())
+            self.assertEqual({0}, {m.uid for m in tar} | {m.gid for m in tar})
 
     def test_refused(self):
         tmp = self.useFixture(fixtures.TempDir()).path
