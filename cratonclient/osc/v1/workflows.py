@@ -127,15 +127,18 @@ class ShowWorkflow(WorkflowCommand):
 
 
 class SetWorkflow(ShowWorkflow):
-    """Replace a workflow's definition with a JSON/YAML file's."""
+    """Replace a workflow's definition with a JSON/YAML file's (keeping
+    its name unless --name is given).
+    """
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         parser.add_argument('--file', metavar='FILE', required=True,
                             help='The new definition (the API\'s JSON body, '
-                                 'or the same in YAML); an omitted name '
-                                 'keeps the current one')
-        parser.add_argument('--name', help='New name (wins over the file\'s)')
+                                 'or the same in YAML); a name in it is '
+                                 'ignored: the workflow keeps its name '
+                                 'unless --name is given')
+        parser.add_argument('--name', help='New name')
         parser.add_argument('--description', help='Description (replaces '
                                                   'the file\'s)')
         common.add_var_options(parser)
@@ -144,9 +147,11 @@ class SetWorkflow(ShowWorkflow):
     def take_action(self, parsed_args):
         workflows = self.craton.workflows
         body = apply_options(load_file(parsed_args.file), parsed_args)
+        # As for create, the command line names the workflow: its current
+        # name stays (a name in the file is ignored) unless --name is given.
         if parsed_args.name is not None:
             body['name'] = parsed_args.name
-        elif not body.get('name'):
+        else:
             body['name'] = workflows.get(parsed_args.workflow)['name']
         return self.show(workflows.replace(parsed_args.workflow, body))
 

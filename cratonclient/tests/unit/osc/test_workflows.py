@@ -121,11 +121,22 @@ steps:
         self.assertEqual({'name': 'maint', 'variables': {'x': 1},
                           'steps': [{'task': 'audit'}]}, put.json())
         path = self.write('w2.yaml', 'name: other\nsteps: [{task: a}]\n')
+        # The file's name does not rename the workflow.
         self.run_json('workflow', 'set', 'maint', '--file', path)
-        self.assertEqual('other', self.sent()['name'])
+        self.assertEqual('maint', self.sent()['name'])
         self.run_json('workflow', 'set', 'maint', '--file', path, '--name',
                       'third')
         self.assertEqual('third', self.sent()['name'])
+
+    def test_set_by_uuid_keeps_the_current_name_over_the_files(self):
+        uuid = workflow()['uuid']
+        self.api.get(self.url('/v1/workflows/' + uuid), json=workflow())
+        self.api.put(self.url('/v1/workflows/' + uuid), json=workflow())
+        path = self.write('w.json', json.dumps(
+            {'name': 'renamed', 'steps': [{'task': 'audit'}]}))
+        self.run_json('workflow', 'set', uuid, '--file', path)
+        self.assertEqual({'name': 'maint', 'steps': [{'task': 'audit'}]},
+                         self.sent())
 
     def test_list_show_delete(self):
         self.api.get(self.url('/v1/workflows'),
