@@ -1,6 +1,7 @@
 """``openstack craton workflow …``"""
 
 import json
+import re
 
 import yaml
 
@@ -8,11 +9,46 @@ from cratonclient import exceptions
 from cratonclient.osc.v1 import common
 
 
+class _PlainLoader(yaml.SafeLoader):
+    """YAML's safe loader, without the implicit types that JSON does not
+    have: a date or time written plainly (``2024-01-01``, ``2024-01-01
+    10:00:00``, ``12:30``, which YAML 1.1 reads as a timestamp or a base-60
+    number) stays the string it was written as.
+    """
+
+
+def _plain_resolvers(resolvers):
+    out = {}
+    for first, entries in resolvers.items():
+        kept = []
+        for tag, regexp in entries:
+            if tag == 'tag:yaml.org,2002:timestamp':
+                continue
+            if tag in ('tag:yaml.org,2002:int', 'tag:yaml.org,2002:float'):
+                # No base-60 forms: nothing with a colon is a number.
+                regexp = re.compile('(?=[^:]*$)' + regexp.pattern,
+                                    regexp.flags)
+            kept.append((tag, regexp))
+        out[first] = kept
+    return out
+
+
+_PlainLoader.yaml_implicit_resolvers = _plain_resolvers(
+    yaml.SafeLoader.yaml_implicit_resolvers)
+
+
+def _one_line(text):
+    return ' '.join(str(text).split())
+
+
 def load_file(path):
     """A workflow definition from ``path``: the API's JSON body, or the
-    same in YAML; a dict.
+    same in YAML (dates and times kept as written); a dict that is valid
+    strict JSON.
 
-    :raises CommandError: unreadable, not JSON or YAML, or not a mapping.
+    :raises CommandError: unreadable, not JSON or YAML, not a mapping, or
+        holding what JSON cannot (a cycle of aliases, a set, binary, an
+        explicit timestamp, NaN or infinity); one line naming ``path``.
     """
     try:
         with open(path, encoding='utf-8') as f:
@@ -20,18 +56,32 @@ def load_file(path):
     except (OSError, UnicodeDecodeError) as exc:
         raise exceptions.CommandError('cannot read %s: %s' % (path, exc))
     try:
-        body = json.loads(text)
-    except ValueError:
         try:
-            body = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise exceptions.CommandError(
-                '%s is neither JSON nor YAML: %s'
-                % (path, ' '.join(str(exc).split())))
+            body = json.loads(text)
+        except ValueError:
+            body = yaml.load(text, Loader=_PlainLoader)
+    except yaml.YAMLError as exc:
+        raise exceptions.CommandError(
+            '%s is neither JSON nor YAML: %s' % (path, _one_line(exc)))
+    except (RecursionError, ValueError, TypeError) as exc:
+        raise exceptions.CommandError(
+            'cannot load %s: %s' % (path, _one_line(exc) or
+                                    type(exc).__name__))
     if not isinstance(body, dict):
         raise exceptions.CommandError(
             '%s must hold a workflow object (name, description, variables, '
             'steps), not %s' % (path, type(body).__name__))
+    try:
+        # What will be sent must be strict JSON.
+        json.dumps(body, allow_nan=False)
+    except (RecursionError, ValueError, TypeError) as exc:
+        if isinstance(exc, RecursionError) or 'Circular' in str(exc):
+            why = 'it refers to itself (a cycle of YAML aliases) or nests ' \
+                  'too deep'
+        else:
+            why = _one_line(exc)
+        raise exceptions.CommandError(
+            '%s cannot be sent as JSON: %s' % (path, why))
     return body
 
 

@@ -101,6 +101,42 @@ steps:
         self.assert_one_error_line(result, 'cannot read')
         self.assertFalse(self.api.called)
 
+    def test_yaml_dates_and_times_stay_as_written(self):
+        path = self.write('w.yaml', """
+variables:
+  when: 2024-01-01
+  at: 2024-01-01 10:00:00
+  iso: 2024-01-01T10:00:00Z
+  window: 12:30
+  sexa: 1:30.5
+  quoted: '2024-01-01'
+  n: 42
+  f: 1.5
+  hex: 0x10
+steps: [{task: audit}]
+""")
+        self.run_json('workflow', 'create', 'm', '--file', path)
+        self.assertEqual({'when': '2024-01-01', 'at': '2024-01-01 10:00:00',
+                          'iso': '2024-01-01T10:00:00Z', 'window': '12:30',
+                          'sexa': '1:30.5', 'quoted': '2024-01-01', 'n': 42,
+                          'f': 1.5, 'hex': 16},
+                         self.sent()['variables'])
+
+    def test_files_that_do_not_make_json_are_one_line(self):
+        for text in ('a: &x [*x]\n',
+                     'variables: {s: !!set {a, b}}\n',
+                     'variables: {b: !!binary aGVsbG8=}\n',
+                     'variables: {d: !!timestamp 2024-01-01}\n',
+                     'variables: {x: .inf}\n',
+                     'variables: {x: .nan}\n',
+                     '{"variables": {"x": NaN}}',
+                     '[' * 5000 + ']' * 5000):
+            path = self.write('bad.yaml', text)
+            result = self.run_cli('workflow', 'create', 'm', '--file', path)
+            self.assert_one_error_line(result, path)
+            self.assertNotIn('Circular', result.stderr)
+        self.assertFalse(self.api.called)
+
     def test_unknown_task_is_the_api_400(self):
         self.api.post(self.url('/v1/workflows'), status_code=400,
                       json=base.error_body(
