@@ -175,7 +175,8 @@ def find_step(job, ident):
     raise exceptions.CommandError(
         'job %s has no step %r; its steps are: %s' % (
             job.get('uuid'), ident,
-            ', '.join('%s %s' % (s.get('index'), s.get('name'))
+            ', '.join('%s %s' % (progress.printable(s.get('index')),
+                                 progress.printable(s.get('name')))
                       for s in steps) or 'none'))
 
 
@@ -235,7 +236,8 @@ class JobLogs(common.CratonMixin, command.Command):
                 if last != b'\n':
                     out.write(b'\n')
                 out.write(('==> step %s %s (%s) <==\n' % (
-                    index, step.get('name'), step.get('status'))
+                    index, progress.printable(step.get('name')),
+                    progress.printable(step.get('status')))
                 ).encode('utf-8'))
                 out.flush()
                 last = b'\n'

@@ -8,6 +8,7 @@ changes, so the output reads as a log.
 
 import datetime
 import shutil
+import unicodedata
 
 # Seconds between two polls of the API while waiting.
 POLL_INTERVAL = 0.5
@@ -85,8 +86,38 @@ class Display:
         self.stream.write(out)
 
 
+# Characters that move the cursor, end a line, or reorder text on a
+# terminal: C0 and C1 controls and DEL, line and paragraph separators, and
+# the bidirectional overrides and isolates.
+_BIDI = frozenset('\u202a\u202b\u202c\u202d\u202e'
+                  '\u2066\u2067\u2068\u2069')
+_SHORT = {'\n': '\\n', '\r': '\\r', '\t': '\\t'}
+
+
+def _escape(char):
+    if char in _SHORT:
+        return _SHORT[char]
+    code = ord(char)
+    return '\\x%02x' % code if code < 0x100 else '\\u%04x' % code
+
+
+def printable(value):
+    """``value`` as text safe to show on a terminal line: control
+    characters escaped as Python writes them (``\\n``, ``\\x1b``,
+    ``\\u2028``), everything else (letters of any script) as it is.
+    """
+    text = str(value)
+    return ''.join(
+        _escape(c) if (unicodedata.category(c) in ('Cc', 'Zl', 'Zp') or
+                       c in _BIDI) else c
+        for c in text)
+
+
 def _one_line(text):
-    return ' '.join(str(text).split())
+    """``text`` with runs of whitespace made one space, then made
+    :func:`printable`.
+    """
+    return printable(' '.join(str(text).split()))
 
 
 def job_lines(job, now=None):
@@ -97,22 +128,25 @@ def job_lines(job, now=None):
     steps = sorted(job.get('steps') or [], key=lambda s: s.get('index', 0))
     done = sum(1 for s in steps if s.get('status') == 'succeeded')
     head = 'job %s: %s (%d/%d steps succeeded, %s)' % (
-        job.get('uuid'), job.get('status'), done, len(steps),
+        printable(job.get('uuid')), printable(job.get('status')), done,
+        len(steps),
         elapsed(job.get('started_at'), job.get('finished_at'), now))
     if job.get('status_reason'):
         head += ': ' + _one_line(job['status_reason'])
     lines = [('job', (job.get('status'), job.get('status_reason')), head)]
-    name_w = max([len(str(s.get('name'))) for s in steps] + [4])
-    node_w = max([len(str(s.get('node') or '-')) for s in steps] + [4])
+    names = [printable(s.get('name')) for s in steps]
+    nodes = [printable(s.get('node') or '-') for s in steps]
+    name_w = max([len(n) for n in names] + [4])
+    node_w = max([len(n) for n in nodes] + [4])
     index_w = len(str(max([s.get('index', 0) for s in steps] + [0])))
-    for step in steps:
+    for step, name, node in zip(steps, names, nodes):
         text = 'step %-*s  %-*s  %-9s  %-*s  %s' % (
-            index_w, step.get('index'), name_w, step.get('name'),
-            step.get('status'), node_w, step.get('node') or '-',
+            index_w, printable(step.get('index')), name_w, name,
+            printable(step.get('status')), node_w, node,
             elapsed(step.get('started_at'), step.get('finished_at'), now))
         if step.get('exit_code') is not None and \
                 step.get('status') != 'succeeded':
-            text += '  exit %s' % step['exit_code']
+            text += '  exit %s' % printable(step['exit_code'])
         if step.get('status_reason') and step.get('status') != 'succeeded':
             text += '  ' + _one_line(step['status_reason'])
         state = (step.get('status'), step.get('node'), step.get('exit_code'),
@@ -131,7 +165,8 @@ class TaskBuildLines:
         self.start = clock()
 
     def __call__(self, task):
-        text = 'task %s: %s (%s)' % (task.get('name'), task.get('status'),
+        text = 'task %s: %s (%s)' % (printable(task.get('name')),
+                                     printable(task.get('status')),
                                      format_duration(self.clock() -
                                                      self.start))
         if task.get('status_reason'):

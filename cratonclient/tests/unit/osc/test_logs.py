@@ -233,3 +233,22 @@ class TestDigitStepNames(base.ShellTestCase):
         result = self.run_cli('job', 'logs', UUID, '\u0661')
         self.assertEqual(0, result.rc, result.stderr)
         self.assertEqual(b'arabic\n', result.stdout_bytes)
+
+
+class TestControlCharactersInNames(base.ShellTestCase):
+
+    def test_headers_escape_them_and_log_bytes_stay(self):
+        self.api.get(self.url('/v1/jobs/' + UUID), json=base.job(
+            'failed', [base.step(0, 'a\nb\x1b[2J', 'failed')]))
+        self.api.get(self.url('/v1/jobs/%s/steps/0/logs' % UUID),
+                     content=GrowingLog([b'\x1b[31mred\x1b[0m\n']))
+        result = self.run_cli('job', 'logs', UUID)
+        self.assertEqual(0, result.rc, result.stderr)
+        self.assertEqual(b'==> step 0 a\\nb\\x1b[2J (failed) <==\n'
+                         b'\x1b[31mred\x1b[0m\n', result.stdout_bytes)
+
+    def test_unknown_step_error_stays_one_line(self):
+        self.api.get(self.url('/v1/jobs/' + UUID), json=base.job(
+            'failed', [base.step(0, 'a\nb', 'failed')]))
+        result = self.run_cli('job', 'logs', UUID, 'x\ny')
+        self.assert_one_error_line(result, '0 a\\nb')

@@ -41,6 +41,29 @@ class TestLines(testtools.TestCase):
                       'unreachable', lines[0][2])
 
 
+    def test_control_characters_in_names_are_escaped(self):
+        evil = 'a\nb\x1b[2J\rc\x7f\x9b\u2028'
+        escaped = 'a\\nb\\x1b[2J\\rc\\x7f\\x9b\\u2028'
+        job = base.job('failed', [
+            base.step(0, evil, 'failed\x1b[31m', node='n\x07',
+                      status_reason='oops\x1b[0m')],
+            uuid='j\x1b', status_reason='why\x00')
+        lines = progress.job_lines(job, now=NOW)
+        task = progress.TaskBuildLines(lambda: 0)(
+            base.task(name=evil, status='error', status_reason='r\x1b'))
+        for _key, _state, text in lines + task:
+            self.assertTrue(text.isprintable(), repr(text))
+        self.assertIn(escaped, lines[1][2])
+        self.assertIn('failed\\x1b[31m', lines[1][2])
+        self.assertIn('n\\x07', lines[1][2])
+        self.assertIn('oops\\x1b[0m', lines[1][2])
+        self.assertIn('why\\x00', lines[0][2])
+        self.assertIn('task %s: error' % escaped, task[0][2])
+        # Non-ASCII letters are not control characters.
+        self.assertEqual('caf\u00e9 \u65e5\u672c',
+                         progress.printable('caf\u00e9 \u65e5\u672c'))
+
+
 class TestDisplay(testtools.TestCase):
 
     def test_plain_prints_a_line_when_its_state_changes(self):
