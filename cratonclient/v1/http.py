@@ -7,6 +7,7 @@ transport failure into :class:`~cratonclient.exceptions.ConnectionFailure`.
 """
 
 import json as jsonlib
+import logging
 import urllib.parse
 
 from keystoneauth1 import exceptions as ksa_exc
@@ -14,6 +15,8 @@ import requests
 import requests.adapters
 
 from cratonclient import exceptions
+
+LOG = logging.getLogger(__name__)
 
 SERVICE_TYPE = 'craton-workflow'
 API_PREFIX = '/v1'
@@ -144,7 +147,8 @@ class HTTPClient:
         return self.root + path
 
     def request(self, method, path, json=None, data=None, params=None,
-                headers=None, content_type=None, accept=JSON):
+                headers=None, content_type=None, accept=JSON,
+                log_body=True):
         """Send one request; return the ``requests.Response`` (status < 400).
 
         :param path: ``/v1/...`` or an absolute URL.
@@ -152,6 +156,9 @@ class HTTPClient:
             ``application/json``).
         :param data: raw bytes to send with ``content_type``.
         :param params: query parameters; a list value repeats the parameter.
+        :param log_body: False to keep the answer's body out of the debug
+            log (a step's log: a user's data, and large); the request and
+            the answer's status and headers are still logged.
         :raises ApiError: the API answered 4xx/5xx.
         :raises ConnectionFailure: the API could not be reached, or did not
             answer within ``timeout`` seconds.
@@ -173,10 +180,22 @@ class HTTPClient:
         if params:
             params = {k: v for k, v in params.items() if v is not None}
         try:
+            if not log_body:
+                # keystoneauth logs text bodies whole; log this call here.
+                LOG.debug('REQ: %s %s%s (answer body not logged)', method,
+                          url, '?' + urllib.parse.urlencode(params, True)
+                          if params else '')
             response = self.adapter.request(url, method, data=data,
                                             params=params or None,
                                             headers=headers, raise_exc=False,
-                                            timeout=self.timeout)
+                                            timeout=self.timeout,
+                                            log=log_body)
+            if not log_body:
+                LOG.debug('RESP: [%s] %s (%d bytes, not logged)',
+                          response.status_code,
+                          ' '.join('%s: %s' % h for h in
+                                   sorted(response.headers.items())),
+                          len(response.content))
         except ksa_exc.ConnectTimeout as exc:
             # keystoneauth raises this for a read timeout too.
             raise exceptions.ConnectionFailure(

@@ -60,7 +60,9 @@ class JobManager(base.Manager):
         """
         response = self.http.request(
             'GET', self._path(ident, 'steps', int(index), 'logs'),
-            params={'offset': int(offset)}, accept='text/plain')
+            params={'offset': int(offset)}, accept='text/plain',
+            # A log's bytes are the task's output: not for the debug log.
+            log_body=False)
         headers = response.headers
         next_offset = headers.get('X-Craton-Log-Offset')
         data = response.content

@@ -252,3 +252,23 @@ class TestControlCharactersInNames(base.ShellTestCase):
             'failed', [base.step(0, 'a\nb', 'failed')]))
         result = self.run_cli('job', 'logs', UUID, 'x\ny')
         self.assert_one_error_line(result, '0 a\\nb')
+
+
+class TestDebugLeavesLogBodiesOut(base.ShellTestCase):
+
+    def test_debug_does_not_dump_log_pages(self):
+        self.api.get(self.url('/v1/jobs/' + UUID), json=base.job(
+            'succeeded', [base.step(0, 'check', 'succeeded')]))
+        self.api.get(self.url('/v1/jobs/%s/steps/0/logs' % UUID),
+                     content=GrowingLog([b'SECRET-LOG-LINE-1\n',
+                                         b'SECRET-LOG-LINE-2\n']))
+        result = self.run_cli('--debug', 'job', 'logs', UUID, '0',
+                              '--follow')
+        self.assertEqual(0, result.rc, result.stderr)
+        self.assertEqual(b'SECRET-LOG-LINE-1\nSECRET-LOG-LINE-2\n',
+                         result.stdout_bytes)
+        self.assertNotIn('SECRET-LOG-LINE', result.stderr)
+        # The requests themselves are still in the debug output.
+        self.assertIn('/v1/jobs/%s/steps/0/logs' % UUID, result.stderr)
+        self.assertIn('offset=18', result.stderr)
+        self.assertIn('X-Craton-Log-Offset: 36', result.stderr)
