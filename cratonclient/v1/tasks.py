@@ -22,8 +22,8 @@ class TaskManager(base.Manager):
         :param data: the archive's bytes.
         :returns: the task (``status`` ``pending``).
         """
-        return self.http.resource('PUT', self._path(ident, 'source'), data=data,
-                              content_type=http.GZIP)
+        return self.http.resource('PUT', self._path(ident, 'source'),
+                                  data=data, content_type=http.GZIP)
 
     def upload_directory(self, ident, directory):
         """Pack ``directory`` (see :func:`archive.directory_archive`) and
@@ -39,7 +39,8 @@ class TaskManager(base.Manager):
     def reject(self, ident, reason=None):
         """Reject a task (admins); the task, with ``rejection_reason``."""
         body = {'reason': reason} if reason is not None else None
-        return self.http.resource('POST', self._path(ident, 'reject'), json=body)
+        return self.http.resource('POST', self._path(ident, 'reject'),
+                                  json=body)
 
     def rebuild(self, ident):
         """Build the task's image again; the task (``status`` ``pending``)."""

@@ -139,7 +139,7 @@ def job_lines(job, now=None):
     name_w = max([len(n) for n in names] + [4])
     node_w = max([len(n) for n in nodes] + [4])
     index_w = len(str(max([s.get('index', 0) for s in steps] + [0])))
-    for step, name, node in zip(steps, names, nodes):
+    for step, name, node in zip(steps, names, nodes, strict=True):
         text = 'step %-*s  %-*s  %-9s  %-*s  %s' % (
             index_w, printable(step.get('index')), name_w, name,
             printable(step.get('status')), node_w, node,

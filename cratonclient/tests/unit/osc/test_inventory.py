@@ -50,7 +50,8 @@ class TestRegion(base.ShellTestCase):
         craton = client.Client.noauth(base.ENDPOINT)
         exc = self.assertRaises(exceptions.ClientException,
                                 craton.regions.create,
-                                {'name': 'r', 'variables': {'x': float('nan')}})
+                                {'name': 'r',
+                                 'variables': {'x': float('nan')}})
         self.assertIn('JSON', str(exc))
         self.assertFalse(self.api.called)
 

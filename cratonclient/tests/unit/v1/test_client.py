@@ -191,9 +191,9 @@ class TestLogs(ClientTestCase):
         self.assertEqual([0.25, 0.25], sleeps)
 
     def test_wait(self):
-        self.api.get(URL + '/v1/jobs/j', [{'json': {'uuid': 'j', 'status': s}} for s in
-                                          ('pending', 'running',
-                                           'cancelling', 'cancelled')])
+        self.api.get(URL + '/v1/jobs/j',
+                     [{'json': {'uuid': 'j', 'status': s}} for s in
+                      ('pending', 'running', 'cancelling', 'cancelled')])
         seen, sleeps = [], []
         job = self.craton.jobs.wait('j', interval=1, sleep=sleeps.append,
                                     on_update=lambda j: seen.append(
