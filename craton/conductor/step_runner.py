@@ -36,9 +36,10 @@ ERROR = 'error'             # the service could not run it: the job errors
 Outcome = collections.namedtuple('Outcome', 'kind, step, reason, cause',
                                  defaults=(None,))
 
-# Errors that say the database is away for a moment, not that the step
-# cannot run: the runner stops and the sweep resumes the job later.
-_TRANSIENT = (db_exc.DBConnectionError, db_exc.DBDeadlock)
+# Errors that say the database is away or busy for a moment, not that the
+# step cannot run: the runner stops and the sweep resumes the job later.
+_TRANSIENT = (db_exc.DBConnectionError, db_exc.DBDeadlock,
+              exception.DatabaseBusy)
 
 
 class JobTakenOver(Exception):

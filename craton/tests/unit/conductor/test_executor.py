@@ -9,6 +9,7 @@ import fixtures
 from oslo_utils import timeutils
 from oslo_utils import uuidutils
 
+from craton.common import exception
 from craton.common import states
 from craton import conf
 from craton.conductor.drivers import base as driver_base
@@ -529,3 +530,14 @@ class TestOutputContract(ExecutorTestCase):
         self.assertEqual(states.JOB_SUCCEEDED, self.runner.run(uuid))
         self.assertEqual(b'first\nsecond\nlast line without newline',
                          self.log(uuid, 0))
+
+    def test_a_busy_database_only_pauses_the_job(self):
+        # Still busy after the DB API's own retries: the runner stops and
+        # the sweep resumes the job; the step is not failed for it.
+        uuid = self.submit(names=('one', 'two'))
+        with fixtures.MonkeyPatch('craton.conductor.payload.build_payload',
+                                  _raiser(exception.DatabaseBusy())):
+            self.assertRaises(exception.DatabaseBusy, self.runner.run,
+                              uuid)
+        self.assertEqual(['running', 'pending'], self.step_statuses(uuid))
+        self.assertEqual(states.JOB_SUCCEEDED, self.runner.run(uuid))
