@@ -23,7 +23,6 @@ body sent as ``application/json-patch+json`` (RFC 6902's media type) goes
 on as ``application/json``, the type WSME parses.
 """
 
-import itertools
 import json
 import re
 import urllib.parse
@@ -34,6 +33,7 @@ from wsme.rest import json as wsme_json
 from craton.api import media_types
 from craton.api import middleware
 from craton.common import exception
+from craton.common import json_text
 
 JSON_PATCH_MEDIA_TYPE = 'application/json-patch+json'
 # The media types WSME parses as JSON: the bodies checked here.
@@ -43,10 +43,6 @@ BODY_METHODS = frozenset(('POST', 'PUT', 'PATCH'))
 
 # A whole JSON string, its escapes skipped.
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_NOT_BRACKET = bytes(c for c in range(256) if c not in b'[]{}')
-_DEPTH_STEP = [0] * 256
-_DEPTH_STEP[ord('[')] = _DEPTH_STEP[ord('{')] = 1
-_DEPTH_STEP[ord(']')] = _DEPTH_STEP[ord('}')] = -1
 # One token of a JSON text, as far as nesting goes: a whole string, a
 # bracket or a comma. A quote that opens a string with no end matches
 # alone; the rest of the text is inside that string.
@@ -117,20 +113,6 @@ def _what_is_bad(text, undecodable):
 
 # -- JSON depth ------------------------------------------------------------
 
-def json_depth(raw):
-    """How deep ``raw`` (the bytes of a JSON text) nests: ``1`` → 0,
-    ``{}`` → 1, ``[{"a": []}]`` → 3; brackets inside strings do not count.
-
-    Without recursion, and in C but for the last step: strings are cut
-    out, then every byte but a bracket, then the running sum of +1 per
-    opening and -1 per closing bracket is taken.
-    """
-    text = _STRING.sub(b'', raw).partition(b'"')[0]  # unterminated: cut
-    brackets = text.translate(None, _NOT_BRACKET)
-    return max(itertools.accumulate(map(_DEPTH_STEP.__getitem__, brackets)),
-               default=0)
-
-
 def too_deep(raw, limit):
     """Where ``raw`` (the bytes of a JSON text) nests deeper than ``limit``.
 
@@ -181,7 +163,7 @@ def _label(frame):
 
 def check_depth(raw, limit):
     """:raises InvalidParameter: if ``raw`` nests deeper than ``limit``."""
-    if json_depth(raw) <= limit:
+    if json_text.depth(raw) <= limit:
         return
     # Slower, but it stops at the first container over the limit.
     where = too_deep(raw, limit) or []

@@ -18,6 +18,7 @@ import time
 
 import fixtures
 import requests
+import testtools
 
 from craton.tests.functional import api_client
 
@@ -190,3 +191,32 @@ def source_root():
     path = tempfile.mkdtemp(prefix='craton-tasks-')
     os.chmod(path, 0o755)
     return path
+
+
+class DeployedTestCase(testtools.TestCase):
+    """Tests that share one craton-all for their class.
+
+    ``cls.root`` is a local-source root the service accepts, ``cls.deploy``
+    the :class:`Deployment`, ``cls.api`` its client. Subclasses choose the
+    execution driver with :meth:`deployment_extra` and add what they share
+    in :meth:`setUpClass` after calling this one.
+    """
+
+    @classmethod
+    def deployment_extra(cls):
+        """Config sections that choose the execution driver."""
+        return None
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.root = source_root()
+        cls.deploy = Deployment(source_roots=[cls.root],
+                                extra=cls.deployment_extra())
+        cls.deploy.setUp()
+        cls.api = cls.deploy.client
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.deploy.cleanUp()
+        super().tearDownClass()

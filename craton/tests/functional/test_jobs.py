@@ -17,24 +17,14 @@ from craton.tests.functional import swarmenv
 
 
 @dbfixtures.requires_functional
-class EmbeddedJobsTest(testtools.TestCase):
+class EmbeddedJobsTest(deployment.DeployedTestCase):
 
     # Hosts of the large-inventory scenario: a payload of several MiB.
     LARGE_INVENTORY = 5000
 
     @classmethod
-    def deployment_extra(cls):
-        """Config sections that choose the execution driver."""
-        return None
-
-    @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.root = deployment.source_root()
-        cls.deploy = deployment.Deployment(source_roots=[cls.root],
-                                           extra=cls.deployment_extra())
-        cls.deploy.setUp()
-        cls.api = cls.deploy.client
         cls.task = jobtask.register(cls.api, cls.root)
         cls.api.post('/v1/regions', {'name': 'r1',
                                      'variables': {'site': 'r1', 'a': 1}},
@@ -49,11 +39,6 @@ class EmbeddedJobsTest(testtools.TestCase):
         cls.api.post('/v1/hosts', {'name': 'compute-02', 'region': 'r1',
                                    'labels': ['compute', 'gpu'],
                                    'ip_address': '127.0.0.12'}, expect=201)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.deploy.cleanUp()
-        super().tearDownClass()
 
     def workflow(self, steps, variables=None):
         name = 'wf-%s' % uuid.uuid4().hex[:8]

@@ -6,7 +6,6 @@ a step twice."""
 import json
 import time
 
-import testtools
 
 from craton.tests.functional import dbfixtures
 from craton.tests.functional import deployment
@@ -17,28 +16,13 @@ LINES = 40
 
 
 @dbfixtures.requires_functional
-class RestartTest(testtools.TestCase):
-
-    @classmethod
-    def deployment_extra(cls):
-        """Config sections that choose the execution driver."""
-        return None
+class RestartTest(deployment.DeployedTestCase):
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.root = deployment.source_root()
-        cls.deploy = deployment.Deployment(source_roots=[cls.root],
-                                           extra=cls.deployment_extra())
-        cls.deploy.setUp()
-        cls.api = cls.deploy.client
         jobtask.register(cls.api, cls.root)
         cls.api.add_hosts(['compute-01'])
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.deploy.cleanUp()
-        super().tearDownClass()
 
     def setUp(self):
         super().setUp()

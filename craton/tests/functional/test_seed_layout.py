@@ -109,29 +109,14 @@ def seed_archive():
 
 
 @dbfixtures.requires_functional
-class SeedLayoutTest(testtools.TestCase):
+class SeedLayoutTest(deployment.DeployedTestCase):
     """The seed's layout on the docker execution driver."""
-
-    @classmethod
-    def deployment_extra(cls):
-        """Config sections that choose the execution driver."""
-        return None
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.root = deployment.source_root()
-        cls.deploy = deployment.Deployment(source_roots=[cls.root],
-                                           extra=cls.deployment_extra())
-        cls.deploy.setUp()
-        cls.api = cls.deploy.client
         cls.host = 'seed-host-%s' % uuid.uuid4().hex[:6]
         cls.api.add_hosts([cls.host])
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.deploy.cleanUp()
-        super().tearDownClass()
 
     def run_task(self, task):
         """Approve ``task`` (ready), run a one-step job of it; check the

@@ -6,6 +6,7 @@ than ``[api] max_json_depth``, and the JSON Patch media type.
 import json
 
 from craton.api import input_checks
+from craton.common import json_text
 from craton.conductor import payload
 from craton.objects import job as job_obj
 from craton.tests.unit.api import base
@@ -357,8 +358,8 @@ class TestDepth(InputCase):
         for (method, path, raw), (_m, _p, deeper) in zip(
                 self.bodies(64, 'at-limit'), self.bodies(65, 'over'),
                 strict=True):
-            self.assertEqual(64, input_checks.json_depth(raw.encode()))
-            self.assertEqual(65, input_checks.json_depth(deeper.encode()))
+            self.assertEqual(64, json_text.depth(raw.encode()))
+            self.assertEqual(65, json_text.depth(deeper.encode()))
             resp = self.send(method, path, raw)
             if path.startswith('/tasks'):
                 # No deep value is a valid task source: the controller
@@ -442,7 +443,7 @@ class TestJsonDepthScan(base.APITestCase):
                                                  3),
                            (b'["\\"[", [1]]', 2), (b'[[[ "open [[[[', 3),
                            (b'[1, [2, [3]], {"x": {"y": {}}}]', 4)):
-            self.assertEqual(depth, input_checks.json_depth(raw), raw)
+            self.assertEqual(depth, json_text.depth(raw), raw)
 
     def test_where(self):
         self.assertIsNone(input_checks.too_deep(b'[[1]]', 2))
