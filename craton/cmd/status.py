@@ -28,9 +28,9 @@ class Checks(upgradecheck.UpgradeCommands):
         return upgradecheck.Result(upgradecheck.Code.SUCCESS)
 
     def _check_engine(self):
-        from craton.conductor import engine
+        from craton.common import docker_client
         try:
-            engine.get_client(craton_conf.CONF).ping()
+            docker_client.get_client(craton_conf.CONF).ping()
         except Exception as exc:
             return upgradecheck.Result(
                 upgradecheck.Code.WARNING,

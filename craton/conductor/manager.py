@@ -1,7 +1,7 @@
 """Server side of the conductor RPC API: thin endpoints.
 
 The work lives in :mod:`craton.conductor.service` (claims, pools, recovery),
-:mod:`craton.conductor.builder` and :mod:`craton.conductor.executor`.
+:mod:`craton.conductor.builds.builder` and :mod:`craton.conductor.jobs.runner`.
 """
 
 import oslo_messaging as messaging

@@ -14,12 +14,12 @@ from oslo_log import log as logging
 
 from craton.common import context as craton_context
 from craton.common import exception
-from craton.conductor import builder
+from craton.conductor.builds import builder
 from craton.conductor import drivers
-from craton.conductor import executor
-from craton.conductor import image_cleanup
+from craton.conductor.drivers.swarm import cleanup as image_cleanup
+from craton.conductor.drivers.swarm import periodic as sync_periodic
+from craton.conductor.jobs import runner
 from craton.conductor import pools
-from craton.conductor import sync_periodic
 from craton.db import api as db_api
 from craton.objects import task as task_obj
 
@@ -44,7 +44,7 @@ class ConductorService:
     def runner(self):
         if self._runner is None:
             driver = drivers.get_driver(self.conf)
-            self._runner = executor.JobRunner(self.context, self.conf,
+            self._runner = runner.JobRunner(self.context, self.conf,
                                               driver, self.host)
         return self._runner
 

@@ -17,13 +17,13 @@ from oslo_log import log as logging
 import requests
 import urllib3
 
+from craton.common import docker_client
 from craton.common import exception
 from craton.common import states
-from craton.conductor import engine
-from craton.conductor import image_cleanup
-from craton.conductor import registry
-from craton.conductor import sources
-from craton.conductor import sync
+from craton.conductor.builds import fetch as sources
+from craton.conductor.builds import registry
+from craton.conductor.drivers.swarm import cleanup as image_cleanup
+from craton.conductor.drivers.swarm import sync
 
 LOG = logging.getLogger(__name__)
 
@@ -177,7 +177,7 @@ def build_task(task, conf, client=None, workdir=None):
         context = sources.fetch(task.source, builddir, conf,
                                 task_uuid=task.uuid)
         if own_client:
-            client = engine.get_client(conf)
+            client = docker_client.get_client(conf)
         task.build_number = (task.build_number or 0) + 1
         tag = '%s:%d' % (image_repository(task), task.build_number)
         started = time.monotonic()
@@ -261,7 +261,7 @@ def remove_task_images(task, conf, client=None):
     :raises EngineUnavailable: the engine did not answer.
     """
     own_client = client is None
-    client = client or engine.get_client(conf)
+    client = client or docker_client.get_client(conf)
     # Also matches the same repository behind a registry prefix
     # (REGISTRY/craton/task-<uuid>:<n>).
     pattern = re.compile(r'(^|/)%s:[^:/]+$'

@@ -16,8 +16,8 @@ import subprocess
 import time
 import urllib.parse
 
+from craton.common import archives
 from craton.common import exception
-from craton.conductor import uploads
 
 GIT, LOCAL, UPLOAD = 'git', 'local', 'upload'
 _KEYS = {GIT: frozenset(('type', 'url', 'ref', 'path')),
@@ -55,7 +55,7 @@ def validate(source, conf, current=None):
     """
     kind = source.get('type') if isinstance(source, dict) else None
     if kind == UPLOAD:
-        return uploads.validate_source(source, current)
+        return archives.validate_source(source, current)
     if kind not in _KEYS:
         raise _invalid('source must be an object whose "type" is "git", '
                        '"local" or "upload", not %r' % (kind,))
@@ -222,7 +222,7 @@ def fetch(source, dest_dir, conf, task_uuid=None):
         refused or missing archive, the missing Dockerfile.
     """
     fetcher = {GIT: _fetch_git, LOCAL: _fetch_local, UPLOAD: lambda *a:
-               uploads.fetch(*a, task_uuid=task_uuid)}.get(source.get('type'))
+               archives.fetch(*a, task_uuid=task_uuid)}.get(source.get('type'))
     if fetcher is None:
         raise exception.BuildError(reason='cannot build a %r source'
                                    % (source.get('type'),))

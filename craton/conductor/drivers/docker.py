@@ -16,10 +16,10 @@ from oslo_log import log as logging
 import requests
 import urllib3
 
+from craton.common import docker_client
 from craton.common import exception
 from craton.conductor.drivers import base
 from craton.conductor.drivers import output
-from craton.conductor import engine
 
 _ROOT_USERS = ('0', 'root')
 
@@ -150,7 +150,7 @@ class DockerDriver(base.ExecutionDriver):
         with self._lock:
             if self._client_key != key:
                 with self._engine_errors():
-                    self._client_obj = engine.get_client(self.conf)
+                    self._client_obj = docker_client.get_client(self.conf)
                 self._client_key, self._node = key, None
             return self._client_obj.api
 

@@ -22,7 +22,7 @@ from craton.common import context as craton_context
 from craton.common import exception
 from craton.common import fsm
 from craton.common import states
-from craton.conductor import step_runner
+from craton.conductor.jobs import step as job_step
 from craton.db import api as db_api
 from craton.objects import job as job_obj
 
@@ -31,23 +31,23 @@ LOG = logging.getLogger(__name__)
 # Step status -> (how the job goes on, words for the job's reason), for
 # steps a previous run finished before it could finish the job.
 _FINISHED_STEP = {
-    states.STEP_FAILED: (step_runner.FAILED, 'failed'),
-    states.STEP_TIMED_OUT: (step_runner.FAILED, 'timed out'),
-    states.STEP_LOST: (step_runner.FAILED, 'was lost'),
-    states.STEP_CANCELLED: (step_runner.CANCELLED, 'was cancelled'),
+    states.STEP_FAILED: (job_step.FAILED, 'failed'),
+    states.STEP_TIMED_OUT: (job_step.FAILED, 'timed out'),
+    states.STEP_LOST: (job_step.FAILED, 'was lost'),
+    states.STEP_CANCELLED: (job_step.CANCELLED, 'was cancelled'),
     # Steps are skipped only after a failure or a cancel; reaching a skipped
     # one with every earlier step succeeded means a cancel before start.
-    states.STEP_SKIPPED: (step_runner.CANCELLED, 'was skipped'),
+    states.STEP_SKIPPED: (job_step.CANCELLED, 'was skipped'),
 }
 
 # Times a job is reloaded when its steps change under the runner.
 _RELOADS = 5
 
 _JOB_EVENT = {
-    step_runner.SUCCEEDED: fsm.JOB_SUCCEED,
-    step_runner.FAILED: fsm.JOB_FAIL,
-    step_runner.ERROR: fsm.JOB_ERROR,
-    step_runner.CANCELLED: fsm.JOB_CANCELLED,
+    job_step.SUCCEEDED: fsm.JOB_SUCCEED,
+    job_step.FAILED: fsm.JOB_FAIL,
+    job_step.ERROR: fsm.JOB_ERROR,
+    job_step.CANCELLED: fsm.JOB_CANCELLED,
 }
 
 
@@ -96,7 +96,7 @@ class JobRunner:
             wake = self._wakes.setdefault(job_uuid, threading.Event())
         try:
             return self._run(job_uuid, wake)
-        except step_runner.JobTakenOver:
+        except job_step.JobTakenOver:
             LOG.info('Job %s is no longer owned by %s; stopped watching it',
                      job_uuid, self.host)
             return None
@@ -126,11 +126,11 @@ class JobRunner:
     def fresh_job(self, job):
         """Re-read ``job`` from the database (status, claim).
 
-        :raises: step_runner.JobTakenOver if this conductor no longer owns it.
+        :raises: job_step.JobTakenOver if this conductor no longer owns it.
         """
         fresh = job_obj.Job.get(self._admin, job.uuid)
         if fresh.conductor != self.host:
-            raise step_runner.JobTakenOver()
+            raise job_step.JobTakenOver()
         return fresh
 
     def engine_call(self, func, *args):
@@ -153,7 +153,7 @@ class JobRunner:
         for _attempt in range(_RELOADS):
             try:
                 return self._run_once(job_uuid, wake)
-            except step_runner.StepChanged:
+            except job_step.StepChanged:
                 # Someone else wrote a step of our job; start over from
                 # what the database says rather than overwrite it.
                 LOG.warning('A step of job %s changed under us; reloading',
@@ -197,13 +197,13 @@ class JobRunner:
                 kind, words = _FINISHED_STEP[step.status]
                 if step.status_reason:
                     words = '%s: %s' % (words, step.status_reason)
-                return step_runner.Outcome(kind, step, words)
-            outcome = step_runner.StepRun(self, job, step, results, wake,
+                return job_step.Outcome(kind, step, words)
+            outcome = job_step.StepRun(self, job, step, results, wake,
                                           load_inventory).run()
-            if outcome.kind != step_runner.SUCCEEDED:
+            if outcome.kind != job_step.SUCCEEDED:
                 return outcome
             self._collect(results, step)
-        return step_runner.Outcome(step_runner.SUCCEEDED, None, None)
+        return job_step.Outcome(job_step.SUCCEEDED, None, None)
 
     @staticmethod
     def _collect(results, step):
@@ -229,7 +229,7 @@ class JobRunner:
             return job.status
         step_reason = None
         if outcome.step is not None and outcome.reason:
-            step_reason = '%s %s' % (step_runner.step_label(outcome.step),
+            step_reason = '%s %s' % (job_step.step_label(outcome.step),
                                      outcome.reason)
         event = _JOB_EVENT[outcome.kind]
         values = {'finished_at': timeutils.utcnow(),
@@ -257,7 +257,7 @@ class JobRunner:
         """Move the job by ``event``, conditional on its status and on our
         claim. Returns False if its current status refuses the event.
 
-        :raises: step_runner.JobTakenOver if the job is no longer ours.
+        :raises: job_step.JobTakenOver if the job is no longer ours.
         """
         while True:
             if not fsm.job_can(job.status, event):

@@ -1,6 +1,6 @@
 """One step of a job: start or reattach to its container, watch it, record.
 
-:class:`StepRun` is used by :class:`craton.conductor.executor.JobRunner`
+:class:`StepRun` is used by :class:`craton.conductor.jobs.runner.JobRunner`
 for each step that is not final yet. It is written to be entered again
 after a crash at any point: a step already ``running`` is looked up by its
 container labels and reattached, never started twice (ARCHITECTURE.md,
@@ -21,8 +21,8 @@ from craton.common import fsm
 from craton.common import states
 from craton.conductor.drivers import base as driver_base
 from craton.conductor.drivers import output
-from craton.conductor import logs
-from craton.conductor import payload
+from craton.conductor.jobs import logs
+from craton.conductor.jobs import payload
 
 LOG = logging.getLogger(__name__)
 

@@ -18,10 +18,10 @@ from oslo_config import fixture as config_fixture
 import testtools
 from testtools import content
 
+from craton.common import docker_client
 from craton.common import states
-from craton.conductor import builder
-from craton.conductor import engine
-from craton.conductor import sources
+from craton.conductor.builds import builder
+from craton.conductor.builds import fetch as sources
 from craton import conf
 from craton.tests.functional import gitserver
 
@@ -71,7 +71,7 @@ class BuildsTestCase(testtools.TestCase):
         self.cfg.config(local_source_roots=[self.root], git_timeout=60,
                         build_timeout=300, group='builder')
         try:
-            self.client = engine.get_client(CONF)
+            self.client = docker_client.get_client(CONF)
             self.client.ping()
         except Exception as exc:
             self.fail('the Docker engine at %s does not answer (%s); start '

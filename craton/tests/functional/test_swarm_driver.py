@@ -21,7 +21,7 @@ from craton.common import exception
 from craton.conductor.drivers import base as driver_base
 from craton.conductor.drivers import output
 from craton.conductor.drivers import swarm as swarm_driver
-from craton.conductor.drivers import swarm_spec
+from craton.conductor.drivers.swarm import spec as swarm_spec
 from craton import conf
 from craton.tests.functional import dbfixtures
 from craton.tests.functional import swarmenv

@@ -3,7 +3,7 @@
 
 from craton.api.controllers import base
 from craton.api.controllers.v1 import collection
-from craton.api.controllers.v1 import patch as json_patch
+from craton.api.controllers.v1 import field_patch
 from craton.api.controllers.v1 import types
 from craton.api.controllers.v1 import utils
 from craton.common import exception
@@ -83,7 +83,7 @@ class CellsController(base.RestController):
     def patch(self, ident, body):
         cell = get_cell(ident)
         utils.authorize('craton:cell:update', cell)
-        json_patch.update(cell, body, PATCHABLE, _checked,
+        field_patch.update(cell, body, PATCHABLE, _checked,
                           cell_view)
         return cell_view(cell)
 

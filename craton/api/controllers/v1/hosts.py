@@ -7,7 +7,7 @@ host.
 from craton.api.controllers import base
 from craton.api.controllers.v1 import cells
 from craton.api.controllers.v1 import collection
-from craton.api.controllers.v1 import patch as json_patch
+from craton.api.controllers.v1 import field_patch
 from craton.api.controllers.v1 import types
 from craton.api.controllers.v1 import utils
 from craton.api import inventory_resolve
@@ -116,7 +116,7 @@ class HostsController(base.RestController):
     def patch(self, ident, body):
         host = get_host(ident)
         utils.authorize('craton:host:update', host)
-        json_patch.update(host, body, PATCHABLE, _checked,
+        field_patch.update(host, body, PATCHABLE, _checked,
                           host_view)
         return host_view(host)
 

@@ -4,7 +4,7 @@ from oslo_utils import uuidutils
 
 from craton.api.controllers import base
 from craton.api.controllers.v1 import collection
-from craton.api.controllers.v1 import job_builder
+from craton.api.controllers.v1 import job_submission
 from craton.api.controllers.v1 import steps
 from craton.api.controllers.v1 import types
 from craton.api.controllers.v1 import utils
@@ -34,7 +34,7 @@ def job_view(job):
     return out
 
 
-get_job = job_builder.get_job
+get_job = job_submission.get_job
 
 
 def _uuid_of(cls, ident):
@@ -85,8 +85,8 @@ class JobsController(base.RestController):
     def post(self, body):
         ctx = utils.context()
         utils.authorize('craton:job:create')
-        values, job_steps = job_builder.target(body)
-        hosts = job_builder.hosts_snapshot(body.inventory)
+        values, job_steps = job_submission.target(body)
+        hosts = job_submission.hosts_snapshot(body.inventory)
         values.update(project_id=ctx.project_id, user_id=ctx.user_id,
                       status=states.JOB_PENDING,
                       variables=utils.check_variables(

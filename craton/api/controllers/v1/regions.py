@@ -3,7 +3,7 @@
 
 from craton.api.controllers import base
 from craton.api.controllers.v1 import collection
-from craton.api.controllers.v1 import patch as json_patch
+from craton.api.controllers.v1 import field_patch
 from craton.api.controllers.v1 import types
 from craton.api.controllers.v1 import utils
 from craton.objects import inventory
@@ -63,7 +63,7 @@ class RegionsController(base.RestController):
     def patch(self, ident, body):
         region = get_region(ident)
         utils.authorize('craton:region:update', region)
-        json_patch.update(region, body, PATCHABLE, _checked,
+        field_patch.update(region, body, PATCHABLE, _checked,
                           region_view)
         return region_view(region)
 

@@ -4,7 +4,7 @@ import pecan
 import webob
 
 from craton.api.controllers import base
-from craton.api.controllers.v1 import job_builder
+from craton.api.controllers.v1 import job_submission
 from craton.api.controllers.v1 import utils
 from craton.api import middleware
 from craton.common import exception
@@ -37,7 +37,7 @@ class StepsController(base.RestController):
         if unknown:
             raise utils.invalid(sorted(unknown)[0], 'unknown parameter; '
                                 'only "offset" is accepted')
-        job = job_builder.get_job(job_ident)
+        job = job_submission.get_job(job_ident)
         utils.authorize('craton:job:logs', job)
         not_found = exception.StepNotFound(job=job.uuid, index=index)
         number = utils.ascii_int(index)

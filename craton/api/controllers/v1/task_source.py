@@ -3,7 +3,7 @@
 
 ``PUT`` takes a gzipped tar of the task directory (``Content-Type:
 application/gzip``), at most ``[api] max_upload_bytes``. The whole archive
-is checked (:func:`craton.conductor.uploads.inspect`) before anything is
+is checked (:func:`craton.common.archives.inspect`) before anything is
 stored; an accepted archive replaces the previous one, is recorded in the
 task's source (``size``, ``sha256``), puts approval back to ``pending`` and
 starts a build.
@@ -19,9 +19,9 @@ import webob.exc
 from craton.api.controllers.v1 import utils
 from craton.api import media_types
 from craton.api import middleware
+from craton.common import archives
 from craton.common import exception
 from craton.common import states
-from craton.conductor import uploads
 from craton.db import api as db_api
 
 PATH = r'^/v1/tasks/[^/]+/source/?$'
@@ -35,7 +35,7 @@ def body_route(conf):
     middleware before anything parses the body.
     """
     return middleware.BodyRoute(
-        'PUT', PATH, uploads.MEDIA_TYPES,
+        'PUT', PATH, archives.MEDIA_TYPES,
         lambda: (conf.api.max_upload_bytes, '[api] max_upload_bytes'),
         'a gzipped tar of the task directory')
 
@@ -47,8 +47,8 @@ def set_pending(task):
     when the source is an upload (nothing to build until then).
     """
     task.status = states.TASK_PENDING
-    task.status_reason = (uploads.waiting_reason(task.uuid)
-                          if uploads.awaits_archive(task.source) else None)
+    task.status_reason = (archives.waiting_reason(task.uuid)
+                          if archives.awaits_archive(task.source) else None)
 
 
 def start_build(task, old_source=None):
@@ -56,9 +56,9 @@ def start_build(task, old_source=None):
     source, and cast the build unless the task waits for its archive.
     """
     if isinstance(old_source, dict) and \
-            old_source.get('type') == uploads.UPLOAD:
+            old_source.get('type') == archives.UPLOAD:
         db_api.get_instance().put_task_upload(task.uuid, b'')
-    if not uploads.awaits_archive(task.source):
+    if not archives.awaits_archive(task.source):
         utils.cast('build_task', task.uuid)
 
 
@@ -68,7 +68,7 @@ def _read_body(req, limit):
     """The request body, counted while read (a chunked body has no
     Content-Length to check beforehand).
     """
-    too_large = uploads.ArchiveTooLarge(
+    too_large = archives.ArchiveTooLarge(
         reason='the archive is larger than %d bytes ([api] '
                'max_upload_bytes)' % limit)
     if req.content_length is not None and req.content_length > limit:
@@ -114,11 +114,11 @@ class TaskSourceController(rest.RestController):
         if req.GET:
             raise utils.invalid(sorted(req.GET)[0], 'unknown parameter; '
                                 'this request takes none')
-        if media_types.of(req.content_type) not in uploads.MEDIA_TYPES:
+        if media_types.of(req.content_type) not in archives.MEDIA_TYPES:
             # The middleware answered already; unless it is not in front.
             raise body_route(utils.conf()).media_type_error(req)
         kind = (task.source or {}).get('type')
-        if kind != uploads.UPLOAD:
+        if kind != archives.UPLOAD:
             raise exception.InvalidState(
                 reason="task '%s' has a %s source; only a task whose source "
                        'is {"type": "upload"} takes an archive (change its '
@@ -133,14 +133,14 @@ class TaskSourceController(rest.RestController):
         limit = utils.conf().api.max_upload_bytes
         data = _read_body(req, limit)
         if not data:
-            raise uploads.InvalidArchive(
+            raise archives.InvalidArchive(
                 reason='the request has no body; send a gzipped tar of the '
                        'task directory')
-        summary = uploads.inspect(data, utils.conf())
+        summary = archives.inspect(data, utils.conf())
         # The archive first: a task recording an archive that is not
         # stored would build the previous one.
         db_api.get_instance().put_task_upload(task.uuid, data)
-        task.source = uploads.source_of(summary)
+        task.source = archives.source_of(summary)
         set_pending(task)
         # A new source: approval covers what was approved, not this.
         for key, value in tasks._RESET_APPROVAL.items():

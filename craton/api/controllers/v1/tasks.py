@@ -6,7 +6,7 @@ from oslo_utils import uuidutils
 
 from craton.api.controllers import base
 from craton.api.controllers.v1 import collection
-from craton.api.controllers.v1 import patch as json_patch
+from craton.api.controllers.v1 import field_patch
 from craton.api.controllers.v1 import task_source
 from craton.api.controllers.v1 import types
 from craton.api.controllers.v1 import utils
@@ -31,7 +31,7 @@ _RESET_APPROVAL = {'approval': states.APPROVAL_PENDING, 'approved_by': None,
 
 
 def task_view(task):
-    from craton.conductor import sources
+    from craton.conductor.builds import fetch as sources
     out = utils.view(task, FIELDS, 'tasks')
     out['source'] = sources.public_view(task.source)
     out['shared_roles'] = out['shared_roles'] or []
@@ -65,7 +65,7 @@ def _check_roles(value):
 
 def _checked(values, current_source=None):
     """The changeable fields of a task, validated as a create is."""
-    from craton.conductor import sources
+    from craton.conductor.builds import fetch as sources
     checked = {
         'description': utils.check_description(values.get('description')),
         'source': sources.validate(values.get('source'), utils.conf(),
@@ -89,7 +89,7 @@ def _with_stored_credentials(source, stored):
     the ``stored`` source (credentials as ``***``) keeps the stored URL:
     the patch worked on what GET shows, which never holds credentials.
     """
-    from craton.conductor import sources
+    from craton.conductor.builds import fetch as sources
     shown = sources.public_view(stored)
     if isinstance(source, dict) and source.get('type') == sources.GIT and \
             shown.get('type') == sources.GIT and \
@@ -177,9 +177,9 @@ class TasksController(base.RestController):
     def patch(self, ident, body):
         task = get_task(ident)
         utils.authorize('craton:task:update', target(task))
-        current = json_patch.document(task_view(task), PATCHABLE)
+        current = field_patch.document(task_view(task), PATCHABLE)
         old_source = task.source
-        patched = json_patch.apply(current, body, PATCHABLE)
+        patched = field_patch.apply(current, body, PATCHABLE)
         patched['source'] = _with_stored_credentials(patched.get('source'),
                                                      old_source)
         if _sets_visibility(patched, current):

@@ -23,8 +23,8 @@ from oslo_log import log as logging
 from craton.common import exception
 from craton.conductor.drivers import base
 from craton.conductor.drivers import docker as docker_driver
-from craton.conductor.drivers import swarm_logs
-from craton.conductor.drivers import swarm_spec
+from craton.conductor.drivers.swarm import logs as swarm_logs
+from craton.conductor.drivers.swarm import spec as swarm_spec
 from craton.db import api as db_api
 
 LOG = logging.getLogger(__name__)

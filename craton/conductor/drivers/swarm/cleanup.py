@@ -25,11 +25,11 @@ from docker import types
 from oslo_log import log as logging
 import requests
 
+from craton.common import docker_client
 from craton.common import exception
 from craton.common import states
-from craton.conductor import engine
-from craton.conductor import registry
-from craton.conductor import sync
+from craton.conductor.builds import registry
+from craton.conductor.drivers.swarm import sync
 from craton.db import api as db_api
 
 LOG = logging.getLogger(__name__)
@@ -270,7 +270,7 @@ def _remove(task_uuid, conf, keep, client, nodes, engine_too=True):
             reg.close()
     own_client = client is None
     try:
-        client = client or engine.get_client(conf)
+        client = client or docker_client.get_client(conf)
         if engine_too:
             remove_engine_images(client, task_uuid, keep)
         if (nodes and conf.docker.registry and

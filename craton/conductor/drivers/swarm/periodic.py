@@ -12,18 +12,19 @@ Each round, on every conductor:
   rows of nodes that left the swarm are marked ``failed``.
 
 In the steady state a round costs one node listing and a database read per
-ready task; no service is created. See :mod:`craton.conductor.sync`.
+ready task; no service is created. See
+:mod:`craton.conductor.drivers.swarm.sync`.
 """
 
 import docker
 from oslo_log import log as logging
 
 from craton.common import context as craton_context
+from craton.common import docker_client
 from craton.common import exception
 from craton.common import states
-from craton.conductor import engine
-from craton.conductor import registry
-from craton.conductor import sync
+from craton.conductor.builds import registry
+from craton.conductor.drivers.swarm import sync
 from craton.db import api as db_api
 from craton.objects import task as task_obj
 
@@ -80,7 +81,7 @@ def resync(conf, client=None, dbapi=None, host=None):
     """
     dbapi = dbapi or db_api.get_instance()
     own_client = client is None
-    client = client or engine.get_client(conf)
+    client = client or docker_client.get_client(conf)
     ran = {}
     try:
         remove_stale_services(client, conf)

@@ -29,10 +29,10 @@ Only nodes whose availability is ``active`` and whose state is ``ready``
 (and that match ``[swarm] placement_constraints``) are waited for; each gets
 a ``task_nodes`` row (``synced``, or ``failed`` with the reason). A task is
 ``ready`` when at least one node holds its image and ``error`` only when
-none does. The periodic sync (:mod:`craton.conductor.sync_periodic`)
+none does. The periodic sync (:mod:`craton.conductor.drivers.swarm.periodic`)
 brings the image to nodes that joined, came back or failed before.
 
-Stale images are removed by :mod:`craton.conductor.image_cleanup`.
+Stale images are removed by :mod:`craton.conductor.drivers.swarm.cleanup`.
 """
 
 import collections
@@ -47,10 +47,10 @@ from oslo_utils import timeutils
 import requests
 import urllib3
 
+from craton.common import docker_client
 from craton.common import exception
 from craton.common import states
-from craton.conductor import engine
-from craton.conductor import registry
+from craton.conductor.builds import registry
 from craton.db import api as db_api
 
 LOG = logging.getLogger(__name__)
@@ -392,7 +392,7 @@ def sync_task(task, conf, client=None, dbapi=None):
     own_client = client is None
     results = {}
     try:
-        client = client or engine.get_client(conf)
+        client = client or docker_client.get_client(conf)
         nodes = candidates(list_nodes(client),
                            conf.swarm.placement_constraints)
         ready = [n for n in nodes if n.state == 'ready']
@@ -443,7 +443,7 @@ def sync_task(task, conf, client=None, dbapi=None):
 
 
 def _fail(task, reason):
-    from craton.conductor import builder  # builder imports this module
+    from craton.conductor.builds import builder  # builder imports this module
     task.status = states.TASK_ERROR
     task.status_reason = builder.limit_reason(reason)
     task.save()

@@ -7,7 +7,7 @@ import json
 
 from craton.api import input_checks
 from craton.common import json_text
-from craton.conductor import payload
+from craton.conductor.jobs import payload
 from craton.objects import job as job_obj
 from craton.tests.unit.api import base
 

@@ -4,7 +4,7 @@ import types
 
 import testtools
 
-from craton.api.controllers.v1 import job_builder
+from craton.api.controllers.v1 import job_submission
 from craton.db import api as db_api
 from craton.objects import job as job_obj
 from craton.tests.unit.api import base
@@ -302,11 +302,11 @@ class RunImageTest(testtools.TestCase):
         task = types.SimpleNamespace(image='craton/task-u:1',
                                      image_digest='sha256:aaa',
                                      registry_digest=None)
-        self.assertEqual('sha256:aaa', job_builder.run_image(task))
+        self.assertEqual('sha256:aaa', job_submission.run_image(task))
 
     def test_registry_digest_pins_the_pushed_image(self):
         task = types.SimpleNamespace(
             image='127.0.0.1:5001/craton/task-u:3', image_digest='sha256:a',
             registry_digest='sha256:bbb')
         self.assertEqual('127.0.0.1:5001/craton/task-u@sha256:bbb',
-                         job_builder.run_image(task))
+                         job_submission.run_image(task))

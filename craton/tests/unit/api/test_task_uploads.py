@@ -13,10 +13,10 @@ from craton import conf
 from craton.db import api as db_api
 from craton.objects import task as task_obj
 from craton.tests.unit.api import base
-from craton.tests.unit.conductor import test_uploads
+from craton.tests.unit.common import test_archives
 
-archive = test_uploads.archive
-f, sym = test_uploads.f, test_uploads.sym
+archive = test_archives.archive
+f, sym = test_archives.f, test_archives.sym
 KiB = 1024
 
 
@@ -261,7 +261,7 @@ class TestPutSource(UploadTestCase):
                  "symlink 'passwd' -> '/etc/passwd' leads outside"),
                 (archive(f('../x')), "member '../x'"),
                 (archive(f('a/../../x')), "member 'a/../../x'"),
-                (test_uploads.bare(f('run.sh')), 'no regular file named '
+                (test_archives.bare(f('run.sh')), 'no regular file named '
                  'Dockerfile'),
                 (b'\x1f\x8b but not really gzip', 'not a valid gzip'),
                 (b'', 'the request has no body')):

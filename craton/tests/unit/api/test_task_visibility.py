@@ -6,7 +6,7 @@ import itertools
 
 from craton.objects import job as job_obj
 from craton.tests.unit.api import base
-from craton.tests.unit.conductor import test_uploads
+from craton.tests.unit.common import test_archives
 
 A, B = 'project-a', 'project-b'
 VISIBILITIES = ('private', 'shared', 'public')
@@ -148,7 +148,7 @@ class TestPersonaTable(VisibilityTestCase):
         if upload:
             project_id, roles = PERSONAS[persona]
             return self.app.put(
-                '/v1%s/source' % one, test_uploads.archive(),
+                '/v1%s/source' % one, test_archives.archive(),
                 headers=dict(self.headers(project=project_id),
                              **{'X-Roles': roles,
                                 'Content-Type': 'application/gzip'}),

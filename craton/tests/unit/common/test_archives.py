@@ -15,16 +15,16 @@ from unittest import mock
 
 import fixtures
 
+from craton.common import archives
 from craton.common import exception
 from craton.common import states
-from craton.conductor import builder
-from craton.conductor import sources
-from craton.conductor import uploads
+from craton.conductor.builds import builder
+from craton.conductor.builds import fetch as sources
 from craton import conf
 from craton.db import api as db_api
 from craton.tests import base
-from craton.tests.unit.conductor import test_builder
-from craton.tests.unit.conductor import test_sources
+from craton.tests.unit.conductor.builds import test_builder
+from craton.tests.unit.conductor.builds import test_fetch
 
 CONF = conf.CONF
 DOCKERFILE = b'FROM craton/busybox:latest\nCOPY . /task\n'
@@ -99,87 +99,87 @@ def bad_crc():
 
 # (what, archive, exception, fragment of the message)
 BAD = [
-    ('absolute path', archive(f('/etc/cron.d/x')), uploads.InvalidArchive,
+    ('absolute path', archive(f('/etc/cron.d/x')), archives.InvalidArchive,
      "member '/etc/cron.d/x' is an absolute path"),
-    ('dot-dot', archive(f('../x')), uploads.InvalidArchive,
+    ('dot-dot', archive(f('../x')), archives.InvalidArchive,
      "member '../x' has a \"..\" component"),
-    ('dot-dot inside', archive(f('a/../../x')), uploads.InvalidArchive,
+    ('dot-dot inside', archive(f('a/../../x')), archives.InvalidArchive,
      "member 'a/../../x' has a \"..\" component"),
     ('harmless-looking dot-dot', archive(f('a/../b')),
-     uploads.InvalidArchive, "'a/../b' has a \"..\""),
+     archives.InvalidArchive, "'a/../b' has a \"..\""),
     ('symlink out, absolute', archive(sym('passwd', '/etc/passwd')),
-     uploads.InvalidArchive, "symlink 'passwd' -> '/etc/passwd' leads "
+     archives.InvalidArchive, "symlink 'passwd' -> '/etc/passwd' leads "
      "outside"),
     ('symlink out, relative', archive(d('a'), sym('a/up', '../../x')),
-     uploads.InvalidArchive, "symlink 'a/up' -> '../../x' leads outside"),
+     archives.InvalidArchive, "symlink 'a/up' -> '../../x' leads outside"),
     ('symlink out through another symlink',
-     archive(sym('a', '.'), sym('b', 'a/..')), uploads.InvalidArchive,
+     archive(sym('a', '.'), sym('b', 'a/..')), archives.InvalidArchive,
      "symlink 'b' -> 'a/..' leads outside"),
     ('symlink out through a later symlink',
      archive(sym('b', 'a/../x'), sym('a', '.')),
-     uploads.InvalidArchive, "symlink 'b' -> 'a/../x' leads outside"),
+     archives.InvalidArchive, "symlink 'b' -> 'a/../x' leads outside"),
     ('symlink loop', archive(sym('a', 'b'), sym('b', 'a')),
-     uploads.InvalidArchive, "symlink 'a' -> 'b' leads outside"),
-    ('empty symlink', archive(sym('a', '')), uploads.InvalidArchive,
+     archives.InvalidArchive, "symlink 'a' -> 'b' leads outside"),
+    ('empty symlink', archive(sym('a', '')), archives.InvalidArchive,
      "symlink 'a' -> '' leads outside"),
     ('member through a symlink', archive(d('sub'), sym('l', 'sub'),
                                          f('l/x')),
-     uploads.InvalidArchive, "member 'l/x' is below 'l', which is a "
+     archives.InvalidArchive, "member 'l/x' is below 'l', which is a "
      "symlink"),
     ('member through a symlink out', archive(sym('etc', '/etc'),
                                              f('etc/passwd')),
-     uploads.InvalidArchive, "symlink 'etc' -> '/etc' leads outside"),
+     archives.InvalidArchive, "symlink 'etc' -> '/etc' leads outside"),
     ('member below a file', archive(f('a'), f('a/b')),
-     uploads.InvalidArchive, "member 'a/b' is below 'a', which is a file"),
+     archives.InvalidArchive, "member 'a/b' is below 'a', which is a file"),
     ('hardlink out', archive(hard('h', '../../etc/shadow')),
-     uploads.InvalidArchive, "hard link 'h' -> '../../etc/shadow' has a "
+     archives.InvalidArchive, "hard link 'h' -> '../../etc/shadow' has a "
      "\"..\" component"),
     ('hardlink absolute', archive(hard('h', '/etc/shadow')),
-     uploads.InvalidArchive, "hard link 'h' -> '/etc/shadow' is an "
+     archives.InvalidArchive, "hard link 'h' -> '/etc/shadow' is an "
      "absolute path"),
     ('hardlink to nothing', archive(hard('h', 'missing')),
-     uploads.InvalidArchive, "hard link 'h' -> 'missing' does not name a "
+     archives.InvalidArchive, "hard link 'h' -> 'missing' does not name a "
      "regular file earlier"),
     ('hardlink to a later file', archive(hard('h', 'later'), f('later')),
-     uploads.InvalidArchive, "hard link 'h' -> 'later' does not name"),
+     archives.InvalidArchive, "hard link 'h' -> 'later' does not name"),
     ('hardlink to a directory', archive(d('dir'), hard('h', 'dir')),
-     uploads.InvalidArchive, "hard link 'h' -> 'dir' does not name"),
+     archives.InvalidArchive, "hard link 'h' -> 'dir' does not name"),
     ('character device', archive(special('dev/null', 'chr')),
-     uploads.InvalidArchive, "member 'dev/null' is a character device"),
-    ('block device', archive(special('sda', 'blk')), uploads.InvalidArchive,
+     archives.InvalidArchive, "member 'dev/null' is a character device"),
+    ('block device', archive(special('sda', 'blk')), archives.InvalidArchive,
      "member 'sda' is a block device"),
-    ('fifo', archive(special('pipe', 'fifo')), uploads.InvalidArchive,
+    ('fifo', archive(special('pipe', 'fifo')), archives.InvalidArchive,
      "member 'pipe' is a FIFO"),
     ('duplicate member', archive(f('a', b'1'), f('./a', b'2')),
-     uploads.InvalidArchive, "member './a' appears twice"),
-    ('root entry as a file', archive(f('./')), uploads.InvalidArchive,
+     archives.InvalidArchive, "member './a' appears twice"),
+    ('root entry as a file', archive(f('./')), archives.InvalidArchive,
      'names the archive root'),
-    ('missing Dockerfile', bare(f('task.py')), uploads.InvalidArchive,
+    ('missing Dockerfile', bare(f('task.py')), archives.InvalidArchive,
      'no regular file named Dockerfile at the root'),
     ('Dockerfile in a subdirectory', bare(d('task'),
                                           f('task/Dockerfile')),
-     uploads.InvalidArchive, 'tar -czf task.tar.gz -C path/to/task .'),
+     archives.InvalidArchive, 'tar -czf task.tar.gz -C path/to/task .'),
     ('Dockerfile as a symlink', bare(f('real', DOCKERFILE),
                                      sym('Dockerfile', 'real')),
-     uploads.InvalidArchive, 'no regular file named Dockerfile'),
+     archives.InvalidArchive, 'no regular file named Dockerfile'),
     ('Dockerfile as a directory', bare(d('Dockerfile')),
-     uploads.InvalidArchive, 'no regular file named Dockerfile'),
+     archives.InvalidArchive, 'no regular file named Dockerfile'),
     ('not gzip: a plain tar', tar_bytes(f('Dockerfile', DOCKERFILE)),
-     uploads.InvalidArchive, 'not a valid gzip stream'),
-    ('not gzip: a zip', b'PK\x03\x04' + b'\0' * 100, uploads.InvalidArchive,
+     archives.InvalidArchive, 'not a valid gzip stream'),
+    ('not gzip: a zip', b'PK\x03\x04' + b'\0' * 100, archives.InvalidArchive,
      'not a valid gzip stream'),
     ('gzip, not tar', gzip.compress(b'#!/bin/sh\necho hi\n' * 50),
-     uploads.InvalidArchive, 'not a valid tar archive'),
-    ('empty gzip', gzip.compress(b''), uploads.InvalidArchive,
+     archives.InvalidArchive, 'not a valid tar archive'),
+    ('empty gzip', gzip.compress(b''), archives.InvalidArchive,
      'not a valid tar archive'),
-    ('truncated gzip', archive()[:-20], uploads.InvalidArchive,
+    ('truncated gzip', archive()[:-20], archives.InvalidArchive,
      'not a valid gzip stream'),
-    ('gzip checksum wrong', bad_crc(), uploads.InvalidArchive,
+    ('gzip checksum wrong', bad_crc(), archives.InvalidArchive,
      'not a valid gzip stream'),
     ('corrupt header after the first', corrupt_second_header(),
-     uploads.InvalidArchive, 'not a valid tar archive'),
+     archives.InvalidArchive, 'not a valid tar archive'),
     ('trailing garbage after the gzip', archive() + b'garbage',
-     uploads.InvalidArchive, 'not a valid gzip stream'),
+     archives.InvalidArchive, 'not a valid gzip stream'),
 ]
 
 
@@ -191,7 +191,7 @@ class UploadsTestCase(base.TestCase):
         self.config(max_upload_bytes=64 * KiB, group='api')
 
     def assertRefused(self, data, exc_class, fragment):
-        exc = self.assertRaises(exc_class, uploads.inspect, data, CONF)
+        exc = self.assertRaises(exc_class, archives.inspect, data, CONF)
         self.assertIn(fragment, str(exc))
         return exc
 
@@ -202,7 +202,7 @@ class TestInspect(UploadsTestCase):
         wrong = []
         for what, data, exc_class, fragment in BAD:
             try:
-                uploads.inspect(data, CONF)
+                archives.inspect(data, CONF)
                 wrong.append((what, 'accepted'))
             except exception.CratonException as exc:
                 if not isinstance(exc, exc_class) or fragment not in str(exc):
@@ -210,10 +210,10 @@ class TestInspect(UploadsTestCase):
         self.assertEqual([], wrong)
 
     def test_status_codes(self):
-        self.assertEqual(400, uploads.InvalidArchive(reason='x').code)
+        self.assertEqual(400, archives.InvalidArchive(reason='x').code)
         self.assertEqual('craton.task.invalid_archive',
-                         uploads.InvalidArchive(reason='x').error_code)
-        self.assertEqual(413, uploads.ArchiveTooLarge(reason='x').code)
+                         archives.InvalidArchive(reason='x').error_code)
+        self.assertEqual(413, archives.ArchiveTooLarge(reason='x').code)
 
     def test_good(self):
         data = archive(d('./sub', 0o700), f('./sub/run.sh', b'#!/bin/sh\n',
@@ -221,14 +221,14 @@ class TestInspect(UploadsTestCase):
                        sym('link', 'sub/run.sh'), sym('sub/up', '../link'),
                        sym('self', '.'), sym('dangling', 'sub/nothing'),
                        hard('sub/same', 'Dockerfile'), d('empty'))
-        summary = uploads.inspect(data, CONF)
+        summary = archives.inspect(data, CONF)
         self.assertEqual(len(data), summary.size)
         self.assertEqual(hashlib.sha256(data).hexdigest(), summary.sha256)
         self.assertEqual(9, summary.members)
         self.assertEqual(len(DOCKERFILE) + 10, summary.unpacked)
         self.assertEqual({'type': 'upload', 'size': len(data),
                           'sha256': summary.sha256},
-                         uploads.source_of(summary))
+                         archives.source_of(summary))
 
     def test_good_shapes(self):
         for data in (bare(d('.'), f('./Dockerfile', DOCKERFILE)),
@@ -240,18 +240,18 @@ class TestInspect(UploadsTestCase):
                      gzip.compress(tar_bytes(f('Dockerfile', DOCKERFILE))[
                          :512]) + gzip.compress(tar_bytes(
                              f('Dockerfile', DOCKERFILE))[512:])):
-            uploads.inspect(data, CONF)
+            archives.inspect(data, CONF)
 
     def test_compressed_size_limit(self):
         data = archive(f('noise', os.urandom(65 * KiB)))
-        self.assertRefused(data, uploads.ArchiveTooLarge,
+        self.assertRefused(data, archives.ArchiveTooLarge,
                            'at most 65536 bytes are accepted ([api] '
                            'max_upload_bytes)')
 
     def test_gzip_bomb_declared_size(self):
         data = archive(f('bomb', b'\0' * (600 * KiB)))
         self.assertLess(len(data), 4 * KiB)
-        self.assertRefused(data, uploads.ArchiveTooLarge,
+        self.assertRefused(data, archives.ArchiveTooLarge,
                            "member 'bomb' brings the unpacked size past "
                            "524288 bytes")
 
@@ -260,7 +260,7 @@ class TestInspect(UploadsTestCase):
         data = gzip.compress(tar_bytes(f('Dockerfile', DOCKERFILE)) +
                              b'\0' * (600 * KiB))
         self.assertLess(len(data), 4 * KiB)
-        self.assertRefused(data, uploads.ArchiveTooLarge,
+        self.assertRefused(data, archives.ArchiveTooLarge,
                            'unpacks to more than 524288 bytes')
 
     def test_bomb_is_never_decompressed_whole(self):
@@ -273,32 +273,32 @@ class TestInspect(UploadsTestCase):
             reads.append(len(out))
             return out
         with mock.patch.object(gzip.GzipFile, 'read', read):
-            self.assertRaises(exception.CratonException, uploads.inspect,
+            self.assertRaises(exception.CratonException, archives.inspect,
                               data, CONF)
         self.assertLessEqual(max(reads), 1 << 20)
         self.assertLessEqual(sum(reads), 600 * KiB + (1 << 20))
 
     def test_too_many_members(self):
         self.useFixture(fixtures.MonkeyPatch(
-            'craton.conductor.uploads.MAX_MEMBERS', 5))
-        uploads.inspect(archive(*[f('m%d' % i) for i in range(4)]), CONF)
+            'craton.common.archives.MAX_MEMBERS', 5))
+        archives.inspect(archive(*[f('m%d' % i) for i in range(4)]), CONF)
         self.assertRefused(archive(*[f('m%d' % i) for i in range(5)]),
-                           uploads.ArchiveTooLarge,
+                           archives.ArchiveTooLarge,
                            'it holds more than 5 members')
 
     def test_huge_metadata_header(self):
         self.useFixture(fixtures.MonkeyPatch(
-            'craton.conductor.uploads.MAX_METADATA', 1000))
-        self.assertRefused(archive(f('x' * 2000)), uploads.InvalidArchive,
+            'craton.common.archives.MAX_METADATA', 1000))
+        self.assertRefused(archive(f('x' * 2000)), archives.InvalidArchive,
                            'a metadata header of')
 
     def test_long_names_are_bounded(self):
-        self.assertRefused(archive(f('x' * 5000)), uploads.InvalidArchive,
+        self.assertRefused(archive(f('x' * 5000)), archives.InvalidArchive,
                            'the name is longer than 4096')
 
     def test_message_quotes_odd_names(self):
         exc = self.assertRefused(archive(f('../\x1b[31mred')),
-                                 uploads.InvalidArchive, '..')
+                                 archives.InvalidArchive, '..')
         self.assertIn("'../\\x1b[31mred'", str(exc))
         self.assertNotIn('\x1b', str(exc))
 
@@ -307,7 +307,7 @@ class TestValidateSource(UploadsTestCase):
 
     def test_client_sends_type_only(self):
         self.assertEqual({'type': 'upload'},
-                         uploads.validate_source({'type': 'upload'}))
+                         archives.validate_source({'type': 'upload'}))
         for bad, text in (({'type': 'upload', 'sha256': 'a'},
                            'source.sha256 of an upload source are set'),
                           ({'type': 'upload', 'size': 1, 'sha256': 'a'},
@@ -315,22 +315,22 @@ class TestValidateSource(UploadsTestCase):
                           ({'type': 'upload', 'url': 'x'},
                            'unknown field(s) source.url')):
             exc = self.assertRaises(exception.InvalidSource,
-                                    uploads.validate_source, bad)
+                                    archives.validate_source, bad)
             self.assertIn(text, str(exc))
 
     def test_record_kept_unchanged_only(self):
         current = {'type': 'upload', 'size': 3, 'sha256': 'ab'}
-        self.assertEqual(current, uploads.validate_source(dict(current),
+        self.assertEqual(current, archives.validate_source(dict(current),
                                                           current))
-        self.assertRaises(exception.InvalidSource, uploads.validate_source,
+        self.assertRaises(exception.InvalidSource, archives.validate_source,
                           dict(current, size=4), current)
 
     def test_awaits_archive(self):
-        self.assertTrue(uploads.awaits_archive({'type': 'upload'}))
-        self.assertFalse(uploads.awaits_archive(
+        self.assertTrue(archives.awaits_archive({'type': 'upload'}))
+        self.assertFalse(archives.awaits_archive(
             {'type': 'upload', 'size': 1, 'sha256': 'a'}))
-        self.assertFalse(uploads.awaits_archive({'type': 'git'}))
-        self.assertFalse(uploads.awaits_archive(None))
+        self.assertFalse(archives.awaits_archive({'type': 'git'}))
+        self.assertFalse(archives.awaits_archive(None))
 
 
 class TestExtract(UploadsTestCase):
@@ -377,18 +377,18 @@ class TestExtract(UploadsTestCase):
             os.stat(os.path.join(self.dest, 'copy')).st_ino)
 
     def test_extract(self):
-        uploads.extract(self.good(), self.dest, CONF)
+        archives.extract(self.good(), self.dest, CONF)
         self.check_good()
 
     def test_extract_without_the_data_filter(self):
         self.useFixture(fixtures.MonkeyPatch(
-            'craton.conductor.uploads._DATA_FILTER', None))
-        uploads.extract(self.good(), self.dest, CONF)
+            'craton.common.archives._DATA_FILTER', None))
+        archives.extract(self.good(), self.dest, CONF)
         self.check_good()
 
     def test_refused_archive_writes_nothing(self):
         for what, data, exc_class, fragment in BAD:
-            exc = self.assertRaises(exc_class, uploads.extract, data,
+            exc = self.assertRaises(exc_class, archives.extract, data,
                                     self.dest, CONF)
             self.assertIn(fragment, str(exc), what)
             self.assertFalse(os.path.lexists(self.dest), what)
@@ -396,10 +396,10 @@ class TestExtract(UploadsTestCase):
     def test_data_filter_also_applies(self):
         # Were the checks to let a link out, Python's filter would stop it.
         self.useFixture(fixtures.MonkeyPatch(
-            'craton.conductor.uploads._Checker.finish', lambda self: None))
+            'craton.common.archives._Checker.finish', lambda self: None))
         self.useFixture(fixtures.MonkeyPatch(
-            'craton.conductor.uploads.inspect', lambda data, conf: None))
-        exc = self.assertRaises(uploads.InvalidArchive, uploads.extract,
+            'craton.common.archives.inspect', lambda data, conf: None))
+        exc = self.assertRaises(archives.InvalidArchive, archives.extract,
                                 archive(d('a'), sym('a/up', '../../x')),
                                 self.dest, CONF)
         self.assertIn("member 'a/up' cannot be extracted", str(exc))
@@ -420,8 +420,8 @@ class TestFetchAndBuild(UploadsTestCase):
         self.builddir = self.useFixture(fixtures.TempDir()).path
 
     def source(self, data):
-        summary = uploads.inspect(data, CONF)
-        return uploads.source_of(summary)
+        summary = archives.inspect(data, CONF)
+        return archives.source_of(summary)
 
     def test_fetch(self):
         data = archive(f('msg', b'hello\n'))
@@ -443,18 +443,18 @@ class TestFetchAndBuild(UploadsTestCase):
                     sym('link', 'task1.py'), sym('dirlink', 'pkg'),
                     hard('copy', 'task1.py'))
         self.dbapi.put_task_upload(self.task.uuid, data)
-        expected = dict(test_sources.CHECKOUT_MODES, copy=0o644)
-        for mask, data_filter in ((0o022, uploads._DATA_FILTER),
-                                  (0o077, uploads._DATA_FILTER),
+        expected = dict(test_fetch.CHECKOUT_MODES, copy=0o644)
+        for mask, data_filter in ((0o022, archives._DATA_FILTER),
+                                  (0o077, archives._DATA_FILTER),
                                   (0o077, None)):
-            test_sources.use_umask(self, mask)
+            test_fetch.use_umask(self, mask)
             dest = os.path.join(self.builddir, '%o-%s' % (mask, data_filter
                                                           is not None))
             os.mkdir(dest)
-            with mock.patch.object(uploads, '_DATA_FILTER', data_filter):
+            with mock.patch.object(archives, '_DATA_FILTER', data_filter):
                 context = sources.fetch(self.source(data), dest, CONF,
                                         task_uuid=self.task.uuid)
-            self.assertEqual(expected, test_sources.context_modes(context),
+            self.assertEqual(expected, test_fetch.context_modes(context),
                              (oct(mask), data_filter))
 
     def test_no_archive_is_a_build_error(self):

@@ -12,10 +12,10 @@ import urllib3
 
 from craton.common import exception
 from craton.common import states
-from craton.conductor import builder
-from craton.conductor import sources
+from craton.conductor.builds import builder
+from craton.conductor.builds import fetch as sources
 from craton import conf
-from craton.tests.unit.conductor import test_sources
+from craton.tests.unit.conductor.builds import test_fetch
 
 CONF = conf.CONF
 UUID = '0b6f3c4e-6d1a-4a53-9a8e-2f0f1b7b9c11'
@@ -61,7 +61,7 @@ class FakeAPI:
         self.build_calls.append(kwargs)
         self.context_files = sorted(os.listdir(kwargs['path']))
         # What the engine would read, as it reads it.
-        self.context_modes = test_sources.context_modes(kwargs['path'])
+        self.context_modes = test_fetch.context_modes(kwargs['path'])
         if self.build_error is not None:
             raise self.build_error
         # A generator, as the SDK's stream is (it has close()).
@@ -240,13 +240,13 @@ class TestBuildTask(testtools.TestCase):
         # A 0600/0700 source under a conductor umask of 077: the context
         # sent to the engine is what a step's unprivileged user can read.
         task_dir = os.path.join(self.root, 'seed')
-        test_sources.write_tree(task_dir, test_sources.PRIVATE_MODES)
+        test_fetch.write_tree(task_dir, test_fetch.PRIVATE_MODES)
         self.addCleanup(sources.normalise_modes, task_dir)
-        test_sources.use_umask(self, 0o077)
+        test_fetch.use_umask(self, 0o077)
         client = FakeClient()
         builder.build_task(FakeTask({'type': 'local', 'path': task_dir}),
                            CONF, client=client)
-        self.assertEqual(test_sources.CHECKOUT_MODES,
+        self.assertEqual(test_fetch.CHECKOUT_MODES,
                          client.api.context_modes)
 
     def test_build_failure_sets_error(self):
@@ -280,7 +280,7 @@ class TestBuildTask(testtools.TestCase):
     def test_engine_unavailable_sets_error(self):
         task = FakeTask(self.source)
         error = exception.EngineUnavailable(url='unix:///x', reason='down')
-        with mock.patch('craton.conductor.engine.get_client',
+        with mock.patch('craton.common.docker_client.get_client',
                         side_effect=error):
             builder.build_task(task, CONF)
         self.assertEqual(states.TASK_ERROR, task.status)
@@ -289,7 +289,7 @@ class TestBuildTask(testtools.TestCase):
 
     def test_own_client_is_closed(self):
         client = FakeClient()
-        with mock.patch('craton.conductor.engine.get_client',
+        with mock.patch('craton.common.docker_client.get_client',
                         return_value=client):
             builder.build_task(FakeTask(self.source), CONF)
         self.assertTrue(client.closed)

@@ -16,8 +16,8 @@ from oslo_config import fixture as config_fixture
 import testtools
 
 from craton.common import exception
-from craton.conductor import builder
-from craton.conductor import sources
+from craton.conductor.builds import builder
+from craton.conductor.builds import fetch as sources
 from craton import conf
 from craton.tests.functional import gitserver
 

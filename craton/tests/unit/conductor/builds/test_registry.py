@@ -12,11 +12,11 @@ import requests
 
 from craton.common import exception
 from craton.common import states
-from craton.conductor import builder
-from craton.conductor import registry
+from craton.conductor.builds import builder
+from craton.conductor.builds import registry
 from craton import conf
 from craton.tests import base
-from craton.tests.unit.conductor import test_builder
+from craton.tests.unit.conductor.builds import test_builder
 
 CONF = conf.CONF
 UUID = test_builder.UUID

@@ -139,7 +139,7 @@ class DriverTestCase(base.BaseTestCase):
         self.api = FakeAPI()
         client = types.SimpleNamespace(api=self.api)
         self.get_client = self.useFixture(fixtures.MockPatch(
-            'craton.conductor.engine.get_client',
+            'craton.common.docker_client.get_client',
             return_value=client)).mock
         # Don't give (fake) other conductors time to start what they made.
         self.useFixture(fixtures.MockPatchObject(docker_driver,

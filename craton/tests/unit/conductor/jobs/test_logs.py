@@ -4,7 +4,7 @@ import threading
 
 from oslo_utils import uuidutils
 
-from craton.conductor import logs
+from craton.conductor.jobs import logs
 from craton.db import api as db_api
 from craton.objects import job as job_obj
 from craton.tests import base

@@ -5,7 +5,7 @@ import types
 
 import testtools
 
-from craton.conductor import payload
+from craton.conductor.jobs import payload
 
 
 def _job(variables=None):

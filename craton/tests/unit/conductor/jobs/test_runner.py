@@ -11,9 +11,9 @@ from oslo_utils import uuidutils
 
 from craton.common import exception
 from craton.common import states
-from craton import conf
 from craton.conductor.drivers import base as driver_base
-from craton.conductor import executor
+from craton.conductor.jobs import runner
+from craton import conf
 from craton.db import api as db_api
 from craton.db.sqlalchemy import models
 from craton.db.sqlalchemy import session
@@ -44,7 +44,7 @@ class ExecutorTestCase(base.TestCase):
         self.config(log_flush_interval=0.05, group='conductor')
         self.dbapi = db_api.get_instance()
         self.driver = fake_driver.FakeDriver()
-        self.runner = executor.JobRunner(
+        self.runner = runner.JobRunner(
             self.context, conf.CONF, self.driver, HOST, engine_grace=0.3,
             poll_interval=0.02, retry_interval=0.02, log_drain_timeout=5)
 
@@ -427,7 +427,7 @@ class TestPreparationFaults(ExecutorTestCase):
 
     def test_fault_at_each_point_of_preparation(self):
         points = [
-            ('craton.conductor.payload', 'build_payload',
+            ('craton.conductor.jobs.payload', 'build_payload',
              ValueError('payload exploded')),
             ('craton.objects.job.Job', 'inventory',
              RuntimeError('inventory exploded')),
@@ -535,8 +535,9 @@ class TestOutputContract(ExecutorTestCase):
         # Still busy after the DB API's own retries: the runner stops and
         # the sweep resumes the job; the step is not failed for it.
         uuid = self.submit(names=('one', 'two'))
-        with fixtures.MonkeyPatch('craton.conductor.payload.build_payload',
-                                  _raiser(exception.DatabaseBusy())):
+        with fixtures.MonkeyPatch(
+                'craton.conductor.jobs.payload.build_payload',
+                _raiser(exception.DatabaseBusy())):
             self.assertRaises(exception.DatabaseBusy, self.runner.run,
                               uuid)
         self.assertEqual(['running', 'pending'], self.step_statuses(uuid))

@@ -8,12 +8,12 @@ from oslo_utils import timeutils
 from craton.common import states
 from craton.conductor.drivers import base as driver_base
 from craton.tests.unit.conductor import fake_driver
-from craton.tests.unit.conductor import test_executor
+from craton.tests.unit.conductor.jobs import test_runner
 
-HOST = test_executor.HOST
+HOST = test_runner.HOST
 
 
-class TestRestart(test_executor.ExecutorTestCase):
+class TestRestart(test_runner.ExecutorTestCase):
     """A conductor comes back (or takes over) and calls run() again."""
 
     def running_step(self, uuid, index=0, container_id='c0001',
@@ -140,7 +140,7 @@ class TestRestart(test_executor.ExecutorTestCase):
         self.assertEqual([], self.driver.specs)
 
 
-class TestOwnership(test_executor.ExecutorTestCase):
+class TestOwnership(test_runner.ExecutorTestCase):
 
     def test_takeover_stops_quietly(self):
         self.driver.behaviours['one'] = fake_driver.hang

@@ -15,13 +15,13 @@ import fixtures
 
 from craton.common import exception
 from craton.common import states
-from craton.conductor import image_cleanup
-from craton.conductor import registry
-from craton.conductor import sync
+from craton.conductor.builds import registry
+from craton.conductor.drivers.swarm import cleanup as image_cleanup
+from craton.conductor.drivers.swarm import sync
 from craton import conf
 from craton.objects import job as job_obj
-from craton.tests.unit.conductor import test_registry
-from craton.tests.unit.conductor import test_sync
+from craton.tests.unit.conductor.builds import test_registry
+from craton.tests.unit.conductor.drivers.swarm import test_sync
 
 CONF = conf.CONF
 REG = test_sync.REG
@@ -254,7 +254,7 @@ class TestEngineAndRegistry(test_sync.SyncTestCase):
                 mock.patch.object(image_cleanup, 'clean_nodes') as nodes, \
                 mock.patch.object(image_cleanup,
                                   'remove_engine_images') as eng, \
-                mock.patch('craton.conductor.engine.get_client'):
+                mock.patch('craton.common.docker_client.get_client'):
             image_cleanup.remove_stale_images(task, CONF)
         keep = {NEW, task.image_digest}
         reg.return_value.delete_task_manifests.assert_called_once_with(
@@ -268,7 +268,7 @@ class TestEngineAndRegistry(test_sync.SyncTestCase):
         with mock.patch.object(registry, 'RegistryClient'), \
                 mock.patch.object(image_cleanup, 'clean_nodes') as nodes, \
                 mock.patch.object(image_cleanup, 'remove_engine_images'), \
-                mock.patch('craton.conductor.engine.get_client'):
+                mock.patch('craton.common.docker_client.get_client'):
             image_cleanup.remove_stale_images(task, CONF)
         nodes.assert_not_called()
 
@@ -278,7 +278,7 @@ class TestEngineAndRegistry(test_sync.SyncTestCase):
                                   side_effect=sync.SyncBusy('x')) as nodes, \
                 mock.patch.object(image_cleanup,
                                   'remove_engine_images') as eng, \
-                mock.patch('craton.conductor.engine.get_client'):
+                mock.patch('craton.common.docker_client.get_client'):
             reg.return_value.delete_task_manifests.side_effect = (
                 exception.RegistryError(registry=REG, reason='405'))
             image_cleanup.remove_all_images(UUID, CONF)

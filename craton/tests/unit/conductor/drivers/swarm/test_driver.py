@@ -15,8 +15,8 @@ from craton.conductor import drivers
 from craton.conductor.drivers import base as driver_base
 from craton.conductor.drivers import output
 from craton.conductor.drivers import swarm as swarm_driver
-from craton.conductor.drivers import swarm_logs
-from craton.conductor.drivers import swarm_spec
+from craton.conductor.drivers.swarm import logs as swarm_logs
+from craton.conductor.drivers.swarm import spec as swarm_spec
 from craton import conf
 from craton.tests.unit.conductor import fake_logs
 
@@ -170,7 +170,7 @@ class SwarmTestCase(base.BaseTestCase):
         self.cfg.config(group='conductor', execution_driver='swarm')
         self.api = FakeSwarm()
         self.useFixture(fixtures.MockPatch(
-            'craton.conductor.engine.get_client',
+            'craton.common.docker_client.get_client',
             return_value=types.SimpleNamespace(api=self.api)))
         for name in ('CREATED_GRACE', 'START_WAIT', 'POLL_INTERVAL',
                      'NETWORK_WAIT'):

@@ -16,16 +16,16 @@ import requests
 
 from craton.common import exception
 from craton.common import states
-from craton.conductor import builder
+from craton.conductor.builds import builder
+from craton.conductor.drivers.swarm import periodic as sync_periodic
+from craton.conductor.drivers.swarm import sync
 from craton.conductor import service
-from craton.conductor import sync
-from craton.conductor import sync_periodic
 from craton import conf
 from craton.db import api as db_api
 from craton.objects import task as task_obj
 from craton.tests import base
-from craton.tests.unit.conductor import test_builder
-from craton.tests.unit.conductor import test_registry
+from craton.tests.unit.conductor.builds import test_builder
+from craton.tests.unit.conductor.builds import test_registry
 
 CONF = conf.CONF
 REG = '10.250.0.254:5001'
@@ -488,7 +488,7 @@ class TestSyncTask(SyncTestCase):
     def test_manager_unreachable(self):
         task = self.make_task()
         error = exception.EngineUnavailable(url='unix:///m', reason='down')
-        with mock.patch('craton.conductor.engine.get_client',
+        with mock.patch('craton.common.docker_client.get_client',
                         side_effect=error):
             sync.sync_task(task, CONF)
         task.refresh()
@@ -661,7 +661,7 @@ class TestBuildAndSync(SyncTestCase):
             statuses.append(obj.status)
             real_save(obj)
         with mock.patch.object(task_obj.Task, 'save', save), \
-                mock.patch('craton.conductor.engine.get_client',
+                mock.patch('craton.common.docker_client.get_client',
                            return_value=client):
             builder.build_task(task, CONF, client=client)
         task.refresh()
@@ -710,7 +710,7 @@ class TestService(SyncTestCase):
     def test_delete_cleans_registry_and_nodes(self):
         svc = service.ConductorService(CONF, host='c1')
         with mock.patch.object(builder, 'remove_task_images') as eng, \
-                mock.patch('craton.conductor.image_cleanup.'
+                mock.patch('craton.conductor.drivers.swarm.cleanup.'
                            'remove_all_images') as everywhere:
             svc.delete_task_images('u1')
         eng.assert_called_once()
