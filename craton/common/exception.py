@@ -195,6 +195,15 @@ class BuildError(CratonException):
     error_code = 'craton.task.build_failed'
 
 
+class ImageNotDistributed(CratonException):
+    """An execution driver could not make a built image runnable (no Swarm
+    node holds it); ``message`` is the reason shown on the task.
+    """
+
+    msg_fmt = '%(reason)s'
+    error_code = 'craton.task.image_not_distributed'
+
+
 class EngineUnavailable(CratonException):
     """The Docker engine did not answer."""
 

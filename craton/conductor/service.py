@@ -8,16 +8,17 @@ stopped.
 """
 
 import threading
-import types
 
+import futurist
+from futurist import periodics
 from oslo_log import log as logging
 
 from craton.common import context as craton_context
 from craton.common import exception
+from craton.common import states
 from craton.conductor.builds import builder
+from craton.conductor.builds import images
 from craton.conductor import drivers
-from craton.conductor.drivers.swarm import cleanup as image_cleanup
-from craton.conductor.drivers.swarm import periodic as sync_periodic
 from craton.conductor.jobs import runner
 from craton.conductor import pools
 from craton.db import api as db_api
@@ -36,16 +37,24 @@ class ConductorService:
         self.dbapi = db_api.get_instance()
         self.jobs = pools.BoundedPool('job', conf.conductor.job_workers)
         self.builds = pools.BoundedPool('build', conf.builder.workers)
-        self._stop = threading.Event()
-        self._threads = []
+        self._periodic_worker = None
+        self._periodic_thread = None
+        self._driver = None
         self._runner = None
 
     @property
+    def driver(self):
+        """The configured execution driver (made on first use)."""
+        if self._driver is None:
+            self._driver = drivers.get_driver(self.conf)
+        return self._driver
+
+    @property
     def runner(self):
+        """The job runner, on :attr:`driver` (made on first use)."""
         if self._runner is None:
-            driver = drivers.get_driver(self.conf)
             self._runner = runner.JobRunner(self.context, self.conf,
-                                              driver, self.host)
+                                            self.driver, self.host)
         return self._runner
 
     # Life cycle
@@ -54,40 +63,42 @@ class ConductorService:
         self.dbapi.register_conductor(self.host)
         LOG.info('Conductor %s registered', self.host)
         self.recover_own_claims()
-        periodic = [('heartbeat', self.conf.conductor.heartbeat_interval,
-                     self.heartbeat),
-                    ('sweep', self.conf.conductor.sweep_interval, self.sweep)]
-        if self.conf.conductor.execution_driver == 'swarm':
-            periodic.append(('swarm-sync', self.conf.swarm.sync_interval,
-                             self.sync_images))
-        for name, interval, func in periodic:
-            thread = threading.Thread(target=self._periodic,
-                                      args=(name, interval, func),
-                                      name='craton-%s' % name, daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        tasks = self.periodic_tasks()
+        # One thread each, so a slow Swarm sync never delays a heartbeat.
+        self._periodic_worker = periodics.PeriodicWorker(
+            [(_every(spacing, func), None, None)
+             for _name, spacing, func in tasks],
+            log=LOG,
+            executor_factory=lambda: futurist.ThreadPoolExecutor(
+                max_workers=len(tasks)))
+        self._periodic_thread = threading.Thread(
+            target=self._periodic_worker.start, name='craton-periodic',
+            daemon=True)
+        self._periodic_thread.start()
+
+    def periodic_tasks(self):
+        """``[(name, spacing in seconds, callable)]`` of this conductor:
+        heartbeat, sweep, and the execution driver's own (e.g. the Swarm
+        image resync). Spacings are read from config now, not at import.
+        """
+        return [('heartbeat', self.conf.conductor.heartbeat_interval,
+                 self.heartbeat),
+                ('sweep', self.conf.conductor.sweep_interval, self.sweep),
+                ] + list(self.driver.periodic_tasks())
 
     def stop(self, graceful=True):
         """Stop periodic work. Running jobs' containers keep running; with
         ``graceful`` the conductor is marked offline so others take over
         at once instead of waiting for the heartbeat to go stale.
         """
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=5)
+        if self._periodic_worker is not None:
+            self._periodic_worker.stop()
+            self._periodic_thread.join(timeout=5)
+            self._periodic_worker.wait(timeout=5)
         self.jobs.shutdown()
         self.builds.shutdown()
         if graceful:
             self.dbapi.unregister_conductor(self.host)
-
-    def _periodic(self, name, interval, func):
-        while not self._stop.wait(interval):
-            try:
-                func()
-            except Exception:
-                # A database blip must not kill the loop; the next round
-                # tries again.
-                LOG.exception('Periodic %s failed', name)
 
     # Periodic tasks
     def heartbeat(self):
@@ -178,27 +189,34 @@ class ConductorService:
         return True
 
     def _build(self, task_uuid):
+        """Build a claimed task; one left ``syncing`` (its conductor died
+        while the driver distributed the image) is only distributed again.
+        """
         try:
             task = task_obj.Task.get(self.context, task_uuid)
         except exception.TaskNotFound:
             return
         try:
-            builder.build_task(task, self.conf)
+            if task.status == states.TASK_SYNCING and task.registry_digest:
+                LOG.warning('Task %s was left syncing; distributing its '
+                            'image again', task_uuid)
+                builder.distribute(task, self.conf, self.driver)
+            else:
+                builder.build_task(task, self.conf, self.driver)
         finally:
             self.dbapi.release_task(task_uuid, self.host)
 
     def delete_task_images(self, task_uuid):
-        """Remove a deleted task's images from the engine, and with a
-        registry from it and from every Swarm node.
+        """Remove a deleted task's images from the build engine, the
+        registry and wherever the driver placed them.
         """
-        try:
-            builder.remove_task_images(types.SimpleNamespace(uuid=task_uuid),
-                                       self.conf)
-        finally:
-            if self.conf.docker.registry:
-                image_cleanup.remove_all_images(task_uuid, self.conf)
+        images.remove_all(task_uuid, self.conf, self.driver)
 
-    # Swarm
-    def sync_images(self):
-        """Periodic: ready tasks' images onto Swarm nodes lacking them."""
-        sync_periodic.resync(self.conf, host=self.host)
+
+def _every(spacing, func):
+    """``func`` as a futurist periodic callable run every ``spacing`` s."""
+    @periodics.periodic(spacing)
+    def run():
+        func()
+    run.__name__ = getattr(func, '__name__', 'periodic')
+    return run

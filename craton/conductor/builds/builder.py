@@ -21,9 +21,8 @@ from craton.common import docker_client
 from craton.common import exception
 from craton.common import states
 from craton.conductor.builds import fetch as sources
+from craton.conductor.builds import images
 from craton.conductor.builds import registry
-from craton.conductor.drivers.swarm import cleanup as image_cleanup
-from craton.conductor.drivers.swarm import sync
 
 LOG = logging.getLogger(__name__)
 
@@ -38,11 +37,6 @@ _STEP = re.compile(r'^Step \d+/\d+ : ')
 # someone reading why a build failed.
 _NOISE = re.compile(r'^( ---> |Removing intermediate container )')
 _ANSI = re.compile(r'\x1b\[[0-9;]*[A-Za-z]')
-
-
-def image_repository(task):
-    """The repository (image name without tag) of a task's images."""
-    return 'craton/task-%s' % task.uuid
 
 
 def build_image(client, context_dir, tag, timeout, reason_lines=20,
@@ -141,28 +135,29 @@ def limit_reason(text, limit=MAX_REASON_BYTES):
     return (head + marker + rest).decode('utf-8', 'ignore')
 
 
-def build_task(task, conf, client=None, workdir=None):
+def build_task(task, conf, driver, client=None, workdir=None):
     """Build one task's image and record the outcome on the task.
 
     ``building`` (saved) → fetch the source into a fresh directory below
     ``workdir`` (default ``[DEFAULT] state_path``/builds, always removed
-    afterwards), its modes made a git checkout's (:func:`sources.fetch`)
-    → ``build_number`` + 1 → build ``craton/task-<uuid>:<n>`` →
-    ``image``, ``image_digest`` → ``ready`` (saved). An approval given for
-    another digest goes back to ``pending``: what an admin approved is no
-    longer what would run.
+    afterwards), its modes made a git checkout's
+    (:func:`craton.conductor.builds.fetch.fetch`) → ``build_number`` + 1 →
+    build ``craton/task-<uuid>:<n>`` → ``image``, ``image_digest``. An
+    approval given for another digest goes back to ``pending``: what an
+    admin approved is no longer what would run.
 
     With ``[docker] registry`` the image is then pushed as
     ``REGISTRY/craton/task-<uuid>:<n>`` (``image``; ``registry_digest`` the
-    manifest digest). With the swarm execution driver the task is
-    ``syncing`` until :func:`sync.sync_task` says ``ready`` (some node holds
-    it) or ``error`` (none does). Older images of the task are removed from
-    the registry, the engine and the nodes afterwards.
+    manifest digest). Then :func:`distribute` hands it to ``driver`` (the
+    conductor's execution driver) and the task ends ``ready`` or
+    ``error``. Older images of the task are removed afterwards
+    (:func:`craton.conductor.builds.images.remove_stale`).
 
-    A failed build (BuildError, EngineUnavailable, or anything unexpected)
-    leaves the task in ``error`` with ``status_reason`` saying why (at most
-    4 KiB, credentials scrubbed); the previous image, if any, is kept.
-    Nothing is raised unless saving the task fails.
+    A failed build (BuildError, EngineUnavailable, RegistryError, or
+    anything unexpected) leaves the task in ``error`` with
+    ``status_reason`` saying why (at most 4 KiB, credentials scrubbed); the
+    previous image, if any, is kept. Nothing is raised unless saving the
+    task fails.
     """
     task.status = states.TASK_BUILDING
     task.status_reason = None
@@ -179,14 +174,14 @@ def build_task(task, conf, client=None, workdir=None):
         if own_client:
             client = docker_client.get_client(conf)
         task.build_number = (task.build_number or 0) + 1
-        tag = '%s:%d' % (image_repository(task), task.build_number)
+        tag = images.tag(task.uuid, task.build_number)
         started = time.monotonic()
         result = build_image(client, context, tag, conf.builder.build_timeout,
                              reason_lines=conf.builder.status_reason_lines,
                              engine_url=conf.docker.url)
         LOG.info('Built image %s (%s) for task %s in %.1f s', tag,
                  result.image_id, task.uuid, time.monotonic() - started)
-        pushed = _push(client, conf, task, result.image_id)
+        pushed = _push(client, conf, task, result.image_id, driver)
     except (exception.BuildError, exception.EngineUnavailable,
             exception.RegistryError) as exc:
         LOG.info('Build of task %s failed: %s', task.uuid, _scrub(task, exc))
@@ -214,29 +209,50 @@ def build_task(task, conf, client=None, workdir=None):
                  task.approved_digest)
         task.approval = states.APPROVAL_PENDING
         task.approved_by = task.approved_at = task.approved_digest = None
-    if pushed and conf.conductor.execution_driver == 'swarm':
-        # Ready once Swarm nodes hold it; sync decides ready or error.
-        task.status = states.TASK_SYNCING
-        task.status_reason = None
-        task.save()
-        sync.sync_task(task, conf)
-    else:
-        task.status = states.TASK_READY
-        task.status_reason = None
-        task.save()
+    distribute(task, conf, driver)
     if pushed and task.build_number > 1:
-        image_cleanup.remove_stale_images(task, conf)
+        images.remove_stale(task, conf, driver)
 
 
-def _push(client, conf, task, image_id):
+def distribute(task, conf, driver):
+    """Make a built task's image runnable by ``driver``: ``ready``, or
+    ``syncing`` while a driver that distributes images (Swarm) brings it
+    to its nodes and then ``ready`` (it holds it somewhere) or ``error``
+    (with the driver's reason). Also how a conductor finishes a task left
+    ``syncing`` by one that died. Nothing is raised unless saving the task
+    fails.
+    """
+    if not driver.distributes_images:
+        _set_status(task, states.TASK_READY)
+        return
+    _set_status(task, states.TASK_SYNCING)
+    try:
+        driver.prepare_image(task)
+    except exception.ImageNotDistributed as exc:
+        LOG.info('Image of task %s not distributed: %s', task.uuid, exc)
+        _set_error(task, str(exc))
+        return
+    except Exception as exc:
+        # Nothing picks a task up again once it is "syncing" but the
+        # sweep: never leave it there.
+        LOG.exception('Unexpected error distributing the image of task %s',
+                      task.uuid)
+        _set_error(task, 'internal error while syncing image %s: %s: %s'
+                   % (task.image, type(exc).__name__, exc))
+        return
+    _set_status(task, states.TASK_READY)
+
+
+def _push(client, conf, task, image_id, driver):
     """Push the new image when ``[docker] registry`` is set: ``(registry
     tag, manifest digest)``, else None.
     """
     if not conf.docker.registry:
-        if conf.conductor.execution_driver == 'swarm':
+        if driver.needs_registry:
             raise exception.BuildError(
-                reason='the swarm execution driver needs [docker] registry, '
-                       'which the Swarm nodes pull task images from')
+                reason='the %s execution driver needs [docker] registry, '
+                       'which its nodes pull task images from'
+                       % driver.NAME)
         return None
     return registry.push_task_image(client, conf, task.uuid,
                                     task.build_number, image_id)
@@ -247,48 +263,16 @@ def _scrub(task, text):
     return sources.scrub(str(text), sources.url_secrets(source.get('url')))
 
 
+def _set_status(task, status):
+    task.status = status
+    task.status_reason = None
+    task.save()
+
+
 def _set_error(task, reason):
     task.status = states.TASK_ERROR
     task.status_reason = limit_reason(_scrub(task, reason))
     task.save()
-
-
-def remove_task_images(task, conf, client=None):
-    """Remove every ``craton/task-<uuid>:*`` tag from the engine.
-
-    Tags already gone are fine; a tag a running container still uses is
-    left (and logged). Returns the tags removed.
-    :raises EngineUnavailable: the engine did not answer.
-    """
-    own_client = client is None
-    client = client or docker_client.get_client(conf)
-    # Also matches the same repository behind a registry prefix
-    # (REGISTRY/craton/task-<uuid>:<n>).
-    pattern = re.compile(r'(^|/)%s:[^:/]+$'
-                         % re.escape(image_repository(task)))
-    removed = []
-    try:
-        for image in client.api.images():
-            for tag in image.get('RepoTags') or ():
-                if not pattern.search(tag):
-                    continue
-                try:
-                    # force: stopped step containers must not keep a
-                    # deleted task's image alive.
-                    client.api.remove_image(tag, force=True)
-                    removed.append(tag)
-                except docker.errors.NotFound:
-                    pass
-                except docker.errors.APIError as exc:
-                    LOG.warning('Cannot remove image %s of task %s: %s', tag,
-                                task.uuid, exc.explanation or exc)
-    except (requests.exceptions.ConnectionError,
-            urllib3.exceptions.HTTPError) as exc:
-        raise exception.EngineUnavailable(url=conf.docker.url, reason=exc)
-    finally:
-        if own_client:
-            client.close()
-    return removed
 
 
 def remove_tree(path):

@@ -82,8 +82,51 @@ class ExecutionDriver(abc.ABC):
     an option takes effect.
     """
 
+    #: The driver's name in ``[conductor] execution_driver``.
+    NAME = None
+    #: Whether the driver runs images from ``[docker] registry`` (its nodes
+    #: pull them from there): a build without a registry is then an error.
+    needs_registry = False
+    #: Whether :meth:`prepare_image` takes time: the task is ``syncing``
+    #: meanwhile. A single engine runs the image where it was built.
+    distributes_images = False
+
     def __init__(self, conf):
         self.conf = conf
+
+    # -- images ------------------------------------------------------------
+
+    def prepare_image(self, task):
+        """Make a task's just-built image runnable by this driver.
+
+        Called after the build (and the push when ``needs_registry``),
+        while the task is ``syncing``, only if :attr:`distributes_images`.
+        Where the image went is recorded on the task (its nodes).
+
+        :param task: the Task (``uuid``, ``image``, ``registry_digest``).
+        :raises ImageNotDistributed: no place can run the image, with the
+            reason a person can act on.
+        """
+        return None
+
+    def remove_images(self, task_uuid, keep=(), client=None):
+        """Remove a task's images from the places this driver put them,
+        beyond the build engine and the registry (which the builds room
+        cleans), except those ``keep`` names (image ids or manifest
+        digests). Best effort: failures are logged, not raised.
+
+        :param client: an engine client to use, else the driver opens one.
+        """
+        return None
+
+    def periodic_tasks(self):
+        """Work the conductor runs periodically for this driver.
+
+        :returns: a list of ``(name, spacing, callable)``: ``spacing`` in
+            seconds, read from config when called; ``callable`` takes no
+            argument.
+        """
+        return []
 
     @abc.abstractmethod
     def find(self, job_uuid, step_index):

@@ -130,6 +130,7 @@ def sandbox_kwargs(conf):
 class DockerDriver(base.ExecutionDriver):
     """One container per step on the ``[docker] url`` engine."""
 
+    NAME = 'docker'
     # What one step runs as, in messages.
     KIND = 'Container'
 

@@ -142,12 +142,17 @@ class TaskMixin:
                       .execution_options(synchronize_session=False))
 
     def list_unclaimed_builds(self, limit=50):
-        """Tasks waiting for a build that no conductor owns (a lost cast)."""
+        """UUIDs of tasks no conductor owns that wait for a build (a lost
+        cast) or whose build stopped half-way (``building``, or ``syncing``:
+        its conductor died while the driver distributed the image), oldest
+        first, at most ``limit``.
+        """
         with session.reader() as s:
             return s.execute(
                 sa.select(models.Task.uuid)
                 .where(models.Task.status.in_((states.TASK_PENDING,
-                                               states.TASK_BUILDING)),
+                                               states.TASK_BUILDING,
+                                               states.TASK_SYNCING)),
                        models.Task.conductor.is_(None),
                        # An upload source without its archive yet waits
                        # for PUT /v1/tasks/{id}/source, not for a build.

@@ -21,6 +21,8 @@ from testtools import content
 from craton.common import docker_client
 from craton.common import states
 from craton.conductor.builds import builder
+from craton.conductor.builds import images
+from craton.conductor import drivers
 from craton.conductor.builds import fetch as sources
 from craton import conf
 from craton.tests.functional import gitserver
@@ -99,12 +101,12 @@ class BuildsTestCase(testtools.TestCase):
         """Validate ``source`` as the API does, then build it."""
         task = Task(sources.validate(source, CONF))
         self.addCleanup(self.remove_images, task)
-        builder.build_task(task, CONF)
+        builder.build_task(task, CONF, drivers.get_driver(CONF))
         self.assertEqual(states.TASK_BUILDING, task.statuses[0])
         return task
 
     def remove_images(self, task):
-        builder.remove_task_images(task, CONF, client=self.client)
+        images.remove_engine_images(self.client, task.uuid)
         left = [t for i in self.client.api.images() for t in
                 i.get('RepoTags') or () if task.uuid in t]
         self.assertEqual([], left)
@@ -255,7 +257,7 @@ class TestLocalBuilds(BuildsTestCase):
         # Same source: the engine's cache gives the same image.
         timings = []
         started = time.monotonic()
-        builder.build_task(task, CONF)
+        builder.build_task(task, CONF, drivers.get_driver(CONF))
         timings.append(time.monotonic() - started)
         self.assertEqual((states.TASK_READY, 2), (task.status,
                                                   task.build_number))
@@ -265,7 +267,7 @@ class TestLocalBuilds(BuildsTestCase):
         with open(os.path.join(path, 'msg'), 'w') as f:
             f.write('changed\n')
         started = time.monotonic()
-        builder.build_task(task, CONF)
+        builder.build_task(task, CONF, drivers.get_driver(CONF))
         timings.append(time.monotonic() - started)
         self.assertEqual(states.TASK_READY, task.status)
         self.assertNotEqual(task.approved_digest, task.image_digest)

@@ -23,6 +23,7 @@ from oslo_log import log as logging
 from craton.common import exception
 from craton.conductor.drivers import base
 from craton.conductor.drivers import docker as docker_driver
+from craton.conductor.drivers.swarm import images as swarm_images
 from craton.conductor.drivers.swarm import logs as swarm_logs
 from craton.conductor.drivers.swarm import spec as swarm_spec
 from craton.db import api as db_api
@@ -55,7 +56,7 @@ NETWORK_WAIT = 5.0
 STALE_NETWORK_AGE = 600
 
 
-class SwarmDriver(docker_driver.DockerDriver):
+class SwarmDriver(swarm_images.SwarmImages, docker_driver.DockerDriver):
     """One Swarm service per step, through the manager at ``[docker] url``.
 
     It shares the docker driver's engine connection helpers and overrides

@@ -1,8 +1,5 @@
-"""Remove a task's stale images: from the registry, the build engine and
-every Swarm node.
-
-After a rebuild, everything but the new image (and images that unfinished
-jobs still pin) goes; after a delete, everything goes.
+"""Remove a task's images from every Swarm node (the build engine and the
+registry are :mod:`craton.conductor.builds.images`'s).
 
 Swarm nodes cannot be reached one by one through the manager, so the
 conductor runs a craton-owned one-shot global service on them: the image is
@@ -18,19 +15,14 @@ the references of ``craton/task-<uuid>`` images (``DELETE
 another's only loses the task's names).
 """
 
-import re
 
 import docker
 from docker import types
 from oslo_log import log as logging
-import requests
 
-from craton.common import docker_client
 from craton.common import exception
-from craton.common import states
 from craton.conductor.builds import registry
 from craton.conductor.drivers.swarm import sync
-from craton.db import api as db_api
 
 LOG = logging.getLogger(__name__)
 
@@ -179,107 +171,3 @@ def clean_nodes(client, conf, task_uuid, keep=()):
             LOG.warning('Cannot remove stale images of task %s from node '
                         '%s: %s', task_uuid, res.hostname, res.reason)
     return results
-
-
-def remove_engine_images(client, task_uuid, keep=()):
-    """Remove the task's images but ``keep`` from one engine (the build
-    engine), by reference as the node script does. Returns the references
-    removed.
-    """
-    names = re.compile(r'(^|/)%s[:@]'
-                       % re.escape(registry.repository_name(task_uuid)))
-    removed = []
-    for image in client.api.images():
-        refs = [r for r in (image.get('RepoTags') or []) +
-                (image.get('RepoDigests') or []) if '<none>' not in r]
-        mine = [r for r in refs if names.search(r)]
-        if not mine or image['Id'] in keep or any(
-                r.rsplit('@', 1)[-1] in keep for r in refs if '@' in r):
-            continue
-        for ref in mine:
-            try:
-                client.api.remove_image(ref, force=True)
-                removed.append(ref)
-            except docker.errors.NotFound:
-                pass
-            except docker.errors.APIError as exc:
-                LOG.warning('Cannot remove image %s of task %s: %s', ref,
-                            task_uuid, exc.explanation or exc)
-    return removed
-
-
-def images_in_use(dbapi, task_uuid):
-    """Manifest digests and image ids of the task that unfinished jobs
-    still pin (their steps run them later).
-    """
-    pinned = set()
-    for status in sorted(states.JOB_UNFINISHED):
-        marker = None
-        while True:
-            jobs = dbapi.list_jobs(None, {'status': status}, limit=100,
-                                   marker=marker, sort_key='id')
-            for job in jobs:
-                for step in job.steps:
-                    if step.task_uuid != task_uuid:
-                        continue
-                    if step.image and '@' in step.image:
-                        pinned.add(step.image.rsplit('@', 1)[1])
-                    if step.image_digest:
-                        pinned.add(step.image_digest)
-            if len(jobs) < 100:
-                break
-            marker = jobs[-1].uuid
-    return pinned
-
-
-def remove_stale_images(task, conf, dbapi=None, client=None):
-    """After a build: remove the task's other images everywhere, except
-    what unfinished jobs pin. Best effort: failures are logged.
-    """
-    dbapi = dbapi or db_api.get_instance()
-    keep = {task.registry_digest, task.image_digest}
-    try:
-        keep |= images_in_use(dbapi, task.uuid)
-    except Exception:
-        # Without knowing what jobs pin, remove nothing.
-        LOG.exception('Cannot list the images jobs of task %s use; stale '
-                      'images are kept', task.uuid)
-        return
-    keep.discard(None)
-    _remove(task.uuid, conf, keep, client,
-            nodes=(task.build_number or 0) > 1)
-
-
-def remove_all_images(task_uuid, conf, client=None):
-    """After a delete: the task's manifests from the registry and its
-    images from every Swarm node (the build engine is
-    ``builder.remove_task_images``'s).
-    """
-    _remove(task_uuid, conf, set(), client, nodes=True, engine_too=False)
-
-
-def _remove(task_uuid, conf, keep, client, nodes, engine_too=True):
-    if conf.docker.registry:
-        reg = registry.RegistryClient(conf)
-        try:
-            reg.delete_task_manifests(task_uuid, keep)
-        except exception.RegistryError as exc:
-            LOG.warning('Cannot delete stale manifests of task %s: %s',
-                        task_uuid, exc)
-        finally:
-            reg.close()
-    own_client = client is None
-    try:
-        client = client or docker_client.get_client(conf)
-        if engine_too:
-            remove_engine_images(client, task_uuid, keep)
-        if (nodes and conf.docker.registry and
-                conf.conductor.execution_driver == 'swarm'):
-            clean_nodes(client, conf, task_uuid, keep)
-    except (exception.CratonException, docker.errors.APIError,
-            requests.exceptions.RequestException, sync.SyncBusy) as exc:
-        LOG.warning('Cannot remove stale images of task %s: %s', task_uuid,
-                    exc)
-    finally:
-        if own_client and client is not None:
-            client.close()

@@ -4,29 +4,26 @@ Each round, on every conductor:
 
 * sync and clean-up services older than ``sync_timeout`` + 60 s (left by a
   dead conductor) are removed;
-* a task left ``syncing`` by nobody (its build's conductor failed to save
-  the outcome) is claimed and synced again, so it ends ``ready`` or
-  ``error``;
 * each ``ready`` task's image is brought to the active, ready nodes that do
   not hold it yet — nodes that joined, came back, or failed before — and
   rows of nodes that left the swarm are marked ``failed``.
 
 In the steady state a round costs one node listing and a database read per
 ready task; no service is created. See
-:mod:`craton.conductor.drivers.swarm.sync`.
+:mod:`craton.conductor.drivers.swarm.sync`. A task left ``syncing`` by a
+conductor that died is the conductor's sweep's (it claims the task and
+asks the driver again), not this round's.
 """
 
 import docker
 from oslo_log import log as logging
 
-from craton.common import context as craton_context
 from craton.common import docker_client
 from craton.common import exception
 from craton.common import states
 from craton.conductor.builds import registry
 from craton.conductor.drivers.swarm import sync
 from craton.db import api as db_api
-from craton.objects import task as task_obj
 
 LOG = logging.getLogger(__name__)
 PAGE = 100
@@ -47,46 +44,24 @@ def remove_stale_services(client, conf):
     """Remove sync and clean-up services a dead conductor left behind."""
     stale_after = conf.swarm.sync_timeout + 60
     for svc in client.api.services(filters={'label': sync.LABEL_SYNC}):
-        if sync._age(svc) > stale_after:
+        if sync.age(svc) > stale_after:
             LOG.warning('Removing stale service %s',
                         svc.get('Spec', {}).get('Name'))
-            sync._remove_service(client, svc['ID'])
+            sync.remove_service(client, svc['ID'])
 
 
-def finish_orphaned_syncs(conf, client, dbapi, host):
-    """Sync again the tasks left ``syncing`` with no conductor."""
-    orphans = [t.uuid for t in _tasks(dbapi, states.TASK_SYNCING)
-               if t.conductor is None]
-    context = craton_context.get_admin_context()
-    for uuid in orphans:
-        if not dbapi.claim_task(uuid, host):
-            continue
-        try:
-            task = task_obj.Task.get(context, uuid)
-            if task.status == states.TASK_SYNCING and task.registry_digest:
-                LOG.warning('Task %s was left syncing; syncing it again',
-                            uuid)
-                sync.sync_task(task, conf, client=client, dbapi=dbapi)
-        except exception.TaskNotFound:
-            pass
-        finally:
-            dbapi.release_task(uuid, host)
-
-
-def resync(conf, client=None, dbapi=None, host=None):
+def resync(conf, client=None, dbapi=None):
     """One round of the periodic sync (see the module doc).
 
     Returns ``{task_uuid: {node_id: NodeResult}}`` of the syncs of ready
     tasks it ran. Syncs another conductor is running are skipped.
+
+    :raises EngineUnavailable: the manager did not answer.
     """
     dbapi = dbapi or db_api.get_instance()
-    own_client = client is None
-    client = client or docker_client.get_client(conf)
     ran = {}
-    try:
+    with docker_client.engine(conf, client) as client:
         remove_stale_services(client, conf)
-        if host:
-            finish_orphaned_syncs(conf, client, dbapi, host)
         tasks = [t for t in _tasks(dbapi, states.TASK_READY)
                  if t.registry_digest and t.image]
         if not tasks:
@@ -99,9 +74,6 @@ def resync(conf, client=None, dbapi=None, host=None):
             results = _resync_task(conf, client, dbapi, task, known, wanted)
             if results is not None:
                 ran[task.uuid] = results
-    finally:
-        if own_client:
-            client.close()
     return ran
 
 
@@ -137,5 +109,5 @@ def _resync_task(conf, client, dbapi, task, known, wanted):
     if (current.registry_digest != task.registry_digest or
             current.image != task.image):
         return None     # rebuilt meanwhile: its own sync writes the rows
-    sync._record(dbapi, task.uuid, ref, results)
+    sync.record(dbapi, task.uuid, ref, results)
     return results

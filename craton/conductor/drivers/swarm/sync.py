@@ -49,7 +49,6 @@ import urllib3
 
 from craton.common import docker_client
 from craton.common import exception
-from craton.common import states
 from craton.conductor.builds import registry
 from craton.db import api as db_api
 
@@ -234,14 +233,15 @@ def _remove_if_stale(client, name, stale_after):
     for svc in found:
         if svc.get('Spec', {}).get('Name') != name:
             continue
-        if _age(svc) > stale_after:
+        if age(svc) > stale_after:
             LOG.warning('Removing stale sync service %s', name)
-            _remove_service(client, svc['ID'])
+            remove_service(client, svc['ID'])
             return True
     return False
 
 
-def _age(obj):
+def age(obj):
+    """Seconds since a service's (or task's) ``CreatedAt``; 0 if unknown."""
     created = obj.get('CreatedAt')
     if not created:
         return 0
@@ -252,7 +252,8 @@ def _age(obj):
         return 0
 
 
-def _remove_service(client, service_id):
+def remove_service(client, service_id):
+    """Remove a service; already gone is fine, a refusal is logged."""
     try:
         client.api.remove_service(service_id)
     except docker.errors.NotFound:
@@ -349,7 +350,7 @@ def run_service(client, conf, template, mode, name, labels, nodes,
             if pending:
                 time.sleep(POLL)
     finally:
-        _remove_service(client, service_id)
+        remove_service(client, service_id)
     return results
 
 
@@ -375,30 +376,33 @@ def pull(client, conf, task_uuid, ref, nodes, extra_constraints=(),
     return results
 
 
-def _record(dbapi, task_uuid, ref, results):
+def record(dbapi, task_uuid, ref, results):
+    """Store each node's ``NodeResult`` for ``ref`` as the task's node row."""
     for res in results.values():
         dbapi.set_task_node(task_uuid, res.node_id, res.hostname, res.status,
                             ref, res.reason)
 
 
-def sync_task(task, conf, client=None, dbapi=None):
-    """Bring a just-pushed task image to the Swarm nodes: ``syncing`` →
-    ``ready`` (at least one node holds it) or ``error`` (none does, with
-    every node's reason). The task's node rows are replaced by this
-    sync's. Nothing is raised unless saving the task fails.
+def distribute(task, conf, client=None, dbapi=None):
+    """Bring a just-pushed task image to the Swarm nodes and record, per
+    node, whether it holds the image (the task's node rows are replaced by
+    this sync's).
+
+    :returns: ``{node_id: NodeResult}``, at least one of them ``synced``.
+    :raises ImageNotDistributed: no node holds the image, with every
+        node's reason; or the manager could not be asked.
     """
     dbapi = dbapi or db_api.get_instance()
     ref = registry.pinned(task.image, task.registry_digest)
-    own_client = client is None
     results = {}
     try:
-        client = client or docker_client.get_client(conf)
-        nodes = candidates(list_nodes(client),
-                           conf.swarm.placement_constraints)
-        ready = [n for n in nodes if n.state == 'ready']
-        if ready:
-            results = pull(client, conf, task.uuid, ref, ready,
-                           busy_wait=conf.swarm.sync_timeout)
+        with docker_client.engine(conf, client) as engine:
+            nodes = candidates(list_nodes(engine),
+                               conf.swarm.placement_constraints)
+            ready = [n for n in nodes if n.state == 'ready']
+            if ready:
+                results = pull(engine, conf, task.uuid, ref, ready,
+                               busy_wait=conf.swarm.sync_timeout)
         for node in nodes:
             if node.id not in results:
                 results[node.id] = NodeResult(
@@ -411,39 +415,19 @@ def sync_task(task, conf, client=None, dbapi=None):
         reason = getattr(exc, 'explanation', None) or exc
         if isinstance(exc, SyncBusy):
             reason = 'another sync of this image did not finish'
-        _fail(task, 'cannot sync image %s to the Swarm nodes through %s: %s'
-              % (ref, conf.docker.url, reason))
-        return
-    except Exception as exc:
-        # Nothing picks a task up again once it is "syncing": never leave
-        # it there.
-        LOG.exception('Unexpected error syncing task %s', task.uuid)
-        _fail(task, 'internal error while syncing image %s: %s: %s'
-              % (ref, type(exc).__name__, exc))
-        return
-    finally:
-        if own_client and client is not None:
-            client.close()
+        raise exception.ImageNotDistributed(
+            reason='cannot sync image %s to the Swarm nodes through %s: %s'
+            % (ref, conf.docker.url, reason))
     dbapi.clear_task_nodes(task.uuid)
-    _record(dbapi, task.uuid, ref, results)
+    record(dbapi, task.uuid, ref, results)
     if any(r.status == SYNCED for r in results.values()):
-        task.status = states.TASK_READY
-        task.status_reason = None
-    elif not results:
-        _fail(task, 'no active Swarm node%s can hold image %s' % (
-            ' matching [swarm] placement_constraints'
-            if conf.swarm.placement_constraints else '', ref))
-        return
-    else:
-        _fail(task, 'no Swarm node could hold image %s: %s' % (ref, '; '.join(
+        return results
+    if not results:
+        raise exception.ImageNotDistributed(
+            reason='no active Swarm node%s can hold image %s' % (
+                ' matching [swarm] placement_constraints'
+                if conf.swarm.placement_constraints else '', ref))
+    raise exception.ImageNotDistributed(
+        reason='no Swarm node could hold image %s: %s' % (ref, '; '.join(
             '%s: %s' % (r.hostname, r.reason)
             for r in sorted(results.values(), key=lambda r: r.hostname))))
-        return
-    task.save()
-
-
-def _fail(task, reason):
-    from craton.conductor.builds import builder  # builder imports this module
-    task.status = states.TASK_ERROR
-    task.status_reason = builder.limit_reason(reason)
-    task.save()

@@ -18,7 +18,6 @@ import fixtures
 from craton.common import archives
 from craton.common import exception
 from craton.common import states
-from craton.conductor.builds import builder
 from craton.conductor.builds import fetch as sources
 from craton import conf
 from craton.db import api as db_api
@@ -481,7 +480,7 @@ class TestFetchAndBuild(UploadsTestCase):
         self.dbapi.put_task_upload(self.task.uuid, data)
         task = test_builder.FakeTask(self.source(data), uuid=self.task.uuid)
         client = test_builder.FakeClient()
-        builder.build_task(task, CONF, client=client)
+        test_builder.build_task(task, client=client)
         self.assertEqual((states.TASK_READY, None),
                          (task.status, task.status_reason))
         self.assertEqual(['Dockerfile', 'msg'], client.api.context_files)
@@ -492,7 +491,7 @@ class TestFetchAndBuild(UploadsTestCase):
     def test_build_task_without_archive(self):
         task = test_builder.FakeTask({'type': 'upload'}, uuid=self.task.uuid)
         client = test_builder.FakeClient()
-        builder.build_task(task, CONF, client=client)
+        test_builder.build_task(task, client=client)
         self.assertEqual(states.TASK_ERROR, task.status)
         self.assertIn('has no source archive yet', task.status_reason)
         self.assertEqual([], client.api.build_calls)

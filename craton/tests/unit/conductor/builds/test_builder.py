@@ -13,6 +13,7 @@ import urllib3
 from craton.common import exception
 from craton.common import states
 from craton.conductor.builds import builder
+from craton.conductor import drivers
 from craton.conductor.builds import fetch as sources
 from craton import conf
 from craton.tests.unit.conductor.builds import test_fetch
@@ -21,6 +22,11 @@ CONF = conf.CONF
 UUID = '0b6f3c4e-6d1a-4a53-9a8e-2f0f1b7b9c11'
 DIGEST_A = 'sha256:' + 'a' * 64
 DIGEST_B = 'sha256:' + 'b' * 64
+
+
+def build_task(task, **kwargs):
+    """builder.build_task with the configured execution driver."""
+    builder.build_task(task, CONF, drivers.get_driver(CONF), **kwargs)
 
 
 def success_chunks(image_id=DIGEST_A):
@@ -223,7 +229,7 @@ class TestBuildTask(testtools.TestCase):
     def test_success(self):
         task = FakeTask(self.source, build_number=4)
         client = FakeClient()
-        builder.build_task(task, CONF, client=client)
+        build_task(task, client=client)
         self.assertEqual([states.TASK_BUILDING, states.TASK_READY],
                          [s['status'] for s in task.saved])
         self.assertEqual('craton/task-%s:5' % UUID, task.image)
@@ -244,8 +250,8 @@ class TestBuildTask(testtools.TestCase):
         self.addCleanup(sources.normalise_modes, task_dir)
         test_fetch.use_umask(self, 0o077)
         client = FakeClient()
-        builder.build_task(FakeTask({'type': 'local', 'path': task_dir}),
-                           CONF, client=client)
+        build_task(FakeTask({'type': 'local', 'path': task_dir}),
+                   client=client)
         self.assertEqual(test_fetch.CHECKOUT_MODES,
                          client.api.context_modes)
 
@@ -253,7 +259,7 @@ class TestBuildTask(testtools.TestCase):
         task = FakeTask(self.source, image='craton/task-%s:1' % UUID,
                         image_digest=DIGEST_B, build_number=1,
                         status=states.TASK_READY)
-        builder.build_task(task, CONF,
+        build_task(task,
                            client=FakeClient(chunks=failure_chunks()))
         self.assertEqual(states.TASK_ERROR, task.status)
         self.assertIn('Step 2/3 : RUN exit 3', task.status_reason)
@@ -269,7 +275,7 @@ class TestBuildTask(testtools.TestCase):
         os.unlink(os.path.join(self.task_dir, 'Dockerfile'))
         task = FakeTask(self.source)
         client = FakeClient()
-        builder.build_task(task, CONF, client=client)
+        build_task(task, client=client)
         self.assertEqual(states.TASK_ERROR, task.status)
         self.assertIn('no Dockerfile in %s' % self.task_dir,
                       task.status_reason)
@@ -282,7 +288,7 @@ class TestBuildTask(testtools.TestCase):
         error = exception.EngineUnavailable(url='unix:///x', reason='down')
         with mock.patch('craton.common.docker_client.get_client',
                         side_effect=error):
-            builder.build_task(task, CONF)
+            build_task(task)
         self.assertEqual(states.TASK_ERROR, task.status)
         self.assertEqual('Docker engine unix:///x is unreachable: down',
                          task.status_reason)
@@ -291,19 +297,19 @@ class TestBuildTask(testtools.TestCase):
         client = FakeClient()
         with mock.patch('craton.common.docker_client.get_client',
                         return_value=client):
-            builder.build_task(FakeTask(self.source), CONF)
+            build_task(FakeTask(self.source))
         self.assertTrue(client.closed)
 
     def test_unexpected_error_sets_error(self):
         task = FakeTask(self.source)
         self.cfg.config(state_path='/proc/craton-cannot-write-here')
-        builder.build_task(task, CONF, client=FakeClient())
+        build_task(task, client=FakeClient())
         self.assertEqual(states.TASK_ERROR, task.status)
         self.assertIn('internal error while building', task.status_reason)
 
     def test_workdir_argument(self):
         workdir = self.useFixture(fixtures.TempDir()).path
-        builder.build_task(FakeTask(self.source), CONF, client=FakeClient(),
+        build_task(FakeTask(self.source), client=FakeClient(),
                            workdir=workdir)
         self.assertEqual([], os.listdir(workdir))
         self.assertFalse(os.path.exists(os.path.join(self.state, 'builds')))
@@ -311,7 +317,7 @@ class TestBuildTask(testtools.TestCase):
     def test_credentials_scrubbed_from_reason(self):
         source = {'type': 'git', 'url': 'http://bob:Hunter22@127.0.0.1:1/x'}
         task = FakeTask(source)
-        builder.build_task(task, CONF, client=FakeClient())
+        build_task(task, client=FakeClient())
         self.assertEqual(states.TASK_ERROR, task.status)
         self.assertIn('http://***@127.0.0.1:1/x', task.status_reason)
         self.assertNotIn('Hunter22', task.status_reason)
@@ -320,7 +326,7 @@ class TestBuildTask(testtools.TestCase):
         chunks = failure_chunks(0)
         chunks[-1]['errorDetail']['message'] = 'E' * 10000
         task = FakeTask(self.source)
-        builder.build_task(task, CONF, client=FakeClient(chunks=chunks))
+        build_task(task, client=FakeClient(chunks=chunks))
         self.assertLessEqual(len(task.status_reason.encode()), 4096)
         self.assertTrue(task.status_reason.startswith(
             'image build failed at Step 2/3'))
@@ -332,14 +338,14 @@ class TestBuildTask(testtools.TestCase):
 
     def test_same_digest_keeps_approval(self):
         task = self.approved_task(DIGEST_A)
-        builder.build_task(task, CONF, client=FakeClient())
+        build_task(task, client=FakeClient())
         self.assertEqual(states.APPROVAL_APPROVED, task.approval)
         self.assertEqual('admin', task.approved_by)
         self.assertEqual(DIGEST_A, task.approved_digest)
 
     def test_new_digest_resets_approval(self):
         task = self.approved_task(DIGEST_B)
-        builder.build_task(task, CONF, client=FakeClient())
+        build_task(task, client=FakeClient())
         self.assertEqual(states.TASK_READY, task.status)
         self.assertEqual(DIGEST_A, task.image_digest)
         self.assertEqual(states.APPROVAL_PENDING, task.approval)
@@ -350,7 +356,7 @@ class TestBuildTask(testtools.TestCase):
 
     def test_failed_build_keeps_approval(self):
         task = self.approved_task(DIGEST_B)
-        builder.build_task(task, CONF,
+        build_task(task,
                            client=FakeClient(chunks=failure_chunks()))
         self.assertEqual(states.APPROVAL_APPROVED, task.approval)
 
@@ -358,31 +364,7 @@ class TestBuildTask(testtools.TestCase):
         for approval in (states.APPROVAL_PENDING, states.APPROVAL_REJECTED):
             task = FakeTask(self.source, approval=approval,
                             approved_digest=DIGEST_B)
-            builder.build_task(task, CONF, client=FakeClient())
+            build_task(task, client=FakeClient())
             self.assertEqual(approval, task.approval)
 
 
-class TestRemoveTaskImages(testtools.TestCase):
-
-    def test_removes_only_this_tasks_tags(self):
-        repo = 'craton/task-%s' % UUID
-        client = FakeClient(images=[
-            {'RepoTags': [repo + ':1', repo + ':2']},
-            {'RepoTags': ['127.0.0.1:5001/%s:2' % repo]},
-            {'RepoTags': ['craton/task-%s0:1' % UUID[:-1],
-                          'craton/busybox:latest', repo + 'x:1']},
-            {'RepoTags': None}, {'RepoTags': [repo + ':3']}])
-        client.api.missing.add(repo + ':3')
-        removed = builder.remove_task_images(FakeTask({}), CONF,
-                                             client=client)
-        self.assertEqual([repo + ':1', repo + ':2',
-                          '127.0.0.1:5001/%s:2' % repo], removed)
-        self.assertTrue(all(force for _tag, force in client.api.removed))
-
-    def test_engine_unreachable(self):
-        client = FakeClient()
-        client.api.images = mock.Mock(
-            side_effect=requests.exceptions.ConnectionError('refused'))
-        self.assertRaises(exception.EngineUnavailable,
-                          builder.remove_task_images, FakeTask({}), CONF,
-                          client=client)

@@ -12,7 +12,6 @@ import requests
 
 from craton.common import exception
 from craton.common import states
-from craton.conductor.builds import builder
 from craton.conductor.builds import registry
 from craton import conf
 from craton.tests import base
@@ -274,7 +273,7 @@ class TestBuildAndPush(base.TestCase):
         self.config(registry=REG, group='docker')
         task = test_builder.FakeTask(self.source, build_number=2)
         client = FakePushClient()
-        builder.build_task(task, CONF, client=client)
+        test_builder.build_task(task, client=client)
         self.assertEqual([states.TASK_BUILDING, states.TASK_READY],
                          [s['status'] for s in task.saved])
         self.assertEqual(REPO + ':3', task.image)
@@ -287,7 +286,7 @@ class TestBuildAndPush(base.TestCase):
     def test_push_failure_is_a_task_error(self):
         self.config(registry=REG, group='docker')
         task = test_builder.FakeTask(self.source)
-        builder.build_task(task, CONF, client=FakePushClient(
+        test_builder.build_task(task, client=FakePushClient(
             push_chunks=push_error(PLAIN_HTTP)))
         self.assertEqual(states.TASK_ERROR, task.status)
         self.assertIn('server gave HTTP response to HTTPS client',
@@ -297,7 +296,7 @@ class TestBuildAndPush(base.TestCase):
     def test_without_registry_nothing_is_pushed(self):
         task = test_builder.FakeTask(self.source)
         client = FakePushClient()
-        builder.build_task(task, CONF, client=client)
+        test_builder.build_task(task, client=client)
         self.assertEqual('craton/task-%s:1' % UUID, task.image)
         self.assertIsNone(task.registry_digest)
         self.assertEqual([], client.api.pushed)
@@ -305,6 +304,6 @@ class TestBuildAndPush(base.TestCase):
     def test_swarm_without_registry_is_an_error(self):
         self.config(execution_driver='swarm', group='conductor')
         task = test_builder.FakeTask(self.source)
-        builder.build_task(task, CONF, client=FakePushClient())
+        test_builder.build_task(task, client=FakePushClient())
         self.assertEqual(states.TASK_ERROR, task.status)
         self.assertIn('needs [docker] registry', task.status_reason)

@@ -1,5 +1,5 @@
-"""Removing stale task images: the node helper (its script run for real
-against a fake engine socket), the build engine, the registry."""
+"""Removing task images from Swarm nodes: the node helper (its script run
+for real against a fake engine socket) and its image."""
 
 import http.server
 import json
@@ -14,12 +14,10 @@ import docker
 import fixtures
 
 from craton.common import exception
-from craton.common import states
 from craton.conductor.builds import registry
 from craton.conductor.drivers.swarm import cleanup as image_cleanup
 from craton.conductor.drivers.swarm import sync
 from craton import conf
-from craton.objects import job as job_obj
 from craton.tests.unit.conductor.builds import test_registry
 from craton.tests.unit.conductor.drivers.swarm import test_sync
 
@@ -190,28 +188,7 @@ class FakeEngineClient:
         self.api.base_url = 'http+docker://engine'
 
 
-class TestEngineAndRegistry(test_sync.SyncTestCase):
-
-    def test_remove_engine_images(self):
-        client = FakeEngineClient(images())
-        removed = image_cleanup.remove_engine_images(client, UUID,
-                                                     {NEW, PINNED})
-        self.assertEqual(['%s/craton/task-%s@%s' % (REG, UUID, OLD),
-                          'craton/task-%s:1' % UUID], removed)
-        for call in client.api.remove_image.call_args_list:
-            self.assertEqual({'force': True}, call.kwargs)
-
-    def test_images_in_use(self):
-        ref = '%s/craton/task-%s@%s' % (REG, UUID, PINNED)
-        for status, image in ((states.JOB_RUNNING, ref),
-                              (states.JOB_SUCCEEDED, 'x@' + OLD)):
-            job_obj.Job.submit(
-                self.context, {'project_id': 'project-a', 'status': status},
-                [{'name': 's', 'task_uuid': UUID, 'timeout': 5,
-                  'image': image, 'image_digest': 'sha256:id-' + status}],
-                [{'name': 'h'}])
-        self.assertEqual({PINNED, 'sha256:id-running'},
-                         image_cleanup.images_in_use(self.dbapi, UUID))
+class TestHelperImage(test_sync.SyncTestCase):
 
     def test_helper_reference_reuses_a_pushed_digest(self):
         repo = '%s/craton/python3' % REG
@@ -246,42 +223,3 @@ class TestEngineAndRegistry(test_sync.SyncTestCase):
         self.config(helper_image='h@' + NEW, group='swarm')
         self.assertEqual('h@' + NEW,
                          image_cleanup.helper_reference(client, CONF))
-
-    def test_stale_after_a_rebuild(self):
-        task = self.make_task(status=states.TASK_READY, build=2,
-                              digest=NEW)
-        with mock.patch.object(registry, 'RegistryClient') as reg, \
-                mock.patch.object(image_cleanup, 'clean_nodes') as nodes, \
-                mock.patch.object(image_cleanup,
-                                  'remove_engine_images') as eng, \
-                mock.patch('craton.common.docker_client.get_client'):
-            image_cleanup.remove_stale_images(task, CONF)
-        keep = {NEW, task.image_digest}
-        reg.return_value.delete_task_manifests.assert_called_once_with(
-            task.uuid, keep)
-        self.assertEqual(keep, eng.call_args.args[2])
-        self.assertEqual(keep, nodes.call_args.args[3])
-
-    def test_docker_driver_cleans_no_nodes(self):
-        self.config(execution_driver='docker', group='conductor')
-        task = self.make_task(status=states.TASK_READY, build=2)
-        with mock.patch.object(registry, 'RegistryClient'), \
-                mock.patch.object(image_cleanup, 'clean_nodes') as nodes, \
-                mock.patch.object(image_cleanup, 'remove_engine_images'), \
-                mock.patch('craton.common.docker_client.get_client'):
-            image_cleanup.remove_stale_images(task, CONF)
-        nodes.assert_not_called()
-
-    def test_delete_removes_everything_and_survives_failures(self):
-        with mock.patch.object(registry, 'RegistryClient') as reg, \
-                mock.patch.object(image_cleanup, 'clean_nodes',
-                                  side_effect=sync.SyncBusy('x')) as nodes, \
-                mock.patch.object(image_cleanup,
-                                  'remove_engine_images') as eng, \
-                mock.patch('craton.common.docker_client.get_client'):
-            reg.return_value.delete_task_manifests.side_effect = (
-                exception.RegistryError(registry=REG, reason='405'))
-            image_cleanup.remove_all_images(UUID, CONF)
-        nodes.assert_called_once()
-        self.assertEqual(set(), nodes.call_args.args[3])
-        eng.assert_not_called()

@@ -8,6 +8,7 @@ the docker SDK), so the classification is tested on real strings.
 import copy
 import json
 import os
+import time
 from unittest import mock
 
 import docker
@@ -17,6 +18,10 @@ import requests
 from craton.common import exception
 from craton.common import states
 from craton.conductor.builds import builder
+from craton.conductor.builds import images
+from craton.conductor.builds import registry
+from craton.conductor import drivers
+from craton.conductor.drivers.swarm import cleanup
 from craton.conductor.drivers.swarm import periodic as sync_periodic
 from craton.conductor.drivers.swarm import sync
 from craton.conductor import service
@@ -208,6 +213,19 @@ class SyncTestCase(base.TestCase):
         task.save()
         return task
 
+    def sync_task(self, task, client=None):
+        """What a conductor does with a pushed image on the swarm driver:
+        ``builder.distribute`` → the driver's ``prepare_image`` →
+        ``sync.distribute``, with ``client`` (if given) as the manager's
+        client, which the sync must leave open.
+        """
+        driver = drivers.get_driver(CONF)
+        self.assertIs(True, driver.distributes_images)
+        if client is not None:
+            driver.prepare_image = lambda t: sync.distribute(t, CONF,
+                                                             client=client)
+        builder.distribute(task, CONF, driver)
+
     def ref(self, task):
         return '%s/craton/task-%s@%s' % (REG, task.uuid,
                                          task.registry_digest)
@@ -312,7 +330,7 @@ class TestPullSpec(SyncTestCase):
                            {'craton-node1': [STARTED_AND_FAILED]})
         task = self.make_task()
         task.command = ['python3', '/craton/task.py']
-        sync.sync_task(task, CONF, client=FakeSwarmClient(api))
+        self.sync_task(task, FakeSwarmClient(api))
         spec = json.dumps(api.created[0]['template'])
         self.assertNotIn('task.py', spec)
         self.assertIn('/craton-sync-', spec)
@@ -410,7 +428,7 @@ class TestSyncTask(SyncTestCase):
         task = self.make_task()
         client = self.swarm({h: [ASSIGNED, STARTED_AND_FAILED] for h in (
             'craton-node1', 'craton-node2', 'craton-node3')})
-        sync.sync_task(task, CONF, client=client)
+        self.sync_task(task, client)
         task.refresh()
         self.assertEqual(states.TASK_READY, task.status)
         self.assertIsNone(task.status_reason)
@@ -426,7 +444,7 @@ class TestSyncTask(SyncTestCase):
         client = self.swarm({'craton-node1': [STARTED_AND_FAILED],
                              'craton-node2': [STARTED_AND_FAILED],
                              'craton-node3': [REGISTRY_DOWN]})
-        sync.sync_task(task, CONF, client=client)
+        self.sync_task(task, client)
         task.refresh()
         self.assertEqual(states.TASK_READY, task.status)
         rows = self.rows(task)
@@ -439,7 +457,7 @@ class TestSyncTask(SyncTestCase):
         client = self.swarm({'craton-node1': [NO_SUCH_IMAGE],
                              'craton-node2': [REGISTRY_DOWN],
                              'craton-node3': [BAD_MOUNT]})
-        sync.sync_task(task, CONF, client=client)
+        self.sync_task(task, client)
         task.refresh()
         self.assertEqual(states.TASK_ERROR, task.status)
         reason = task.status_reason
@@ -456,7 +474,7 @@ class TestSyncTask(SyncTestCase):
                  raw_node('n3', 'craton-node3', availability='drain')]
         task = self.make_task()
         client = self.swarm({'craton-node1': [STARTED_AND_FAILED]}, nodes)
-        sync.sync_task(task, CONF, client=client)
+        self.sync_task(task, client)
         task.refresh()
         self.assertEqual(states.TASK_READY, task.status)
         rows = self.rows(task)
@@ -470,7 +488,7 @@ class TestSyncTask(SyncTestCase):
         task = self.make_task()
         client = self.swarm({h: [STARTED_AND_FAILED] for h in (
             'craton-node1', 'craton-node2', 'craton-node3')})
-        sync.sync_task(task, CONF, client=client)
+        self.sync_task(task, client)
         self.assertEqual({'craton-node2', 'craton-node3'},
                          set(self.rows(task)))
         self.assertEqual(['node.role==worker'], client.api.created[0][
@@ -479,7 +497,7 @@ class TestSyncTask(SyncTestCase):
     def test_no_active_node(self):
         task = self.make_task()
         nodes = [raw_node('n1', 'craton-node1', availability='pause')]
-        sync.sync_task(task, CONF, client=self.swarm({}, nodes))
+        self.sync_task(task, self.swarm({}, nodes))
         task.refresh()
         self.assertEqual(states.TASK_ERROR, task.status)
         self.assertEqual('no active Swarm node can hold image %s'
@@ -490,7 +508,7 @@ class TestSyncTask(SyncTestCase):
         error = exception.EngineUnavailable(url='unix:///m', reason='down')
         with mock.patch('craton.common.docker_client.get_client',
                         side_effect=error):
-            sync.sync_task(task, CONF)
+            self.sync_task(task)
         task.refresh()
         self.assertEqual(states.TASK_ERROR, task.status)
         self.assertIn('cannot sync image', task.status_reason)
@@ -501,14 +519,14 @@ class TestSyncTask(SyncTestCase):
         client = self.swarm({'craton-node1': [ASSIGNED]})
         client.api.on_poll = mock.Mock(
             side_effect=requests.exceptions.ReadTimeout('read timed out'))
-        sync.sync_task(task, CONF, client=client)
+        self.sync_task(task, client)
         task.refresh()
         self.assertEqual(states.TASK_ERROR, task.status)
         self.assertTrue(task.status_reason.startswith('cannot sync image'))
         self.assertTrue(task.status_reason.endswith(': read timed out'))
         self.assertEqual(['svc1'], client.api.removed)
         client.api.on_poll = mock.Mock(side_effect=KeyError('Status'))
-        sync.sync_task(task, CONF, client=client)
+        self.sync_task(task, client)
         task.refresh()
         self.assertIn('internal error while syncing image',
                       task.status_reason)
@@ -517,7 +535,7 @@ class TestSyncTask(SyncTestCase):
         task = self.make_task()
         self.dbapi.set_task_node(task.uuid, 'gone', 'old-node', 'synced',
                                  'old@sha256:' + '0' * 64)
-        sync.sync_task(task, CONF, client=self.swarm(
+        self.sync_task(task, self.swarm(
             {'craton-node1': [STARTED_AND_FAILED]},
             [raw_node('n1', 'craton-node1')]))
         self.assertEqual(['craton-node1'], list(self.rows(task)))
@@ -613,12 +631,20 @@ class TestResync(SyncTestCase):
             labels={sync.LABEL_SYNC: task.uuid})
         self.assertEqual({}, sync_periodic.resync(CONF, client=client))
 
-    def test_orphaned_syncing_task_is_finished(self):
+    def test_orphaned_syncing_task_is_finished_by_the_sweep(self):
         orphan = self.make_task(status=states.TASK_SYNCING)
         owned = self.make_task(status=states.TASK_SYNCING)
         self.dbapi.claim_task(owned.uuid, 'other-conductor')
         client = self.swarm({'craton-node1': [STARTED_AND_FAILED]})
-        sync_periodic.resync(CONF, client=client, host='c1')
+        svc = service.ConductorService(CONF, host='c1')
+        self.addCleanup(svc.stop, graceful=False)
+        with mock.patch('craton.common.docker_client.get_client',
+                        return_value=client):
+            svc.sweep()
+            for _ in range(500):
+                if not svc.builds.active():
+                    break
+                time.sleep(0.01)
         orphan.refresh()
         owned.refresh()
         self.assertEqual(states.TASK_READY, orphan.status)
@@ -663,7 +689,8 @@ class TestBuildAndSync(SyncTestCase):
         with mock.patch.object(task_obj.Task, 'save', save), \
                 mock.patch('craton.common.docker_client.get_client',
                            return_value=client):
-            builder.build_task(task, CONF, client=client)
+            builder.build_task(task, CONF, drivers.get_driver(CONF),
+                               client=client)
         task.refresh()
         return task, statuses, client
 
@@ -696,28 +723,25 @@ class TestService(SyncTestCase):
         for driver, want in (('docker', False), ('swarm', True)):
             self.config(execution_driver=driver, group='conductor')
             svc = service.ConductorService(CONF, host='c-' + driver)
-            with mock.patch.object(service.threading, 'Thread') as thread:
-                svc.start()
-            names = [c.kwargs['name'] for c in thread.call_args_list]
-            self.assertEqual(want, 'craton-swarm-sync' in names, names)
+            tasks = {name: (spacing, func)
+                     for name, spacing, func in svc.periodic_tasks()}
+            self.assertEqual({'heartbeat', 'sweep'} |
+                             ({'swarm-sync'} if want else set()), set(tasks))
             if want:
-                call = [c for c in thread.call_args_list
-                        if c.kwargs['name'] == 'craton-swarm-sync'][0]
-                self.assertEqual(('swarm-sync', 60, svc.sync_images),
-                                 call.kwargs['args'])
-            svc.stop()
+                spacing, func = tasks['swarm-sync']
+                self.assertEqual(60, spacing)
+                with mock.patch.object(sync_periodic, 'resync') as resync:
+                    func()
+                resync.assert_called_once_with(CONF)
 
-    def test_delete_cleans_registry_and_nodes(self):
+    def test_delete_cleans_engine_registry_and_nodes(self):
         svc = service.ConductorService(CONF, host='c1')
-        with mock.patch.object(builder, 'remove_task_images') as eng, \
-                mock.patch('craton.conductor.drivers.swarm.cleanup.'
-                           'remove_all_images') as everywhere:
+        with mock.patch.object(images, 'remove_engine_images') as eng, \
+                mock.patch.object(registry, 'RegistryClient') as reg, \
+                mock.patch.object(cleanup, 'clean_nodes') as nodes, \
+                mock.patch('craton.common.docker_client.get_client'):
             svc.delete_task_images('u1')
-        eng.assert_called_once()
-        everywhere.assert_called_once_with('u1', CONF)
-
-    def test_sync_images_runs_resync(self):
-        svc = service.ConductorService(CONF, host='c1')
-        with mock.patch.object(sync_periodic, 'resync') as resync:
-            svc.sync_images()
-        resync.assert_called_once_with(CONF, host='c1')
+        self.assertEqual('u1', eng.call_args.args[1])
+        reg.return_value.delete_task_manifests.assert_called_once_with(
+            'u1', ())
+        self.assertEqual('u1', nodes.call_args.args[2])
