@@ -18,7 +18,6 @@ from craton.tests import base
 # and update the hash here in the same change.
 EXPECTED = {
     'Cell': '1.0-b9240a2bd4081b050a94667b8cbca15a',
-    'Conductor': '1.0-0ee5f0360ab117d6b924309c7845a123',
     'Host': '1.0-db4c94f3fe9eab38cde06651d55ffeef',
     'Job': '1.0-ade7d8eee57ff8744c95aa9930f8e5f7',
     'JobStep': '1.1-33f8c64149098d51b4f9b9c78a101fe6',
