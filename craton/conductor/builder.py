@@ -18,6 +18,7 @@ import requests
 import urllib3
 
 from craton.common import exception
+from craton.common import fsm
 from craton.common import states
 from craton.conductor import engine
 from craton.conductor import image_cleanup
@@ -163,10 +164,18 @@ def build_task(task, conf, client=None, workdir=None):
     leaves the task in ``error`` with ``status_reason`` saying why (at most
     4 KiB, credentials scrubbed); the previous image, if any, is kept.
     Nothing is raised unless saving the task fails.
+
+    Every status write goes through the task's state machine
+    (:meth:`craton.objects.task.Task.transition`). When one loses a race
+    (the task was rebuilt, given a new source or deleted meanwhile) the
+    build stops without writing anything more: a rebuilt task is
+    ``pending`` again, and once this build's claim is released the sweep
+    builds it from its new state.
     """
-    task.status = states.TASK_BUILDING
-    task.status_reason = None
-    task.save()
+    if not task.start_build():
+        LOG.info('Task %s changed before its build started; not building '
+                 'it', task.uuid)
+        return
     own_client = client is None
     builddir = None
     try:
@@ -212,18 +221,16 @@ def build_task(task, conf, client=None, workdir=None):
         LOG.info('Task %s now builds %s, not the approved %s: approval is '
                  'pending again', task.uuid, task.image_digest,
                  task.approved_digest)
-        task.approval = states.APPROVAL_PENDING
-        task.approved_by = task.approved_at = task.approved_digest = None
+        task.reset_approval()
     if pushed and conf.conductor.execution_driver == 'swarm':
         # Ready once Swarm nodes hold it; sync decides ready or error.
-        task.status = states.TASK_SYNCING
-        task.status_reason = None
-        task.save()
-        sync.sync_task(task, conf)
-    else:
-        task.status = states.TASK_READY
-        task.status_reason = None
-        task.save()
+        if not task.transition(fsm.TASK_SYNC) or \
+                not sync.sync_task(task, conf):
+            _lost_race(task)
+            return
+    elif not task.transition(fsm.TASK_DONE):
+        _lost_race(task)
+        return
     if pushed and task.build_number > 1:
         image_cleanup.remove_stale_images(task, conf)
 
@@ -248,9 +255,14 @@ def _scrub(task, text):
 
 
 def _set_error(task, reason):
-    task.status = states.TASK_ERROR
-    task.status_reason = limit_reason(_scrub(task, reason))
-    task.save()
+    if not task.transition(fsm.TASK_FAIL,
+                           reason=limit_reason(_scrub(task, reason))):
+        _lost_race(task)
+
+
+def _lost_race(task):
+    LOG.info('Task %s was rebuilt or deleted during its build; this build '
+             'stops without recording its outcome', task.uuid)
 
 
 def remove_task_images(task, conf, client=None):

@@ -48,7 +48,7 @@ import requests
 import urllib3
 
 from craton.common import exception
-from craton.common import states
+from craton.common import fsm
 from craton.conductor import engine
 from craton.conductor import registry
 from craton.db import api as db_api
@@ -386,6 +386,9 @@ def sync_task(task, conf, client=None, dbapi=None):
     ``ready`` (at least one node holds it) or ``error`` (none does, with
     every node's reason). The task's node rows are replaced by this
     sync's. Nothing is raised unless saving the task fails.
+
+    Returns False when the status write lost a race (the task was rebuilt
+    or deleted meanwhile: nothing more to do for this image), else True.
     """
     dbapi = dbapi or db_api.get_instance()
     ref = registry.pinned(task.image, task.registry_digest)
@@ -411,39 +414,33 @@ def sync_task(task, conf, client=None, dbapi=None):
         reason = getattr(exc, 'explanation', None) or exc
         if isinstance(exc, SyncBusy):
             reason = 'another sync of this image did not finish'
-        _fail(task, 'cannot sync image %s to the Swarm nodes through %s: %s'
-              % (ref, conf.docker.url, reason))
-        return
+        return _fail(task, 'cannot sync image %s to the Swarm nodes through '
+                     '%s: %s' % (ref, conf.docker.url, reason))
     except Exception as exc:
         # Nothing picks a task up again once it is "syncing": never leave
         # it there.
         LOG.exception('Unexpected error syncing task %s', task.uuid)
-        _fail(task, 'internal error while syncing image %s: %s: %s'
-              % (ref, type(exc).__name__, exc))
-        return
+        return _fail(task, 'internal error while syncing image %s: %s: %s'
+                     % (ref, type(exc).__name__, exc))
     finally:
         if own_client and client is not None:
             client.close()
     dbapi.clear_task_nodes(task.uuid)
     _record(dbapi, task.uuid, ref, results)
     if any(r.status == SYNCED for r in results.values()):
-        task.status = states.TASK_READY
-        task.status_reason = None
-    elif not results:
-        _fail(task, 'no active Swarm node%s can hold image %s' % (
+        return task.transition(fsm.TASK_DONE)
+    if not results:
+        return _fail(task, 'no active Swarm node%s can hold image %s' % (
             ' matching [swarm] placement_constraints'
             if conf.swarm.placement_constraints else '', ref))
-        return
-    else:
-        _fail(task, 'no Swarm node could hold image %s: %s' % (ref, '; '.join(
-            '%s: %s' % (r.hostname, r.reason)
-            for r in sorted(results.values(), key=lambda r: r.hostname))))
-        return
-    task.save()
+    return _fail(task, 'no Swarm node could hold image %s: %s' % (
+        ref, '; '.join('%s: %s' % (r.hostname, r.reason)
+                       for r in sorted(results.values(),
+                                       key=lambda r: r.hostname))))
 
 
 def _fail(task, reason):
+    """``error`` with ``reason``; False if the task changed meanwhile."""
     from craton.conductor import builder  # builder imports this module
-    task.status = states.TASK_ERROR
-    task.status_reason = builder.limit_reason(reason)
-    task.save()
+    return task.transition(fsm.TASK_FAIL,
+                           reason=builder.limit_reason(reason))

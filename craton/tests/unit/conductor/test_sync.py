@@ -15,6 +15,7 @@ import fixtures
 import requests
 
 from craton.common import exception
+from craton.common import fsm
 from craton.common import states
 from craton.conductor import builder
 from craton.conductor import service
@@ -508,10 +509,39 @@ class TestSyncTask(SyncTestCase):
         self.assertTrue(task.status_reason.endswith(': read timed out'))
         self.assertEqual(['svc1'], client.api.removed)
         client.api.on_poll = mock.Mock(side_effect=KeyError('Status'))
+        # Built again: syncing once more.
+        self.assertTrue(task.start_build())
+        self.assertTrue(task.transition(fsm.TASK_SYNC))
         sync.sync_task(task, CONF, client=client)
         task.refresh()
         self.assertIn('internal error while syncing image',
                       task.status_reason)
+
+    def test_task_rebuilt_during_the_sync_is_left_alone(self):
+        for outcome in (STARTED_AND_FAILED, NO_SUCH_IMAGE):
+            task = self.make_task()
+            client = self.swarm({'craton-node1': [ASSIGNED, outcome]})
+
+            def rebuild(rec, task=task):
+                other = task_obj.Task.get(self.context, task.uuid)
+                self.assertTrue(other.transition(fsm.TASK_REBUILD))
+            client.api.on_poll = rebuild
+            self.assertFalse(sync.sync_task(task, CONF, client=client))
+            task.refresh()
+            self.assertEqual((states.TASK_PENDING, None),
+                             (task.status, task.status_reason))
+
+    def test_task_deleted_during_the_sync(self):
+        task = self.make_task()
+        client = self.swarm({'craton-node1': [ASSIGNED, STARTED_AND_FAILED]})
+
+        def delete(rec):
+            client.api.on_poll = None
+            self.assertTrue(task_obj.Task.get(self.context,
+                                              task.uuid).destroy())
+        client.api.on_poll = delete
+        self.assertFalse(sync.sync_task(task, CONF, client=client))
+        self.assertRaises(exception.TaskNotFound, task.refresh)
 
     def test_rows_of_the_previous_image_are_replaced(self):
         task = self.make_task()
@@ -655,12 +685,13 @@ class TestBuildAndSync(SyncTestCase):
         task.save()
         client = self.swarm(outcomes)
         statuses = []
-        real_save = task_obj.Task.save
+        real_transition = task_obj.Task.transition
 
-        def save(obj):
+        def transition(obj, *args, **kwargs):
+            written = real_transition(obj, *args, **kwargs)
             statuses.append(obj.status)
-            real_save(obj)
-        with mock.patch.object(task_obj.Task, 'save', save), \
+            return written
+        with mock.patch.object(task_obj.Task, 'transition', transition), \
                 mock.patch('craton.conductor.engine.get_client',
                            return_value=client):
             builder.build_task(task, CONF, client=client)
