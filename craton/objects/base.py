@@ -6,16 +6,18 @@ from craton.db import api as db_api
 
 
 class CratonObjectRegistry(ovo_base.VersionedObjectRegistry):
-    pass
+    """The registry Craton's objects register with (their fingerprints are
+    checked by the unit tests).
+    """
 
 
 class CratonObject(ovo_base.VersionedObject,
                    ovo_base.VersionedObjectDictCompat):
     """Base of every Craton object.
 
-    ``db_fields`` lists the fields copied straight from a database row;
-    subclasses convert the others (names of related rows, child lists) in
-    ``_from_db_extra``.
+    Fields are copied straight from a database row, except those named in
+    ``extra_fields`` (names of related rows, child lists), which
+    subclasses fill in ``_from_db_extra``.
     """
 
     OBJ_PROJECT_NAMESPACE = 'craton'
@@ -23,10 +25,14 @@ class CratonObject(ovo_base.VersionedObject,
 
     @staticmethod
     def dbapi():
+        """The database API (:func:`craton.db.api.get_instance`)."""
         return db_api.get_instance()
 
     @classmethod
     def _from_db_object(cls, context, obj, row):
+        """Fill ``obj`` from ``row`` (no unsaved changes left); returns
+        ``obj``.
+        """
         for name in cls.fields:
             if name in getattr(cls, 'extra_fields', ()):
                 continue
@@ -41,12 +47,5 @@ class CratonObject(ovo_base.VersionedObject,
 
     @classmethod
     def _from_rows(cls, context, rows):
+        """A list of objects, one per row."""
         return [cls._from_db_object(context, cls(), row) for row in rows]
-
-    def as_dict(self):
-        return {k: getattr(self, k) for k in self.fields
-                if self.obj_attr_is_set(k)}
-
-
-class CratonObjectSerializer(ovo_base.VersionedObjectSerializer):
-    OBJ_BASE_CLASS = CratonObject

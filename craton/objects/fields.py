@@ -18,6 +18,7 @@ class Json(fields.FieldType):
     """Any JSON-serialisable value, kept as it is (free-form documents)."""
 
     def coerce(self, obj, attr, value):
+        """``value`` itself, if it serialises to JSON (ValueError if not)."""
         try:
             jsonutils.dumps(value)
         except (TypeError, ValueError):
@@ -25,11 +26,15 @@ class Json(fields.FieldType):
         return value
 
     def to_primitive(self, obj, attr, value):
+        """``value`` itself: it is JSON already."""
         return value
 
     def from_primitive(self, obj, attr, value):
+        """``value`` itself."""
         return value
 
 
 class JsonField(fields.AutoTypedField):
+    """A field holding any JSON document (see :class:`Json`)."""
+
     AUTO_TYPE = Json()

@@ -35,8 +35,13 @@ class JobStep(base.CratonObject):
     }
 
     def update(self, values, expected_status=None):
-        """Write ``values``; with ``expected_status`` only if the row is
-        still in one of those states. Returns True if written.
+        """Write ``values`` (field names) to the step; with
+        ``expected_status`` (a status or a sequence of them) only while
+        the row is still in one of those states. Callers ask
+        :mod:`craton.common.fsm` for a new ``status`` first.
+
+        :returns: True if written (the object then holds ``values``);
+            False when the step has another status by now.
         """
         done = self.dbapi().update_job_step(self.job_id, self.index, values,
                                             expected_status)
@@ -47,6 +52,7 @@ class JobStep(base.CratonObject):
         return done
 
     def refresh(self):
+        """Read the step again, dropping unsaved changes."""
         row = self.dbapi().get_job_step(self.job_id, self.index)
         self._from_db_object(self._context, self, row)
 
@@ -81,29 +87,47 @@ class Job(base.CratonObject):
 
     @classmethod
     def get(cls, context, uuid):
+        """The job ``uuid`` of the caller's project (of any project when
+        ``context.all_projects``), with its steps, as a Job (JobNotFound
+        otherwise).
+        """
         row = cls.dbapi().get_job(context.scope_project, uuid)
         return cls._from_db_object(context, cls(), row)
 
     @classmethod
     def list(cls, context, filters=None, **page):
+        """A page (list of Job) of the caller's project's jobs; ``filters``
+        and paging as :meth:`craton.db.sqlalchemy.jobs.JobMixin.list_jobs`.
+        """
         rows = cls.dbapi().list_jobs(context.scope_project, filters, **page)
         return cls._from_rows(context, rows)
 
     @classmethod
     def submit(cls, context, values, steps, inventory):
-        """Create a job with its inventory snapshot and all step rows."""
+        """Create a job with its inventory snapshot and all step rows
+        (``pending``); returns the Job.
+
+        :param values: the job's fields (``status`` its first one).
+        :param steps: a list of step field dicts, in order.
+        :param inventory: the host snapshot, a list of host dicts.
+        """
         values = dict(values, inventory=inventory,
                       host_count=len(inventory))
         row = cls.dbapi().create_job(values, steps)
         return cls._from_db_object(context, cls(), row)
 
     def inventory(self):
-        """The host snapshot taken at submission (list of dicts)."""
+        """The host snapshot taken at submission (a list of host dicts)."""
         return self.dbapi().get_job_inventory(self.id)
 
     def update(self, values, expected_status=None, conductor=None):
-        """Write ``values`` if the row is still in ``expected_status`` (and
-        owned by ``conductor``); returns True if written.
+        """Write ``values`` (field names) to the job while the row is still
+        in ``expected_status`` (a status or a sequence of them) and owned
+        by ``conductor`` (None: no such condition). Callers ask
+        :mod:`craton.common.fsm` for a new ``status`` first.
+
+        :returns: True if written (the object then holds ``values``);
+            False when the condition failed.
         """
         done = self.dbapi().update_job(self.uuid, values, expected_status,
                                        conductor)
@@ -114,28 +138,7 @@ class Job(base.CratonObject):
         return done
 
     def refresh(self):
+        """Read the job and its steps again (JobNotFound when gone)."""
         row = self.dbapi().get_job(None, self.uuid)
         self._from_db_object(self._context, self, row)
 
-
-@base.CratonObjectRegistry.register
-class Conductor(base.CratonObject):
-    # Version 1.0: initial version
-    VERSION = '1.0'
-    fields = {
-        'id': fields.IntegerField(),
-        'hostname': fields.StringField(),
-        'online': fields.BooleanField(),
-        'heartbeat_at': fields.DateTimeField(),
-        'created_at': fields.DateTimeField(nullable=True),
-        'updated_at': fields.DateTimeField(nullable=True),
-    }
-
-    @classmethod
-    def register(cls, context, hostname):
-        row = cls.dbapi().register_conductor(hostname)
-        return cls._from_db_object(context, cls(), row)
-
-    @classmethod
-    def list(cls, context):
-        return cls._from_rows(context, cls.dbapi().list_conductors())

@@ -30,11 +30,18 @@ class Workflow(base.CratonObject):
 
     @classmethod
     def get(cls, context, ident):
+        """The workflow with UUID or name ``ident`` in the caller's project
+        (any project when ``context.all_projects``), steps as dicts in
+        order; WorkflowNotFound otherwise.
+        """
         row = cls.dbapi().get_workflow(context.scope_project, ident)
         return cls._from_db_object(context, cls(), row)
 
     @classmethod
     def list(cls, context, filters=None, **page):
+        """A page (list of Workflow) of the caller's project's workflows;
+        ``filters`` and paging as the DB API's ``list_workflows``.
+        """
         rows = cls.dbapi().list_workflows(context.scope_project, filters,
                                           **page)
         return cls._from_rows(context, rows)
@@ -44,14 +51,20 @@ class Workflow(base.CratonObject):
                 if k != 'steps'}
 
     def create(self):
+        """Insert the workflow with its steps and load it back
+        (Duplicate).
+        """
         row = self.dbapi().create_workflow(self._values(), self.steps)
         self._from_db_object(self._context, self, row)
 
     def save(self):
-        """Replace the workflow's fields and its whole list of steps."""
+        """Write the unsaved changes and replace the whole list of steps
+        (WorkflowNotFound, Duplicate).
+        """
         row = self.dbapi().replace_workflow(None, self.uuid, self._values(),
                                             self.steps)
         self._from_db_object(self._context, self, row)
 
     def destroy(self):
+        """Delete the workflow (InUse while unfinished jobs run it)."""
         self.dbapi().destroy_workflow(None, self.uuid)

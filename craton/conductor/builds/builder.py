@@ -19,6 +19,7 @@ import urllib3
 
 from craton.common import docker_client
 from craton.common import exception
+from craton.common import fsm
 from craton.common import states
 from craton.conductor.builds import fetch as sources
 from craton.conductor.builds import images
@@ -158,10 +159,18 @@ def build_task(task, conf, driver, client=None, workdir=None):
     ``status_reason`` saying why (at most 4 KiB, credentials scrubbed); the
     previous image, if any, is kept. Nothing is raised unless saving the
     task fails.
+
+    Every status write goes through the task's state machine
+    (:meth:`craton.objects.task.Task.transition`). When one loses a race
+    (the task was rebuilt, given a new source or deleted meanwhile) the
+    build stops without writing anything more: a rebuilt task is
+    ``pending`` again, and once this build's claim is released the sweep
+    builds it from its new state.
     """
-    task.status = states.TASK_BUILDING
-    task.status_reason = None
-    task.save()
+    if not task.start_build():
+        LOG.info('Task %s changed before its build started; not building '
+                 'it', task.uuid)
+        return
     own_client = client is None
     builddir = None
     try:
@@ -207,9 +216,9 @@ def build_task(task, conf, driver, client=None, workdir=None):
         LOG.info('Task %s now builds %s, not the approved %s: approval is '
                  'pending again', task.uuid, task.image_digest,
                  task.approved_digest)
-        task.approval = states.APPROVAL_PENDING
-        task.approved_by = task.approved_at = task.approved_digest = None
-    distribute(task, conf, driver)
+        task.reset_approval()
+    if not distribute(task, conf, driver):
+        return
     if pushed and task.build_number > 1:
         images.remove_stale(task, conf, driver)
 
@@ -219,28 +228,31 @@ def distribute(task, conf, driver):
     ``syncing`` while a driver that distributes images (Swarm) brings it
     to its nodes and then ``ready`` (it holds it somewhere) or ``error``
     (with the driver's reason). Also how a conductor finishes a task left
-    ``syncing`` by one that died. Nothing is raised unless saving the task
-    fails.
+    ``syncing`` by one that died. The task's other unsaved changes (the
+    new image) are written with the first status write.
+
+    :returns: False when a status write lost a race (see
+        :func:`build_task`: the caller stops), else True. Nothing is
+        raised unless saving the task fails.
     """
     if not driver.distributes_images:
-        _set_status(task, states.TASK_READY)
-        return
-    _set_status(task, states.TASK_SYNCING)
+        return _move(task, fsm.TASK_DONE)
+    if task.status != states.TASK_SYNCING and \
+            not _move(task, fsm.TASK_SYNC):
+        return False
     try:
         driver.prepare_image(task)
     except exception.ImageNotDistributed as exc:
         LOG.info('Image of task %s not distributed: %s', task.uuid, exc)
-        _set_error(task, str(exc))
-        return
+        return _set_error(task, str(exc))
     except Exception as exc:
         # Nothing picks a task up again once it is "syncing" but the
         # sweep: never leave it there.
         LOG.exception('Unexpected error distributing the image of task %s',
                       task.uuid)
-        _set_error(task, 'internal error while syncing image %s: %s: %s'
-                   % (task.image, type(exc).__name__, exc))
-        return
-    _set_status(task, states.TASK_READY)
+        return _set_error(task, 'internal error while syncing image %s: '
+                          '%s: %s' % (task.image, type(exc).__name__, exc))
+    return _move(task, fsm.TASK_DONE)
 
 
 def _push(client, conf, task, image_id, driver):
@@ -263,16 +275,28 @@ def _scrub(task, text):
     return sources.scrub(str(text), sources.url_secrets(source.get('url')))
 
 
-def _set_status(task, status):
-    task.status = status
-    task.status_reason = None
-    task.save()
+def _move(task, event):
+    """Move the task by ``event``; False (logged) when it lost a race."""
+    if task.transition(event):
+        return True
+    _lost_race(task)
+    return False
 
 
 def _set_error(task, reason):
-    task.status = states.TASK_ERROR
-    task.status_reason = limit_reason(_scrub(task, reason))
-    task.save()
+    """Move the task to ``error`` with ``reason`` (cut, scrubbed); False
+    (logged) when it lost a race.
+    """
+    if task.transition(fsm.TASK_FAIL,
+                       reason=limit_reason(_scrub(task, reason))):
+        return True
+    _lost_race(task)
+    return False
+
+
+def _lost_race(task):
+    LOG.info('Task %s was rebuilt or deleted during its build; this build '
+             'stops without recording its outcome', task.uuid)
 
 
 def remove_tree(path):

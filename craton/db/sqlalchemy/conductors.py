@@ -14,6 +14,8 @@ class ConductorMixin:
     def register_conductor(self, hostname):
         """Mark ``hostname`` online with a fresh heartbeat (insert or
         update).
+
+        :returns: the ``models.Conductor`` row.
         """
         now = timeutils.utcnow()
         with session.writer() as s:
@@ -28,6 +30,10 @@ class ConductorMixin:
             return row
 
     def touch_conductor(self, hostname):
+        """Heartbeat: set ``hostname`` online, beating now.
+
+        :returns: False when the conductor has no row (register it).
+        """
         with session.writer() as s:
             res = s.execute(sa.update(models.Conductor)
                             .where(models.Conductor.hostname == hostname)
@@ -37,6 +43,9 @@ class ConductorMixin:
             return res.rowcount == 1
 
     def unregister_conductor(self, hostname):
+        """Mark ``hostname`` offline (a clean stop): others take over its
+        claims at once, without waiting for its heartbeat to go stale.
+        """
         with session.writer() as s:
             s.execute(sa.update(models.Conductor)
                       .where(models.Conductor.hostname == hostname)
@@ -44,8 +53,8 @@ class ConductorMixin:
                       .execution_options(synchronize_session=False))
 
     def list_dead_conductors(self, timeout):
-        """Hostnames whose heartbeat is older than ``timeout`` seconds or
-        that went offline cleanly.
+        """Hostnames (a list of strings) whose heartbeat is older than
+        ``timeout`` seconds or that went offline cleanly.
         """
         cutoff = timeutils.utcnow() - datetime.timedelta(seconds=timeout)
         with session.reader() as s:
@@ -54,7 +63,3 @@ class ConductorMixin:
                 .where(sa.or_(models.Conductor.heartbeat_at < cutoff,
                               models.Conductor.online.is_(False)))
             ).scalars().all()
-
-    def list_conductors(self):
-        with session.reader() as s:
-            return s.execute(sa.select(models.Conductor)).scalars().all()

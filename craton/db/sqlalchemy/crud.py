@@ -10,6 +10,12 @@ from craton.db.sqlalchemy import session
 
 
 def create(model, values, kind):
+    """Insert a ``model`` row from ``values`` (a ``uuid`` is generated when
+    missing) and return it reloaded, relationships loaded.
+
+    :param kind: how to name the resource in a Duplicate (``'task'``).
+    :raises Duplicate: a unique constraint (the name within a project).
+    """
     values = dict(values)
     values.setdefault('uuid', uuidutils.generate_uuid())
     row = model()
@@ -33,6 +39,12 @@ def reload(model, uuid):
 
 
 def get(model, project_id, ident, not_found, s=None):
+    """The ``model`` row with UUID or name ``ident`` in ``project_id``
+    (None: any project), read in session ``s`` or in a new reader.
+
+    :raises: ``not_found`` (an exception instance) when there is none;
+        Conflict when a name matches rows of several projects.
+    """
     query = q.by_ident(q.scoped(sa.select(model), model, project_id),
                        model, ident)
     if s is not None:
@@ -43,8 +55,9 @@ def get(model, project_id, ident, not_found, s=None):
 
 def page(model, query, limit, marker, sort_key, sort_dir, project_id=None,
          scope=None):
-    """One page of ``query``; see :func:`craton.db.sqlalchemy.query.
-    paginate` (the marker is a row of ``scope``, or of ``project_id``).
+    """One page of ``query`` as a list of ``model`` rows; see
+    :func:`craton.db.sqlalchemy.query.paginate` (the marker is a row of
+    ``scope``, or of ``project_id``; InvalidParameter otherwise).
     """
     with session.reader() as s:
         return q.paginate(s, query, model, limit, marker, sort_key, sort_dir,
@@ -52,6 +65,12 @@ def page(model, query, limit, marker, sort_key, sort_dir, project_id=None,
 
 
 def update(model, project_id, uuid, values, not_found, kind):
+    """Write ``values`` to the ``model`` row ``uuid`` of ``project_id``
+    (None: any project), unconditionally, and return it reloaded.
+
+    :raises: ``not_found`` when there is no such row; Duplicate (named
+        ``kind``) on a unique constraint.
+    """
     try:
         with session.writer() as s:
             row = get(model, project_id, uuid, not_found, s=s)
@@ -63,6 +82,9 @@ def update(model, project_id, uuid, values, not_found, kind):
 
 
 def delete(model, project_id, uuid, not_found):
+    """Delete the ``model`` row ``uuid`` of ``project_id`` (None: any
+    project); raises ``not_found`` when there is none.
+    """
     with session.writer() as s:
         row = get(model, project_id, uuid, not_found, s=s)
         s.delete(row)

@@ -18,14 +18,25 @@ class InventoryMixin:
 
     # Regions
     def create_region(self, values):
+        """Insert a region from ``values``; returns the ``models.Region``
+        row (Duplicate: the name is taken in the project).
+        """
         return crud.create(models.Region, values, 'region')
 
     def get_region(self, project_id, ident):
+        """The ``models.Region`` row with UUID or name ``ident`` in
+        ``project_id`` (None: any project); RegionNotFound otherwise.
+        """
         return crud.get(models.Region, project_id, ident,
                         exception.RegionNotFound(region=ident))
 
     def list_regions(self, project_id, filters=None, limit=None, marker=None,
                      sort_key=None, sort_dir=None):
+        """A page (list of ``models.Region`` rows) of ``project_id``'s
+        regions (None: every project's); ``filters`` may hold ``name``.
+        Paging as :func:`craton.db.sqlalchemy.query.paginate`
+        (InvalidParameter for a marker outside the list).
+        """
         query = q.scoped(sa.select(models.Region), models.Region, project_id)
         if filters and filters.get('name'):
             query = query.where(models.Region.name == filters['name'])
@@ -33,10 +44,18 @@ class InventoryMixin:
                          sort_dir, project_id)
 
     def update_region(self, project_id, uuid, values):
+        """Write ``values`` to a region; returns the updated row
+        (RegionNotFound; Duplicate for a name taken in the project).
+        """
         return crud.update(models.Region, project_id, uuid, values,
                            exception.RegionNotFound(region=uuid), 'region')
 
     def destroy_region(self, project_id, uuid):
+        """Delete a region that holds no cell and no host.
+
+        :raises RegionNotFound: no such one.
+        :raises InUse: naming up to five of its cells or hosts.
+        """
         with session.writer() as s:
             region = _resolve(s, models.Region, project_id, uuid,
                               exception.RegionNotFound(region=uuid))
@@ -52,14 +71,25 @@ class InventoryMixin:
 
     # Cells
     def create_cell(self, values):
+        """Insert a cell (``region_id`` set) from ``values``; returns the
+        ``models.Cell`` row, its region loaded (Duplicate: name taken).
+        """
         return crud.create(models.Cell, values, 'cell')
 
     def get_cell(self, project_id, ident):
+        """The ``models.Cell`` row with UUID or name ``ident`` in
+        ``project_id`` (None: any project); CellNotFound otherwise.
+        """
         return crud.get(models.Cell, project_id, ident,
                         exception.CellNotFound(cell=ident))
 
     def list_cells(self, project_id, filters=None, limit=None, marker=None,
                    sort_key=None, sort_dir=None):
+        """A page (list of ``models.Cell`` rows) of ``project_id``'s cells
+        (None: every project's); ``filters`` may hold ``name`` and
+        ``region_id`` (the internal id). Paging as
+        :func:`craton.db.sqlalchemy.query.paginate`.
+        """
         filters = filters or {}
         query = q.scoped(sa.select(models.Cell), models.Cell, project_id)
         if filters.get('name'):
@@ -70,10 +100,18 @@ class InventoryMixin:
                          sort_dir, project_id)
 
     def update_cell(self, project_id, uuid, values):
+        """Write ``values`` to a cell; returns the updated row
+        (CellNotFound; Duplicate for a name taken in the project).
+        """
         return crud.update(models.Cell, project_id, uuid, values,
                            exception.CellNotFound(cell=uuid), 'cell')
 
     def destroy_cell(self, project_id, uuid):
+        """Delete a cell that holds no host.
+
+        :raises CellNotFound: no such one.
+        :raises InUse: naming up to five of its hosts.
+        """
         with session.writer() as s:
             cell = _resolve(s, models.Cell, project_id, uuid,
                             exception.CellNotFound(cell=uuid))
@@ -87,6 +125,10 @@ class InventoryMixin:
 
     # Hosts
     def create_host(self, values):
+        """Insert a host from ``values`` (``labels`` a list of strings,
+        kept once each); returns the ``models.Host`` row with region, cell
+        and labels loaded (Duplicate: name taken).
+        """
         values = dict(values)
         labels = values.pop('labels', None) or []
         values['labels'] = [models.HostLabel(label=lb)
@@ -94,6 +136,9 @@ class InventoryMixin:
         return crud.create(models.Host, values, 'host')
 
     def get_host(self, project_id, ident):
+        """The ``models.Host`` row with UUID or name ``ident`` in
+        ``project_id`` (None: any project); HostNotFound otherwise.
+        """
         return crud.get(models.Host, project_id, ident,
                         exception.HostNotFound(host=ident))
 
@@ -114,17 +159,30 @@ class InventoryMixin:
 
     def list_hosts(self, project_id, filters=None, limit=None, marker=None,
                    sort_key=None, sort_dir=None):
+        """A page (list of ``models.Host`` rows) of ``project_id``'s hosts
+        (None: every project's); ``filters`` may hold ``name``,
+        ``region_id``, ``cell_id`` (internal ids) and ``labels`` (a host
+        must carry every one). Paging as
+        :func:`craton.db.sqlalchemy.query.paginate`.
+        """
         return crud.page(models.Host, self._host_query(project_id, filters),
                          limit, marker, sort_key, sort_dir, project_id)
 
     def find_hosts(self, project_id, filters):
-        """Every host matching ``filters`` (labels/region_id/cell_id)."""
+        """Every host of ``project_id`` (None: any project) matching
+        ``filters`` (as :meth:`list_hosts`), unpaged, in creation order: a
+        list of ``models.Host`` rows.
+        """
         with session.reader() as s:
             query = self._host_query(project_id, filters).order_by(
                 models.Host.id)
             return s.execute(query).unique().scalars().all()
 
     def update_host(self, project_id, uuid, values):
+        """Write ``values`` to a host; ``labels`` (when given) replaces its
+        labels. Returns the updated row
+        (HostNotFound; Duplicate for a name taken in the project).
+        """
         values = dict(values)
         labels = values.pop('labels', None)
         with session.writer() as s:
@@ -142,5 +200,6 @@ class InventoryMixin:
         return crud.reload(models.Host, host.uuid)
 
     def destroy_host(self, project_id, uuid):
+        """Delete a host (HostNotFound when there is none)."""
         crud.delete(models.Host, project_id, uuid,
                     exception.HostNotFound(host=uuid))

@@ -15,7 +15,13 @@ from craton.db.sqlalchemy import session
 class JobMixin:
 
     def create_job(self, values, steps):
-        """Create a job and all of its step rows, ``pending``, at once."""
+        """Create a job and all of its step rows, ``pending``, at once.
+
+        :param values: the job's columns (``uuid`` generated if missing).
+        :param steps: a list of step column dicts, in order (``index`` is
+            their position).
+        :returns: the ``models.Job`` row, its steps loaded.
+        """
         values = dict(values)
         values.setdefault('uuid', uuidutils.generate_uuid())
         values['steps'] = [
@@ -25,11 +31,20 @@ class JobMixin:
         return crud.create(models.Job, values, 'job')
 
     def get_job(self, project_id, uuid):
+        """The ``models.Job`` row ``uuid`` (steps loaded) of ``project_id``
+        (None: any project); JobNotFound otherwise.
+        """
         return crud.get(models.Job, project_id, uuid,
                         exception.JobNotFound(job=uuid))
 
     def list_jobs(self, project_id, filters=None, limit=None, marker=None,
                   sort_key=None, sort_dir=None):
+        """A page (list of ``models.Job`` rows) of ``project_id``'s jobs
+        (None: every project's); ``filters`` may hold ``status``,
+        ``workflow_uuid`` and ``task_uuid``. Paging as
+        :func:`craton.db.sqlalchemy.query.paginate` (InvalidParameter for
+        a marker outside the list).
+        """
         filters = filters or {}
         query = q.scoped(sa.select(models.Job), models.Job, project_id)
         for key, column in (('status', models.Job.status),
@@ -41,8 +56,10 @@ class JobMixin:
                          sort_dir, project_id)
 
     def update_job(self, uuid, values, expected_status=None, conductor=None):
-        """Change a job; with ``expected_status``/``conductor`` only if the
-        row still has them. Returns True when the row changed.
+        """Change a job; with ``expected_status`` (a status or a sequence
+        of them) and/or ``conductor`` only if the row still has them (None:
+        no condition). Returns True when the row changed, False when the
+        condition failed or the job is gone.
         """
         query = sa.update(models.Job).where(models.Job.uuid == uuid)
         if expected_status is not None:
@@ -75,6 +92,9 @@ class JobMixin:
             return res.rowcount == 1
 
     def release_job(self, uuid, host):
+        """Give up ``host``'s claim on a job (nothing happens when ``host``
+        does not own it).
+        """
         with session.writer() as s:
             s.execute(sa.update(models.Job)
                       .where(models.Job.uuid == uuid,
@@ -83,7 +103,9 @@ class JobMixin:
                       .execution_options(synchronize_session=False))
 
     def list_unclaimed_jobs(self, limit=50):
-        """Unfinished jobs no conductor owns, oldest first."""
+        """UUIDs of unfinished jobs no conductor owns, oldest first (at
+        most ``limit``).
+        """
         with session.reader() as s:
             return s.execute(
                 sa.select(models.Job.uuid)
@@ -101,8 +123,9 @@ class JobMixin:
                 .order_by(models.Job.id)).scalars().all()
 
     def update_job_step(self, job_id, index, values, expected_status=None):
-        """Change one step row (by the job's internal id and the step index);
-        returns True when it changed.
+        """Change one step row (by the job's internal id and the step
+        index); with ``expected_status`` (a status or a sequence of them)
+        only while the step still has it. Returns True when it changed.
         """
         query = sa.update(models.JobStep).where(
             models.JobStep.job_id == job_id, models.JobStep.index == index)
@@ -117,12 +140,17 @@ class JobMixin:
             return res.rowcount == 1
 
     def get_job_inventory(self, job_id):
-        """The host snapshot a job was submitted with."""
+        """The host snapshot a job was submitted with: a list of host dicts
+        (empty for an unknown job).
+        """
         with session.reader() as s:
             return s.execute(sa.select(models.Job.inventory).where(
                 models.Job.id == job_id)).scalar() or []
 
     def get_job_step(self, job_id, index):
+        """The ``models.JobStep`` row ``index`` of the job with internal id
+        ``job_id``, or None.
+        """
         with session.reader() as s:
             return s.execute(sa.select(models.JobStep).where(
                 models.JobStep.job_id == job_id,

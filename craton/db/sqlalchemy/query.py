@@ -22,6 +22,11 @@ def by_ident(query, model, ident):
 
 
 def one_or_raise(session, query, not_found):
+    """The single row ``query`` finds in ``session``.
+
+    :raises: ``not_found`` (an exception instance) when it finds none;
+        Conflict when it finds several (a name repeated across projects).
+    """
     rows = session.execute(query).unique().scalars().all()
     if not rows:
         raise not_found

@@ -126,6 +126,9 @@ def writer():
 
 
 def get_engine():
+    """The SQLAlchemy engine of ``[database] connection`` (built on first
+    use).
+    """
     return context_manager.writer.get_engine()
 
 

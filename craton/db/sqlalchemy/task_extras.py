@@ -17,7 +17,11 @@ class TaskExtrasMixin:
 
     def set_task_node(self, task_uuid, node_id, hostname, status, image,
                       reason=None):
-        """Record whether node ``node_id`` holds ``image`` of a task."""
+        """Record whether Swarm node ``node_id`` holds ``image`` of a task:
+        ``status`` is ``synced`` or ``failed``, ``reason`` why it failed
+        (insert or update; nothing when the task is gone). This is a node
+        row, not the task's own status.
+        """
         with session.writer() as s:
             task_id = _task_id(s, task_uuid)
             if task_id is None:
@@ -34,6 +38,9 @@ class TaskExtrasMixin:
             row.reason = reason
 
     def list_task_nodes(self, task_uuid):
+        """A task's ``models.TaskNode`` rows, by hostname (empty for an
+        unknown task).
+        """
         with session.reader() as s:
             return s.execute(
                 sa.select(models.TaskNode).join(models.Task)
@@ -41,14 +48,18 @@ class TaskExtrasMixin:
                 .order_by(models.TaskNode.hostname)).scalars().all()
 
     def clear_task_nodes(self, task_uuid):
-        """Forget where a task's image was (before a new image syncs)."""
+        """Forget where a task's image was (before a new image syncs);
+        nothing happens for an unknown task.
+        """
         with session.writer() as s:
             task_id = _task_id(s, task_uuid)
             s.execute(sa.delete(models.TaskNode).where(
                 models.TaskNode.task_id == task_id))
 
     def put_task_upload(self, task_uuid, data):
-        """Replace a task's uploaded source archive with ``data``."""
+        """Replace a task's uploaded source archive with ``data`` (bytes,
+        stored in chunks of ``UPLOAD_CHUNK_BYTES``; ``b''`` forgets it).
+        """
         with session.writer() as s:
             task_id = _task_id(s, task_uuid)
             s.execute(sa.delete(models.TaskUploadChunk).where(
@@ -59,7 +70,9 @@ class TaskExtrasMixin:
                     data=data[offset:offset + UPLOAD_CHUNK_BYTES]))
 
     def get_task_upload(self, task_uuid):
-        """The uploaded source archive of a task, or None."""
+        """The uploaded source archive of a task as bytes, or None when
+        there is none.
+        """
         with session.reader() as s:
             rows = s.execute(
                 sa.select(models.TaskUploadChunk.data)

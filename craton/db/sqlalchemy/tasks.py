@@ -1,5 +1,13 @@
-"""Tasks: CRUD, build claims, and the checks before a delete."""
+"""Tasks: CRUD, build claims, conditional status changes, and the checks
+before a delete.
 
+A task's ``status`` changes only through :meth:`TaskMixin.update_task_status`
+and :meth:`TaskMixin.destroy_task`, both conditional on the status the
+caller read (the objects ask :mod:`craton.common.fsm` first).
+"""
+
+from oslo_db import exception as db_exc
+from oslo_utils import timeutils
 from oslo_utils import uuidutils
 import sqlalchemy as sa
 
@@ -49,9 +57,22 @@ def _scope(query, project_id, roles):
     return query.where(_visible(project_id, roles))
 
 
+def _statuses(expected_status):
+    """``expected_status`` (one status or several) as a tuple."""
+    if isinstance(expected_status, str):
+        return (expected_status,)
+    return tuple(expected_status)
+
+
 class TaskMixin:
 
     def create_task(self, values):
+        """Insert a task from ``values`` (column names; ``shared_roles`` a
+        list of role names; ``uuid`` generated when missing).
+
+        :returns: the new ``models.Task`` row, its roles loaded.
+        :raises Duplicate: the project has a task of that name already.
+        """
         return crud.create(models.Task, _shared_roles(values), 'task')
 
     def get_task(self, project_id, ident, roles=None, any_project=False):
@@ -61,7 +82,11 @@ class TaskMixin:
         that project only; a UUID also finds the tasks of other projects
         made visible to ``roles`` (a list of role names, None for none),
         or any task when ``any_project`` (an admin reviewing it).
-        Raises TaskNotFound.
+
+        :returns: a ``models.Task`` row.
+        :raises TaskNotFound: no such task, or not one the caller sees.
+        :raises Conflict: a name that matches tasks of several projects
+            (``project_id`` None only): use the UUID.
         """
         query = sa.select(models.Task)
         if project_id is not None:
@@ -78,6 +103,14 @@ class TaskMixin:
         """A page of the tasks :func:`get_task` would find by UUID without
         ``any_project``; ``filters`` match ``status``, ``approval``,
         ``visibility`` and ``name`` exactly.
+
+        ``project_id`` None lists every task. ``limit``, ``marker`` (UUID of
+        the last task of the previous page), ``sort_key`` and ``sort_dir``
+        page as :func:`craton.db.sqlalchemy.query.paginate` does.
+
+        :returns: a list of ``models.Task`` rows.
+        :raises InvalidParameter: a marker that is not a task the caller
+            sees.
         """
         query = _scope(sa.select(models.Task), project_id, roles)
         for key in _FILTERS:
@@ -99,15 +132,74 @@ class TaskMixin:
                          sort_dir)
 
     def update_task(self, project_id, uuid, values):
+        """Write ``values`` to a task whatever its status (the fields a user
+        or an admin changes; :class:`craton.objects.task.Task` never passes
+        ``status`` here: see :meth:`update_task_status`).
+
+        ``project_id`` None finds the task in any project; ``shared_roles``
+        in ``values`` replaces the task's roles.
+
+        :returns: the updated ``models.Task`` row.
+        :raises TaskNotFound: no such task (in that project).
+        :raises Duplicate: a new name another task of the project has.
+        """
         return crud.update(models.Task, project_id, uuid,
                            _shared_roles(values),
                            exception.TaskNotFound(task=uuid), 'task')
 
-    def destroy_task(self, project_id, uuid):
-        """Delete a task, unless a workflow or an unfinished job uses it
-        (InUse, 409). The message names the workflows and jobs of the
-        task's own project and only counts those of other projects, whose
-        names are not the caller's to see.
+    def update_task_status(self, uuid, expected_status, values):
+        """Write ``values`` (which carry the new ``status``) to a task only
+        while its status is still ``expected_status`` (a status, or a
+        sequence of them), in one conditional UPDATE.
+
+        ``shared_roles`` in ``values`` replaces the task's roles in the same
+        transaction.
+
+        :returns: the updated ``models.Task`` row; None when nothing was
+            written because the task has another status by now or is gone
+            (a lost race: the caller decides whether to read it again).
+        :raises Duplicate: a new name another task of the project has.
+        """
+        values = _shared_roles(values)
+        roles = values.pop('shared_roles', None)
+        values['updated_at'] = timeutils.utcnow()
+        try:
+            with session.writer() as s:
+                res = s.execute(
+                    sa.update(models.Task)
+                    .where(models.Task.uuid == uuid,
+                           models.Task.status.in_(
+                               _statuses(expected_status)))
+                    .values(**values)
+                    .execution_options(synchronize_session=False))
+                if res.rowcount != 1:
+                    return None
+                if roles is not None:
+                    row = s.execute(sa.select(models.Task).where(
+                        models.Task.uuid == uuid)).scalars().one()
+                    row.shared_roles = roles
+                    s.flush()
+        except db_exc.DBDuplicateEntry:
+            raise exception.Duplicate(kind='task', name=values.get('name'))
+        return crud.reload(models.Task, uuid)
+
+    def destroy_task(self, project_id, uuid, expected_status=None):
+        """Delete a task, unless a workflow or an unfinished job uses it.
+
+        In one transaction: the in-use check, the conditional move to
+        ``deleting`` (only while the status is still ``expected_status``, a
+        status or a sequence of them; None: whatever it is), and the
+        delete. A conductor writing the task's status afterwards finds no
+        row and its conditional write fails.
+
+        ``project_id`` None finds the task in any project.
+
+        :returns: True when deleted; False when the task's status is no
+            longer ``expected_status`` (nothing deleted: read it again).
+        :raises TaskNotFound: no such task (in that project).
+        :raises InUse: (409) the message names the workflows and jobs of
+            the task's own project and only counts those of other
+            projects, whose names are not the caller's to see.
         """
         with session.writer() as s:
             task = crud.get(models.Task, project_id, uuid,
@@ -116,10 +208,21 @@ class TaskMixin:
             if users:
                 raise exception.InUse(reason="task '%s' is used by %s" % (
                     task.name, '; '.join(users)))
+            query = sa.update(models.Task).where(models.Task.id == task.id)
+            if expected_status is not None:
+                query = query.where(models.Task.status.in_(
+                    _statuses(expected_status)))
+            res = s.execute(query.values(status=states.TASK_DELETING)
+                            .execution_options(synchronize_session=False))
+            if res.rowcount != 1:
+                return False
             s.delete(task)
+        return True
 
     def claim_task(self, uuid, host, from_host=None):
-        """Take a task's build; True if this conductor now owns it.
+        """Take a task's build by a conditional UPDATE of its
+        ``conductor``; True if ``host`` now owns it (False: another
+        conductor does, or the task is gone).
 
         ``from_host`` None claims an unowned task; otherwise the claim is
         taken over from that (dead) conductor.
@@ -134,6 +237,9 @@ class TaskMixin:
             return res.rowcount == 1
 
     def release_task(self, uuid, host):
+        """Give up ``host``'s claim on a task's build (nothing happens when
+        ``host`` does not own it or the task is gone).
+        """
         with session.writer() as s:
             s.execute(sa.update(models.Task)
                       .where(models.Task.uuid == uuid,
@@ -142,10 +248,11 @@ class TaskMixin:
                       .execution_options(synchronize_session=False))
 
     def list_unclaimed_builds(self, limit=50):
-        """UUIDs of tasks no conductor owns that wait for a build (a lost
-        cast) or whose build stopped half-way (``building``, or ``syncing``:
-        its conductor died while the driver distributed the image), oldest
-        first, at most ``limit``.
+        """UUIDs (at most ``limit``, oldest first) of tasks whose build no
+        conductor owns: ``pending`` (a lost cast, or a build that stopped
+        because the task was rebuilt under it), ``building`` left by a
+        build whose claim was released, or ``syncing`` (its conductor died
+        while the driver distributed the image).
         """
         with session.reader() as s:
             return s.execute(

@@ -22,15 +22,29 @@ def _step_rows(steps):
 class WorkflowMixin:
 
     def create_workflow(self, values, steps):
+        """Insert a workflow from ``values`` and its ``steps`` (dicts with
+        ``name``, ``task_uuid``, optional ``variables`` and ``timeout``,
+        in order).
+
+        :returns: the ``models.Workflow`` row, its steps loaded.
+        :raises Duplicate: the name is taken in the project.
+        """
         values = dict(values, steps=_step_rows(steps))
         return crud.create(models.Workflow, values, 'workflow')
 
     def get_workflow(self, project_id, ident):
+        """The ``models.Workflow`` row with UUID or name ``ident`` in
+        ``project_id`` (None: any project); WorkflowNotFound otherwise.
+        """
         return crud.get(models.Workflow, project_id, ident,
                         exception.WorkflowNotFound(workflow=ident))
 
     def list_workflows(self, project_id, filters=None, limit=None,
                        marker=None, sort_key=None, sort_dir=None):
+        """A page (list of ``models.Workflow`` rows) of ``project_id``'s
+        workflows (None: every project's); ``filters`` may hold ``name``.
+        Paging as :func:`craton.db.sqlalchemy.query.paginate`.
+        """
         query = q.scoped(sa.select(models.Workflow), models.Workflow,
                          project_id)
         if (filters or {}).get('name'):
@@ -39,6 +53,13 @@ class WorkflowMixin:
                          sort_dir, project_id)
 
     def replace_workflow(self, project_id, uuid, values, steps):
+        """Write ``values`` to a workflow and replace its whole list of
+        steps with ``steps`` (as :meth:`create_workflow`).
+
+        :returns: the updated row, steps loaded.
+        :raises WorkflowNotFound: no such workflow.
+        :raises Duplicate: a new name taken in the project.
+        """
         try:
             with session.writer() as s:
                 wf = crud.get(models.Workflow, project_id, uuid,
@@ -54,6 +75,12 @@ class WorkflowMixin:
         return crud.reload(models.Workflow, wf.uuid)
 
     def destroy_workflow(self, project_id, uuid):
+        """Delete a workflow and its steps, unless an unfinished job runs
+        it.
+
+        :raises WorkflowNotFound: no such workflow.
+        :raises InUse: naming up to ten of those jobs.
+        """
         with session.writer() as s:
             wf = crud.get(models.Workflow, project_id, uuid,
                           exception.WorkflowNotFound(workflow=uuid), s=s)

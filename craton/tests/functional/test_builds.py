@@ -19,12 +19,14 @@ import testtools
 from testtools import content
 
 from craton.common import docker_client
+from craton.common import fsm
 from craton.common import states
 from craton.conductor.builds import builder
 from craton.conductor.builds import images
 from craton.conductor import drivers
 from craton.conductor.builds import fetch as sources
 from craton import conf
+from craton.objects import task as task_obj
 from craton.tests.functional import gitserver
 
 CONF = conf.CONF
@@ -38,7 +40,12 @@ PASSWORD = 'S3cret-t0ken'
 
 
 class Task:
-    """The attributes and save() of the task object build_task uses."""
+    """The attributes and status writes of the task object build_task
+    uses (every write wins: no other writer here).
+    """
+
+    start_build = task_obj.Task.start_build
+    reset_approval = task_obj.Task.reset_approval
 
     def __init__(self, source):
         self.uuid, self.name, self.source = str(uuid.uuid4()), 'fn', source
@@ -50,8 +57,14 @@ class Task:
         self.approved_by = self.approved_at = self.approved_digest = None
         self.statuses = []
 
-    def save(self):
+    def transition(self, event, reason=None, **values):
+        events = (event,) if isinstance(event, str) else tuple(event)
+        for name in events:
+            self.status = fsm.task_next(self.status, name)
+        self.status_reason = reason
+        self.__dict__.update(values)
         self.statuses.append(self.status)
+        return True
 
 
 class BuildsTestCase(testtools.TestCase):

@@ -42,13 +42,21 @@ def body_route(conf):
 
 # -- what tasks.py asks when a task gets a source --------------------------
 
+def waiting_reason(task):
+    """The ``status_reason`` of a task with a new source: waiting for its
+    archive when the source is an upload without one (nothing to build
+    until then), else None.
+    """
+    return (archives.waiting_reason(task.uuid)
+            if archives.awaits_archive(task.source) else None)
+
+
 def set_pending(task):
-    """A task with a new source: ``pending``, and waiting for its archive
-    when the source is an upload (nothing to build until then).
+    """A new task's first status (before it is created): ``pending``, with
+    :func:`waiting_reason`. Later moves go through the state machine.
     """
     task.status = states.TASK_PENDING
-    task.status_reason = (archives.waiting_reason(task.uuid)
-                          if archives.awaits_archive(task.source) else None)
+    task.status_reason = waiting_reason(task)
 
 
 def start_build(task, old_source=None):
@@ -141,11 +149,9 @@ class TaskSourceController(rest.RestController):
         # stored would build the previous one.
         db_api.get_instance().put_task_upload(task.uuid, data)
         task.source = archives.source_of(summary)
-        set_pending(task)
         # A new source: approval covers what was approved, not this.
-        for key, value in tasks._RESET_APPROVAL.items():
-            setattr(task, key, value)
-        task.save()
+        task.reset_approval()
+        tasks.rebuild(task, waiting_reason(task))
         utils.cast('build_task', task.uuid)
         return webob.Response(
             status=202, content_type='application/json', charset=None,

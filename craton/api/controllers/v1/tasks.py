@@ -11,6 +11,7 @@ from craton.api.controllers.v1 import task_source
 from craton.api.controllers.v1 import types
 from craton.api.controllers.v1 import utils
 from craton.common import exception
+from craton.common import fsm
 from craton.common import states
 from craton.objects import task as task_obj
 
@@ -26,8 +27,6 @@ PATCHABLE = ('description', 'source', 'command', 'timeout', 'visibility',
 SORT_KEYS = ('created_at', 'updated_at', 'name', 'uuid', 'status')
 DEFAULT_TIMEOUT = 3600
 MAX_ROLE_LENGTH = 255
-_RESET_APPROVAL = {'approval': states.APPROVAL_PENDING, 'approved_by': None,
-                   'approved_at': None, 'approved_digest': None}
 
 
 def task_view(task):
@@ -125,6 +124,34 @@ def _sets_visibility(values, current=None):
     return normal(values) != normal(current or {})
 
 
+def write_status(task, write):
+    """Run ``write`` (a status write of ``task``, e.g. ``task.destroy``,
+    returning False when the task's status changed since it was read);
+    after such a lost race (a conductor's build moved the task meanwhile)
+    read the status again and try once more, so the request applies to
+    the task as it is now.
+
+    :raises InvalidState: (409) it lost again: the task changed meanwhile.
+    :raises TaskNotFound: (404) the task was deleted meanwhile.
+    """
+    for _ in range(2):
+        if write():
+            return
+        task.refresh_status()
+    raise exception.InvalidState(
+        reason="task '%s' changed meanwhile (it is %s now); try again"
+        % (task.name, task.status))
+
+
+def rebuild(task, reason=None):
+    """Move ``task`` back to ``pending`` by the state machine's
+    ``TASK_REBUILD`` (from any status but ``deleting``), writing its other
+    unsaved changes along; see :func:`write_status`.
+    """
+    write_status(task, lambda: task.transition(fsm.TASK_REBUILD,
+                                               reason=reason))
+
+
 class TasksController(base.RestController):
 
     _custom_actions = {'approve': ['POST'], 'reject': ['POST'],
@@ -190,22 +217,21 @@ class TasksController(base.RestController):
         for key, value in values.items():
             if value != getattr(task, key):
                 setattr(task, key, value)
-        if source_changed:
-            task_source.set_pending(task)
         if source_changed or command_changed:
             # Approval covers what was approved; this is something else.
-            for key, value in _RESET_APPROVAL.items():
-                setattr(task, key, value)
-        task.save()
+            task.reset_approval()
         if source_changed:
+            rebuild(task, task_source.waiting_reason(task))
             task_source.start_build(task, old_source)
+        else:
+            task.save()
         return task_view(task)
 
     @types.expose(None, types.text, status_code=204)
     def delete(self, ident):
         task = get_task(ident)
         utils.authorize('craton:task:delete', target(task))
-        task.destroy()
+        write_status(task, task.destroy)
         utils.cast('delete_task_images', task.uuid)
 
     @types.expose(types.jsontype, types.text)
@@ -236,8 +262,7 @@ class TasksController(base.RestController):
             reason = body.get('reason')
             if reason is not None and not isinstance(reason, str):
                 raise utils.invalid('reason', 'must be a string')
-        for key, value in _RESET_APPROVAL.items():
-            setattr(task, key, value)
+        task.reset_approval()
         task.approval = states.APPROVAL_REJECTED
         task.save()
         # There is no column for the reason: it is logged and echoed back.
@@ -254,8 +279,6 @@ class TasksController(base.RestController):
         if task.status == states.TASK_DELETING:
             raise exception.InvalidState(
                 reason="task '%s' is being deleted" % task.name)
-        task.status = states.TASK_PENDING
-        task.status_reason = None
-        task.save()
+        rebuild(task)
         utils.cast('build_task', task.uuid)
         return task_view(task)

@@ -9,6 +9,7 @@ import os
 import webtest
 
 from craton.api import app
+from craton.common import fsm
 from craton import conf
 from craton.db import api as db_api
 from craton.objects import task as task_obj
@@ -163,7 +164,9 @@ class TestPutSource(UploadTestCase):
         self.put_source(task.uuid, first)
         # Built and approved since.
         stored = self.task(task.uuid)
-        stored.status, stored.approval = 'ready', 'approved'
+        self.assertTrue(stored.start_build())
+        self.assertTrue(stored.transition(fsm.TASK_DONE))
+        stored.approval = 'approved'
         stored.approved_by, stored.approved_digest = 'admin', base.DIGEST
         stored.save()
         second = archive(f('msg', b'two'))

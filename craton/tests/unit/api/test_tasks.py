@@ -1,5 +1,9 @@
 """/v1/tasks."""
 
+import fixtures
+
+from craton.common import fsm
+from craton.objects import task as task_obj
 from craton.tests.unit.api import base
 
 GIT = {'type': 'git', 'url': 'https://git.example.org/ops/tasks.git',
@@ -281,3 +285,99 @@ class TestActions(base.APITestCase):
         resp = self.delete('/tasks/patch-host', status=409)
         self.assertError(resp, 409, 'craton.in_use', 'maintenance')
         self.casts['delete_task_images'].assert_not_called()
+
+
+class TestStatusRaces(base.APITestCase):
+    """A conductor moves the task between the API's read and its write."""
+
+    def race(self, after_get, after_refresh=None):
+        """Run ``after_get(task)`` on a fresh copy of the task right after
+        the API reads it, and ``after_refresh(task)`` right after the API
+        reads its status again.
+        """
+        real_get = task_obj.Task.get.__func__
+        real_refresh = task_obj.Task.refresh_status
+        pending = {'get': after_get, 'refresh': after_refresh}
+
+        def conductor(when, uuid):
+            move = pending.pop(when, None)
+            if move is not None:
+                move(real_get(task_obj.Task, self.ctx(), uuid))
+
+        def get(cls, context, ident, any_project=False):
+            task = real_get(cls, context, ident, any_project=any_project)
+            conductor('get', task.uuid)
+            return task
+
+        def refresh_status(task):
+            real_refresh(task)
+            conductor('refresh', task.uuid)
+        self.useFixture(fixtures.MockPatchObject(
+            task_obj.Task, 'get', classmethod(get)))
+        self.useFixture(fixtures.MockPatchObject(
+            task_obj.Task, 'refresh_status', refresh_status))
+
+    def stored(self, task):
+        return task_obj.Task.get(self.ctx(), task.uuid)
+
+    @staticmethod
+    def finish(task):
+        assert task.transition(fsm.TASK_DONE)
+
+    @staticmethod
+    def build_again(task):
+        assert task.start_build()
+
+    def test_rebuild_racing_the_end_of_a_build(self):
+        task = self.make_task(status='building', approval='pending')
+        self.race(self.finish)
+        resp = self.post('/tasks/patch-host/rebuild', status=202)
+        self.assertEqual('pending', resp.json['status'])
+        self.assertEqual('pending', self.stored(task).status)
+        self.assertEqual(1, self.casts['build_task'].call_count)
+
+    def test_rebuild_losing_twice_is_a_conflict(self):
+        task = self.make_task(status='building', approval='pending')
+        self.race(self.finish, self.build_again)
+        resp = self.post('/tasks/patch-host/rebuild', status=409)
+        self.assertError(resp, 409, 'craton.invalid_state',
+                         ("task 'patch-host' changed meanwhile (it is "
+                          "building now); try again",))
+        self.assertEqual('building', self.stored(task).status)
+        self.casts['build_task'].assert_not_called()
+
+    def test_source_change_racing_the_end_of_a_build(self):
+        task = self.make_task(status='building')
+        self.race(self.finish)
+        resp = self.patch('/tasks/patch-host', [
+            {'op': 'add', 'path': '/source/ref', 'value': 'v2'}])
+        self.assertEqual(('pending', 'pending', 'v2'),
+                         (resp.json['status'], resp.json['approval'],
+                          resp.json['source']['ref']))
+        stored = self.stored(task)
+        self.assertEqual(('pending', 'v2'),
+                         (stored.status, stored.source['ref']))
+        self.assertEqual(1, self.casts['build_task'].call_count)
+
+    def test_delete_racing_the_end_of_a_build(self):
+        task = self.make_task(status='building')
+        self.race(self.finish)
+        self.delete('/tasks/patch-host')
+        self.get('/tasks/' + task.uuid, status=404)
+        self.assertEqual(task.uuid,
+                         self.casts['delete_task_images'].call_args[0][2])
+
+    def test_delete_losing_twice_is_a_conflict(self):
+        task = self.make_task(status='building')
+        self.race(self.finish, self.build_again)
+        resp = self.delete('/tasks/patch-host', status=409)
+        self.assertError(resp, 409, 'craton.invalid_state',
+                         'changed meanwhile')
+        self.assertEqual('building', self.stored(task).status)
+        self.casts['delete_task_images'].assert_not_called()
+
+    def test_delete_racing_a_delete(self):
+        task = self.make_task()
+        self.race(lambda other: other.destroy())
+        resp = self.delete('/tasks/patch-host', status=404)
+        self.assertError(resp, 404, 'craton.task.not_found', task.uuid)

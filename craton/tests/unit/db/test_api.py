@@ -157,3 +157,41 @@ class TaskExtrasTest(base.TestCase):
         from craton.db.sqlalchemy import models
         self.assertEqual(0, self.db.count(models.TaskNode))
         self.assertEqual(0, self.db.count(models.TaskUploadChunk))
+
+
+class TaskStatusTest(base.TestCase):
+    """Conditional task status writes and the delete through deleting."""
+
+    def setUp(self):
+        super().setUp()
+        self.dbapi = db_api.get_instance()
+        self.task = self.dbapi.create_task({
+            'project_id': 'p', 'name': 't', 'source': {'type': 'git'},
+            'command': ['x'], 'timeout': 5, 'status': 'building',
+            'approval': 'pending', 'visibility': 'private'})
+
+    def test_update_task_status_only_from_the_expected_status(self):
+        self.assertIsNone(self.dbapi.update_task_status(
+            self.task.uuid, 'pending', {'status': 'building'}))
+        row = self.dbapi.update_task_status(
+            self.task.uuid, ('pending', 'building'),
+            {'status': 'ready', 'image': 'img', 'shared_roles': ['b', 'a']})
+        self.assertEqual(('ready', 'img', ['a', 'b']),
+                         (row.status, row.image,
+                          [r.role for r in row.shared_roles]))
+        self.assertIsNotNone(row.updated_at)
+        self.assertIsNone(self.dbapi.update_task_status(
+            '22222222-2222-2222-2222-222222222222', 'ready',
+            {'status': 'pending'}))
+
+    def test_destroy_task_only_from_the_expected_status(self):
+        self.assertFalse(self.dbapi.destroy_task(None, self.task.uuid,
+                                                 expected_status='ready'))
+        self.assertEqual('building',
+                         self.dbapi.get_task(None, self.task.uuid).status)
+        self.assertTrue(self.dbapi.destroy_task(
+            None, self.task.uuid, expected_status=('ready', 'building')))
+        self.assertRaises(exception.TaskNotFound, self.dbapi.get_task, None,
+                          self.task.uuid)
+        self.assertRaises(exception.TaskNotFound, self.dbapi.destroy_task,
+                          None, self.task.uuid)

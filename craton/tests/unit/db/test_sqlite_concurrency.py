@@ -22,6 +22,7 @@ from oslo_utils import uuidutils
 import sqlalchemy as sa
 
 from craton.common import exception
+from craton.common import fsm
 from craton.common import states
 from craton import conf
 from craton.db import api as db_api
@@ -108,16 +109,13 @@ class TestWritersDoNotCollide(SQLiteTestCase):
     def _build(self, task_uuid):
         def loop(n):
             # What builder.build_task writes: building, then ready with
-            # the new image (each a task.save()).
+            # the new image (each a conditional status write).
             task = task_obj.Task.get(self.ctx(), task_uuid)
-            task.status = states.TASK_BUILDING
-            task.status_reason = None
-            task.save()
+            assert task.start_build()
             task.build_number = (task.build_number or 0) + 1
             task.image = 'craton/task-%s:%d' % (task.uuid, task.build_number)
             task.image_digest = 'sha256:%064x' % n
-            task.status = states.TASK_READY
-            task.save()
+            assert task.transition(fsm.TASK_DONE)
         return loop
 
     def _run_jobs(self, n):

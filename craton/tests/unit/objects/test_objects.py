@@ -1,10 +1,12 @@
 """Versioned objects: fingerprints and round trips through the database."""
 
+from oslo_utils import timeutils
 from oslo_versionedobjects import fixture as ovo_fixture
 import sqlalchemy as sa
 
 from craton.common import context
 from craton.common import exception
+from craton.common import fsm
 from craton.db.sqlalchemy import models
 from craton.db.sqlalchemy import session
 from craton.objects import base as obj_base
@@ -18,7 +20,6 @@ from craton.tests import base
 # and update the hash here in the same change.
 EXPECTED = {
     'Cell': '1.0-b9240a2bd4081b050a94667b8cbca15a',
-    'Conductor': '1.0-0ee5f0360ab117d6b924309c7845a123',
     'Host': '1.0-db4c94f3fe9eab38cde06651d55ffeef',
     'Job': '1.0-ade7d8eee57ff8744c95aa9930f8e5f7',
     'JobStep': '1.1-33f8c64149098d51b4f9b9c78a101fe6',
@@ -188,3 +189,162 @@ class ObjectsTest(base.TestCase):
                                      expected_status='pending'))
         step.refresh()
         self.assertEqual('running', step.status)
+
+
+class TaskStatusTest(base.TestCase):
+    """Task status moves only through the state machine, conditionally."""
+
+    def _task(self, status='pending', **kw):
+        values = dict(project_id='project-a', name='t1',
+                      source={'type': 'local', 'path': '/srv/t'},
+                      command=['run'], timeout=60, status=status,
+                      approval='pending', visibility='private')
+        values.update(kw)
+        task = task_obj.Task(self.context, **values)
+        task.create()
+        return task
+
+    def _stored(self, task):
+        return task_obj.Task.get(self.context, task.uuid)
+
+    def test_transition_writes_status_reason_values_and_changes(self):
+        task = self._task()
+        self.assertTrue(task.start_build())
+        task.image = 'craton/task-x:1'
+        self.assertTrue(task.transition(fsm.TASK_FAIL, reason='broken',
+                                        build_number=1))
+        stored = self._stored(task)
+        self.assertEqual(('error', 'broken', 1, 'craton/task-x:1'),
+                         (stored.status, stored.status_reason,
+                          stored.build_number, stored.image))
+        self.assertEqual(('error', {}), (task.status,
+                                         task.obj_get_changes()))
+
+    def test_transition_asks_the_machine(self):
+        task = self._task(status='ready')
+        exc = self.assertRaises(exception.InvalidState, task.transition,
+                                fsm.TASK_DONE)
+        self.assertIn("a task in state 'ready' cannot 'done'", str(exc))
+        self.assertEqual('ready', self._stored(task).status)
+
+    def test_lost_race_writes_nothing(self):
+        task = self._task(status='building')
+        # Another writer (the API's rebuild) moves the row meanwhile.
+        other = self._stored(task)
+        self.assertTrue(other.transition(fsm.TASK_REBUILD))
+        task.image = 'craton/task-x:9'
+        self.assertFalse(task.transition(fsm.TASK_DONE))
+        stored = self._stored(task)
+        self.assertEqual(('pending', None), (stored.status, stored.image))
+        # The object is as it was, its changes still unsaved.
+        self.assertEqual('building', task.status)
+        self.assertEqual({'image': 'craton/task-x:9'},
+                         task.obj_get_changes())
+        # Read the status again, and the machine decides from there.
+        task.refresh_status()
+        self.assertEqual('pending', task.status)
+        self.assertEqual({'image': 'craton/task-x:9'},
+                         task.obj_get_changes())
+        self.assertTrue(task.transition(fsm.TASK_BUILD))
+        self.assertEqual(('building', 'craton/task-x:9'),
+                         (self._stored(task).status,
+                          self._stored(task).image))
+
+    def test_save_refuses_the_status(self):
+        task = self._task(status='ready')
+        for field, value in (('status', 'pending'),
+                             ('status_reason', 'x')):
+            task.refresh()
+            setattr(task, field, value)
+            task.description = 'changed'
+            exc = self.assertRaises(ValueError, task.save)
+            self.assertIn('Task.transition()', str(exc))
+            self.assertIn(field, str(exc))
+            self.assertRaises(ValueError, task.transition, fsm.TASK_REBUILD)
+            stored = self._stored(task)
+            self.assertEqual(('ready', None, None),
+                             (stored.status, stored.status_reason,
+                              stored.description))
+        # Other fields save as before.
+        task.refresh()
+        task.description = 'changed'
+        task.save()
+        self.assertEqual('changed', self._stored(task).description)
+
+    def test_start_build(self):
+        task = self._task()
+        self.assertTrue(task.start_build())
+        self.assertEqual('building', self._stored(task).status)
+        # A build in flight taken up again, or a finished task built
+        # again: rebuild then build, in one write.
+        for status in ('building', 'syncing', 'ready', 'error'):
+            task = self._task(status=status, name='t-' + status,
+                              status_reason='old')
+            self.assertTrue(task.start_build())
+            self.assertEqual(('building', None),
+                             (self._stored(task).status,
+                              self._stored(task).status_reason))
+
+    def test_start_build_reads_the_stored_source(self):
+        task = self._task()
+        other = self._stored(task)
+        other.source = {'type': 'local', 'path': '/srv/new'}
+        other.save()
+        self.assertTrue(task.start_build())
+        self.assertEqual('/srv/new', task.source['path'])
+
+    def test_reset_approval(self):
+        task = self._task(status='ready', approval='approved',
+                          approved_by='admin', approved_digest='sha256:x',
+                          approved_at=timeutils.utcnow())
+        task.reset_approval()
+        task.save()
+        stored = self._stored(task)
+        self.assertEqual(('pending', None, None, None),
+                         (stored.approval, stored.approved_by,
+                          stored.approved_at, stored.approved_digest))
+
+    def test_shared_roles_written_with_a_transition(self):
+        task = self._task(status='ready', visibility='shared',
+                          shared_roles=['ops'])
+        task.shared_roles = ['audit', 'ops', 'audit']
+        self.assertTrue(task.transition(fsm.TASK_REBUILD))
+        self.assertEqual(['audit', 'ops'], self._stored(task).shared_roles)
+
+    def test_destroy_goes_through_deleting(self):
+        task = self._task(status='ready')
+        statements = []
+
+        def record(conn, cursor, statement, parameters, context, many):
+            statements.append((statement.split()[0], parameters))
+        sa.event.listen(self.db.engine, 'before_cursor_execute', record)
+        self.addCleanup(sa.event.remove, self.db.engine,
+                        'before_cursor_execute', record)
+        self.assertTrue(task.destroy())
+        verbs = [verb for verb, _ in statements]
+        update = verbs.index('UPDATE')
+        self.assertIn('deleting', statements[update][1])
+        self.assertLess(update, verbs.index('DELETE'))
+        self.assertRaises(exception.TaskNotFound, self._stored, task)
+
+    def test_destroy_racing_a_status_change(self):
+        task = self._task(status='building')
+        self.assertTrue(self._stored(task).transition(fsm.TASK_DONE))
+        self.assertFalse(task.destroy())
+        self.assertEqual('ready', self._stored(task).status)
+        task.refresh_status()
+        self.assertTrue(task.destroy())
+
+    def test_destroy_refused_while_deleting(self):
+        task = self._task()
+        task.status = 'deleting'
+        task.obj_reset_changes(['status'])
+        self.assertRaises(exception.InvalidState, task.destroy)
+        self.assertEqual('pending', self._stored(task).status)
+
+    def test_write_after_delete_fails_cleanly(self):
+        task = self._task(status='building')
+        self.assertTrue(self._stored(task).destroy())
+        self.assertFalse(task.transition(fsm.TASK_DONE))
+        self.assertFalse(task.transition(fsm.TASK_FAIL, reason='x'))
+        self.assertRaises(exception.TaskNotFound, task.refresh_status)

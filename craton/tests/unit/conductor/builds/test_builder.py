@@ -11,15 +11,22 @@ import testtools
 import urllib3
 
 from craton.common import exception
+from craton.common import fsm
 from craton.common import states
 from craton.conductor.builds import builder
+from craton.conductor.builds import images
 from craton.conductor import drivers
 from craton.conductor.builds import fetch as sources
 from craton import conf
+from craton.db import api as db_api
+from craton.objects import task as task_obj
+from craton.tests import base
 from craton.tests.unit.conductor.builds import test_fetch
 
 CONF = conf.CONF
 UUID = '0b6f3c4e-6d1a-4a53-9a8e-2f0f1b7b9c11'
+# What the swarm driver's prepare_image runs.
+SYNC = 'craton.conductor.drivers.swarm.sync.distribute'
 DIGEST_A = 'sha256:' + 'a' * 64
 DIGEST_B = 'sha256:' + 'b' * 64
 
@@ -95,9 +102,16 @@ class FakeClient:
 
 
 class FakeTask:
-    """The task object interface build_task relies on."""
+    """The task object interface build_task relies on.
 
-    def __init__(self, source, **fields):
+    ``saved`` holds a copy of the fields at each status write; a write by
+    an event in ``lose`` loses its race (the row moved meanwhile).
+    """
+
+    start_build = task_obj.Task.start_build
+    reset_approval = task_obj.Task.reset_approval
+
+    def __init__(self, source, lose=(), **fields):
         self.uuid, self.name, self.source = UUID, 'patch-host', source
         self.command = ['sh', '-c', 'exit 0']
         self.status, self.status_reason = states.TASK_PENDING, None
@@ -106,11 +120,20 @@ class FakeTask:
         self.approval = states.APPROVAL_PENDING
         self.approved_by = self.approved_at = self.approved_digest = None
         self.__dict__.update(fields)
+        self.lose = set(lose)
         self.saved = []
 
-    def save(self):
+    def transition(self, event, reason=None, **values):
+        events = (event,) if isinstance(event, str) else tuple(event)
+        status = self.status
+        for name in events:
+            status = fsm.task_next(status, name)
+        if self.lose & set(events):
+            return False
+        self.__dict__.update(values, status=status, status_reason=reason)
         self.saved.append({k: v for k, v in self.__dict__.items()
-                           if k != 'saved'})
+                           if k not in ('saved', 'lose')})
+        return True
 
 
 class TestBuildImage(testtools.TestCase):
@@ -368,3 +391,149 @@ class TestBuildTask(testtools.TestCase):
             self.assertEqual(approval, task.approval)
 
 
+    # -- lost races: the task was rebuilt or deleted meanwhile -------------
+
+    def test_lost_race_at_the_start_builds_nothing(self):
+        task = FakeTask(self.source, lose={fsm.TASK_BUILD})
+        client = FakeClient()
+        build_task(task, client=client)
+        self.assertEqual([], task.saved)
+        self.assertEqual([], client.api.build_calls)
+        self.assertEqual(states.TASK_PENDING, task.status)
+
+    def test_lost_race_at_the_end_stops_the_build(self):
+        task = FakeTask(self.source, build_number=3, lose={fsm.TASK_DONE})
+        with mock.patch.object(builder, '_push',
+                               return_value=('reg/x:4', DIGEST_B)), \
+                mock.patch.object(images, 'remove_stale') as cleanup:
+            build_task(task, client=FakeClient())
+        # Only "building" was written; no other image is removed.
+        self.assertEqual([states.TASK_BUILDING],
+                         [s['status'] for s in task.saved])
+        cleanup.assert_not_called()
+        self.assertBuildDirsGone()
+
+    def test_lost_race_on_failure_raises_nothing(self):
+        task = FakeTask(self.source, lose={fsm.TASK_FAIL})
+        build_task(task, client=FakeClient(chunks=failure_chunks()))
+        self.assertEqual([states.TASK_BUILDING],
+                         [s['status'] for s in task.saved])
+        self.assertBuildDirsGone()
+
+    def test_lost_race_before_the_sync_stops_the_build(self):
+        self.cfg.config(execution_driver='swarm', group='conductor')
+        task = FakeTask(self.source, build_number=3, lose={fsm.TASK_SYNC})
+        with mock.patch.object(builder, '_push',
+                               return_value=('reg/x:4', DIGEST_B)), \
+                mock.patch(SYNC) as sync_task, \
+                mock.patch.object(images, 'remove_stale') as cleanup:
+            build_task(task, client=FakeClient())
+        sync_task.assert_not_called()
+        cleanup.assert_not_called()
+
+    def test_lost_race_in_the_sync_stops_the_build(self):
+        self.cfg.config(execution_driver='swarm', group='conductor')
+        task = FakeTask(self.source, build_number=3, lose={fsm.TASK_DONE})
+        with mock.patch.object(builder, '_push',
+                               return_value=('reg/x:4', DIGEST_B)), \
+                mock.patch(SYNC) as sync_task, \
+                mock.patch.object(images, 'remove_stale') as cleanup:
+            build_task(task, client=FakeClient())
+        sync_task.assert_called_once()
+        self.assertIs(task, sync_task.call_args.args[0])
+        cleanup.assert_not_called()
+        # A sync that wrote its outcome (ready or error) goes on to the
+        # clean-up, as before.
+        for outcome in ({}, {'side_effect': exception.ImageNotDistributed(
+                reason='no node')}):
+            task = FakeTask(self.source, build_number=3)
+            with mock.patch.object(builder, '_push',
+                                   return_value=('reg/x:4', DIGEST_B)), \
+                    mock.patch(SYNC, **outcome), \
+                    mock.patch.object(images, 'remove_stale') as cleanup:
+                build_task(task, client=FakeClient())
+            cleanup.assert_called_once()
+
+
+class TestBuildRaces(base.TestCase):
+    """build_task on a real task row that another writer moves meanwhile
+    (the API's rebuild, source change or delete).
+    """
+
+    def setUp(self):
+        super().setUp()
+        root = self.useFixture(fixtures.TempDir()).path
+        self.config(state_path=self.useFixture(fixtures.TempDir()).path)
+        self.config(local_source_roots=[root], group='builder')
+        for name in ('old', 'new'):
+            os.mkdir(os.path.join(root, name))
+            with open(os.path.join(root, name, 'Dockerfile'), 'w') as f:
+                f.write('FROM craton/busybox:latest\n')
+        self.root = root
+        self.dbapi = db_api.get_instance()
+        self.task = task_obj.Task(
+            self.context, project_id='project-a', name='t',
+            source={'type': 'local', 'path': os.path.join(root, 'old')},
+            command=['sh'], timeout=60, status=states.TASK_PENDING,
+            approval=states.APPROVAL_PENDING, visibility='private',
+            build_number=0)
+        self.task.create()
+
+    def build_while(self, meanwhile, **client_args):
+        """Build the task as the service does (claim, build, release);
+        ``meanwhile(other)`` runs on a second copy of the task while the
+        engine builds.
+        """
+        client = FakeClient(**client_args)
+        real_build = client.api.build
+
+        def build(**kwargs):
+            meanwhile(task_obj.Task.get(self.context, self.task.uuid))
+            return real_build(**kwargs)
+        client.api.build = build
+        self.assertTrue(self.dbapi.claim_task(self.task.uuid, 'c1'))
+        try:
+            task = task_obj.Task.get(self.context, self.task.uuid)
+            build_task(task, client=client)
+        finally:
+            self.dbapi.release_task(self.task.uuid, 'c1')
+        return client
+
+    def test_a_source_changed_during_the_build_is_built_next(self):
+        def patch(other):
+            # What PATCH /v1/tasks/{id} does with a new source.
+            other.source = {'type': 'local',
+                            'path': os.path.join(self.root, 'new')}
+            other.reset_approval()
+            self.assertTrue(other.transition(fsm.TASK_REBUILD))
+        client = self.build_while(patch)
+        self.assertEqual(1, len(client.api.build_calls))
+        stored = task_obj.Task.get(self.context, self.task.uuid)
+        # The old source's build did not overwrite the rebuild.
+        self.assertEqual((states.TASK_PENDING, None, 0, None),
+                         (stored.status, stored.image, stored.build_number,
+                          stored.image_digest))
+        self.assertEqual(os.path.join(self.root, 'new'),
+                         stored.source['path'])
+        # The sweep builds it again.
+        self.assertIn(self.task.uuid, self.dbapi.list_unclaimed_builds())
+        task = task_obj.Task.get(self.context, self.task.uuid)
+        client = FakeClient()
+        build_task(task, client=client)
+        self.assertEqual(states.TASK_READY, task.status)
+        self.assertEqual(1, task.build_number)
+
+    def test_a_task_deleted_during_the_build(self):
+        self.build_while(lambda other: self.assertTrue(other.destroy()))
+        self.assertRaises(exception.TaskNotFound, task_obj.Task.get,
+                          self.context, self.task.uuid)
+        self.assertNotIn(self.task.uuid, self.dbapi.list_unclaimed_builds())
+
+    def test_a_build_failing_while_rebuilt(self):
+        self.build_while(
+            lambda other: self.assertTrue(other.transition(
+                fsm.TASK_REBUILD)),
+            chunks=failure_chunks())
+        stored = task_obj.Task.get(self.context, self.task.uuid)
+        self.assertEqual((states.TASK_PENDING, None),
+                         (stored.status, stored.status_reason))

@@ -16,6 +16,7 @@ import fixtures
 import requests
 
 from craton.common import exception
+from craton.common import fsm
 from craton.common import states
 from craton.conductor.builds import builder
 from craton.conductor.builds import images
@@ -217,14 +218,15 @@ class SyncTestCase(base.TestCase):
         """What a conductor does with a pushed image on the swarm driver:
         ``builder.distribute`` → the driver's ``prepare_image`` →
         ``sync.distribute``, with ``client`` (if given) as the manager's
-        client, which the sync must leave open.
+        client, which the sync must leave open. False when a status write
+        lost a race.
         """
         driver = drivers.get_driver(CONF)
         self.assertIs(True, driver.distributes_images)
         if client is not None:
             driver.prepare_image = lambda t: sync.distribute(t, CONF,
                                                              client=client)
-        builder.distribute(task, CONF, driver)
+        return builder.distribute(task, CONF, driver)
 
     def ref(self, task):
         return '%s/craton/task-%s@%s' % (REG, task.uuid,
@@ -526,10 +528,39 @@ class TestSyncTask(SyncTestCase):
         self.assertTrue(task.status_reason.endswith(': read timed out'))
         self.assertEqual(['svc1'], client.api.removed)
         client.api.on_poll = mock.Mock(side_effect=KeyError('Status'))
+        # Built again: syncing once more.
+        self.assertTrue(task.start_build())
+        self.assertTrue(task.transition(fsm.TASK_SYNC))
         self.sync_task(task, client)
         task.refresh()
         self.assertIn('internal error while syncing image',
                       task.status_reason)
+
+    def test_task_rebuilt_during_the_sync_is_left_alone(self):
+        for outcome in (STARTED_AND_FAILED, NO_SUCH_IMAGE):
+            task = self.make_task()
+            client = self.swarm({'craton-node1': [ASSIGNED, outcome]})
+
+            def rebuild(rec, task=task):
+                other = task_obj.Task.get(self.context, task.uuid)
+                self.assertTrue(other.transition(fsm.TASK_REBUILD))
+            client.api.on_poll = rebuild
+            self.assertFalse(self.sync_task(task, client))
+            task.refresh()
+            self.assertEqual((states.TASK_PENDING, None),
+                             (task.status, task.status_reason))
+
+    def test_task_deleted_during_the_sync(self):
+        task = self.make_task()
+        client = self.swarm({'craton-node1': [ASSIGNED, STARTED_AND_FAILED]})
+
+        def delete(rec):
+            client.api.on_poll = None
+            self.assertTrue(task_obj.Task.get(self.context,
+                                              task.uuid).destroy())
+        client.api.on_poll = delete
+        self.assertFalse(self.sync_task(task, client))
+        self.assertRaises(exception.TaskNotFound, task.refresh)
 
     def test_rows_of_the_previous_image_are_replaced(self):
         task = self.make_task()
@@ -681,12 +712,13 @@ class TestBuildAndSync(SyncTestCase):
         task.save()
         client = self.swarm(outcomes)
         statuses = []
-        real_save = task_obj.Task.save
+        real_transition = task_obj.Task.transition
 
-        def save(obj):
+        def transition(obj, *args, **kwargs):
+            written = real_transition(obj, *args, **kwargs)
             statuses.append(obj.status)
-            real_save(obj)
-        with mock.patch.object(task_obj.Task, 'save', save), \
+            return written
+        with mock.patch.object(task_obj.Task, 'transition', transition), \
                 mock.patch('craton.common.docker_client.get_client',
                            return_value=client):
             builder.build_task(task, CONF, drivers.get_driver(CONF),
