@@ -213,6 +213,18 @@ class Task(base.CratonObject):
                  'image': row.image}
                 for row in self.dbapi().list_task_nodes(self.uuid)]
 
+    def set_node(self, node_id, hostname, status, image, reason=None):
+        """Record whether Swarm node ``node_id`` (``hostname``) holds
+        ``image`` of this task: ``status`` ``synced`` or ``failed`` (with
+        ``reason``). A task deleted meanwhile records nothing.
+        """
+        self.dbapi().set_task_node(self.uuid, node_id, hostname, status,
+                                   image, reason)
+
+    def clear_nodes(self):
+        """Forget where the task's image was (before a new image syncs)."""
+        self.dbapi().clear_task_nodes(self.uuid)
+
     def destroy(self):
         """Delete the task by ``TASK_DELETE``: in one transaction, check
         that nothing uses it, move it to ``deleting`` conditional on the

@@ -18,26 +18,28 @@ asks the driver again), not this round's.
 import docker
 from oslo_log import log as logging
 
+from craton.common import context as craton_context
 from craton.common import docker_client
 from craton.common import exception
 from craton.common import states
 from craton.conductor.builds import registry
 from craton.conductor.drivers.swarm import sync
-from craton.db import api as db_api
+from craton.objects import task as task_obj
 
 LOG = logging.getLogger(__name__)
 PAGE = 100
 
 
-def _tasks(dbapi, status):
+def _tasks(context, status):
+    """Every task in ``status``, of every project, a page at a time."""
     marker = None
     while True:
-        rows = dbapi.list_tasks(None, {'status': status}, limit=PAGE,
-                                marker=marker, sort_key='id')
-        yield from rows
-        if len(rows) < PAGE:
+        tasks = task_obj.Task.list(context, {'status': status}, limit=PAGE,
+                                   marker=marker, sort_key='id')
+        yield from tasks
+        if len(tasks) < PAGE:
             return
-        marker = rows[-1].uuid
+        marker = tasks[-1].uuid
 
 
 def remove_stale_services(client, conf):
@@ -50,7 +52,7 @@ def remove_stale_services(client, conf):
             sync.remove_service(client, svc['ID'])
 
 
-def resync(conf, client=None, dbapi=None):
+def resync(conf, client=None):
     """One round of the periodic sync (see the module doc).
 
     Returns ``{task_uuid: {node_id: NodeResult}}`` of the syncs of ready
@@ -58,11 +60,11 @@ def resync(conf, client=None, dbapi=None):
 
     :raises EngineUnavailable: the manager did not answer.
     """
-    dbapi = dbapi or db_api.get_instance()
+    context = craton_context.get_admin_context()
     ran = {}
     with docker_client.engine(conf, client) as client:
         remove_stale_services(client, conf)
-        tasks = [t for t in _tasks(dbapi, states.TASK_READY)
+        tasks = [t for t in _tasks(context, states.TASK_READY)
                  if t.registry_digest and t.image]
         if not tasks:
             return ran
@@ -71,22 +73,23 @@ def resync(conf, client=None, dbapi=None):
         wanted = [n for n in sync.candidates(
             nodes, conf.swarm.placement_constraints) if n.state == 'ready']
         for task in tasks:
-            results = _resync_task(conf, client, dbapi, task, known, wanted)
+            results = _resync_task(conf, client, context, task, known,
+                                   wanted)
             if results is not None:
                 ran[task.uuid] = results
     return ran
 
 
-def _resync_task(conf, client, dbapi, task, known, wanted):
+def _resync_task(conf, client, context, task, known, wanted):
     ref = registry.pinned(task.image, task.registry_digest)
-    rows = {row.node_id: row for row in dbapi.list_task_nodes(task.uuid)}
+    rows = {row['node_id']: row for row in task.nodes()}
     for row in rows.values():
-        if row.node_id not in known and row.reason != sync.LEFT_SWARM:
-            dbapi.set_task_node(task.uuid, row.node_id, row.hostname,
-                                sync.FAILED, row.image, sync.LEFT_SWARM)
+        if row['node_id'] not in known and row['reason'] != sync.LEFT_SWARM:
+            task.set_node(row['node_id'], row['hostname'], sync.FAILED,
+                          row['image'], sync.LEFT_SWARM)
     need = [n for n in wanted
-            if not (n.id in rows and rows[n.id].status == sync.SYNCED and
-                    rows[n.id].image == ref)]
+            if not (n.id in rows and rows[n.id]['status'] == sync.SYNCED and
+                    rows[n.id]['image'] == ref)]
     if not need:
         return None
     extra = ['node.id==%s' % need[0].id] if len(need) == 1 else []
@@ -103,11 +106,11 @@ def _resync_task(conf, client, dbapi, task, known, wanted):
                     exc.explanation or exc)
         return None
     try:
-        current = dbapi.get_task(None, task.uuid)
+        current = task_obj.Task.get(context, task.uuid)
     except exception.TaskNotFound:
         return None
     if (current.registry_digest != task.registry_digest or
             current.image != task.image):
         return None     # rebuilt meanwhile: its own sync writes the rows
-    sync.record(dbapi, task.uuid, ref, results)
+    sync.record(task, ref, results)
     return results

@@ -50,7 +50,6 @@ import urllib3
 from craton.common import docker_client
 from craton.common import exception
 from craton.conductor.builds import registry
-from craton.db import api as db_api
 
 LOG = logging.getLogger(__name__)
 
@@ -376,14 +375,13 @@ def pull(client, conf, task_uuid, ref, nodes, extra_constraints=(),
     return results
 
 
-def record(dbapi, task_uuid, ref, results):
-    """Store each node's ``NodeResult`` for ``ref`` as the task's node row."""
+def record(task, ref, results):
+    """Store each node's ``NodeResult`` for ``ref`` on the Task."""
     for res in results.values():
-        dbapi.set_task_node(task_uuid, res.node_id, res.hostname, res.status,
-                            ref, res.reason)
+        task.set_node(res.node_id, res.hostname, res.status, ref, res.reason)
 
 
-def distribute(task, conf, client=None, dbapi=None):
+def distribute(task, conf, client=None):
     """Bring a just-pushed task image to the Swarm nodes and record, per
     node, whether it holds the image (the task's node rows are replaced by
     this sync's).
@@ -392,7 +390,6 @@ def distribute(task, conf, client=None, dbapi=None):
     :raises ImageNotDistributed: no node holds the image, with every
         node's reason; or the manager could not be asked.
     """
-    dbapi = dbapi or db_api.get_instance()
     ref = registry.pinned(task.image, task.registry_digest)
     results = {}
     try:
@@ -418,8 +415,8 @@ def distribute(task, conf, client=None, dbapi=None):
         raise exception.ImageNotDistributed(
             reason='cannot sync image %s to the Swarm nodes through %s: %s'
             % (ref, conf.docker.url, reason))
-    dbapi.clear_task_nodes(task.uuid)
-    record(dbapi, task.uuid, ref, results)
+    task.clear_nodes()
+    record(task, ref, results)
     if any(r.status == SYNCED for r in results.values()):
         return results
     if not results:
