@@ -12,6 +12,7 @@ from craton.api.controllers.v1 import types
 from craton.api.controllers.v1 import utils
 from craton.common import exception
 from craton.common import states
+from craton.common import task_sources
 from craton.objects import task as task_obj
 
 LOG = log.getLogger(__name__)
@@ -31,9 +32,8 @@ _RESET_APPROVAL = {'approval': states.APPROVAL_PENDING, 'approved_by': None,
 
 
 def task_view(task):
-    from craton.conductor.builds import fetch as sources
     out = utils.view(task, FIELDS, 'tasks')
-    out['source'] = sources.public_view(task.source)
+    out['source'] = task_sources.public_view(task.source)
     out['shared_roles'] = out['shared_roles'] or []
     # Where the image was synced (Swarm); empty on a single engine.
     out['nodes'] = [{k: node[k] for k in ('hostname', 'status', 'reason')}
@@ -65,11 +65,10 @@ def _check_roles(value):
 
 def _checked(values, current_source=None):
     """The changeable fields of a task, validated as a create is."""
-    from craton.conductor.builds import fetch as sources
     checked = {
         'description': utils.check_description(values.get('description')),
-        'source': sources.validate(values.get('source'), utils.conf(),
-                                   current_source),
+        'source': task_sources.validate(values.get('source'), utils.conf(),
+                                        current_source),
         'command': utils.check_strings(values.get('command'), 'command',
                                        non_empty=True),
         'timeout': utils.check_timeout(values.get('timeout'),
@@ -89,10 +88,10 @@ def _with_stored_credentials(source, stored):
     the ``stored`` source (credentials as ``***``) keeps the stored URL:
     the patch worked on what GET shows, which never holds credentials.
     """
-    from craton.conductor.builds import fetch as sources
-    shown = sources.public_view(stored)
-    if isinstance(source, dict) and source.get('type') == sources.GIT and \
-            shown.get('type') == sources.GIT and \
+    shown = task_sources.public_view(stored)
+    if isinstance(source, dict) and \
+            source.get('type') == task_sources.GIT and \
+            shown.get('type') == task_sources.GIT and \
             source.get('url') == shown.get('url'):
         return dict(source, url=stored['url'])
     return source

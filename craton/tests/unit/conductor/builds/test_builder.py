@@ -13,7 +13,7 @@ import urllib3
 from craton.common import exception
 from craton.common import states
 from craton.conductor.builds import builder
-from craton.conductor.builds import fetch as sources
+from craton.conductor.builds import fetch
 from craton import conf
 from craton.tests.unit.conductor.builds import test_fetch
 
@@ -241,7 +241,7 @@ class TestBuildTask(testtools.TestCase):
         # sent to the engine is what a step's unprivileged user can read.
         task_dir = os.path.join(self.root, 'seed')
         test_fetch.write_tree(task_dir, test_fetch.PRIVATE_MODES)
-        self.addCleanup(sources.normalise_modes, task_dir)
+        self.addCleanup(fetch.normalise_modes, task_dir)
         test_fetch.use_umask(self, 0o077)
         client = FakeClient()
         builder.build_task(FakeTask({'type': 'local', 'path': task_dir}),
