@@ -8,6 +8,7 @@ from craton.api.controllers import base
 from craton.api.controllers.v1 import collection
 from craton.api.controllers.v1 import field_patch
 from craton.api.controllers.v1 import task_source
+from craton.api.controllers.v1 import task_views
 from craton.api.controllers.v1 import types
 from craton.api.controllers.v1 import utils
 from craton.common import exception
@@ -17,28 +18,11 @@ from craton.objects import task as task_obj
 
 LOG = log.getLogger(__name__)
 
-FIELDS = ('uuid', 'name', 'description', 'project_id', 'user_id', 'source',
-          'command', 'timeout', 'status', 'status_reason', 'image',
-          'image_digest', 'registry_digest', 'approval', 'approved_by',
-          'approved_at', 'visibility', 'shared_roles', 'created_at',
-          'updated_at')
 PATCHABLE = ('description', 'source', 'command', 'timeout', 'visibility',
              'shared_roles')
 SORT_KEYS = ('created_at', 'updated_at', 'name', 'uuid', 'status')
 DEFAULT_TIMEOUT = 3600
 MAX_ROLE_LENGTH = 255
-_RESET_APPROVAL = {'approval': states.APPROVAL_PENDING, 'approved_by': None,
-                   'approved_at': None, 'approved_digest': None}
-
-
-def task_view(task):
-    out = utils.view(task, FIELDS, 'tasks')
-    out['source'] = task_sources.public_view(task.source)
-    out['shared_roles'] = out['shared_roles'] or []
-    # Where the image was synced (Swarm); empty on a single engine.
-    out['nodes'] = [{k: node[k] for k in ('hostname', 'status', 'reason')}
-                    for node in task.nodes()]
-    return out
 
 
 def _check_visibility(value, field='visibility'):
@@ -97,23 +81,6 @@ def _with_stored_credentials(source, stored):
     return source
 
 
-def get_task(ident):
-    """A task the caller may see (TaskNotFound, 404, otherwise): see
-    :meth:`craton.objects.task.Task.get`; admins see any task by UUID.
-    """
-    return task_obj.Task.get(
-        utils.context(), ident,
-        any_project=utils.allowed('craton:task:get_any_project'))
-
-
-def target(task):
-    """The policy target of ``task``: its project, and whether its admins
-    made it visible to the caller.
-    """
-    return {'project_id': task.project_id,
-            'shared_with_caller': task.shared_with(utils.context())}
-
-
 def _sets_visibility(values, current=None):
     """Whether ``values`` (a create's, or a patched task's, unchecked)
     change what only admins may: the visibility or the shared roles.
@@ -146,13 +113,13 @@ class TasksController(base.RestController):
                    'visibility': visibility, 'name': name}
         items, more = page.fetch(task_obj.Task.list, listing, filters)
         return collection.collection(
-            'tasks', [task_view(t) for t in items], page, more)
+            'tasks', [task_views.task_view(t) for t in items], page, more)
 
     @types.expose(types.jsontype, types.text)
     def get_one(self, ident):
-        task = get_task(ident)
-        utils.authorize('craton:task:get', target(task))
-        return task_view(task)
+        task = task_views.get_task(ident)
+        utils.authorize('craton:task:get', task_views.target(task))
+        return task_views.task_view(task)
 
     @types.expose(types.jsontype, body=types.TaskCreate, status_code=202)
     def post(self, body):
@@ -170,19 +137,20 @@ class TasksController(base.RestController):
         task_source.set_pending(task)
         task.create()
         task_source.start_build(task)
-        return task_view(task)
+        return task_views.task_view(task)
 
     @types.expose(types.jsontype, types.text, body=types.jsontype)
     def patch(self, ident, body):
-        task = get_task(ident)
-        utils.authorize('craton:task:update', target(task))
-        current = field_patch.document(task_view(task), PATCHABLE)
+        task = task_views.get_task(ident)
+        utils.authorize('craton:task:update', task_views.target(task))
+        current = field_patch.document(task_views.task_view(task), PATCHABLE)
         old_source = task.source
         patched = field_patch.apply(current, body, PATCHABLE)
         patched['source'] = _with_stored_credentials(patched.get('source'),
                                                      old_source)
         if _sets_visibility(patched, current):
-            utils.authorize('craton:task:update_visibility', target(task))
+            utils.authorize('craton:task:update_visibility',
+                            task_views.target(task))
         values = _checked(patched, old_source)
         source_changed = values['source'] != old_source
         command_changed = values['command'] != task.command
@@ -193,24 +161,24 @@ class TasksController(base.RestController):
             task_source.set_pending(task)
         if source_changed or command_changed:
             # Approval covers what was approved; this is something else.
-            for key, value in _RESET_APPROVAL.items():
+            for key, value in task_views.RESET_APPROVAL.items():
                 setattr(task, key, value)
         task.save()
         if source_changed:
             task_source.start_build(task, old_source)
-        return task_view(task)
+        return task_views.task_view(task)
 
     @types.expose(None, types.text, status_code=204)
     def delete(self, ident):
-        task = get_task(ident)
-        utils.authorize('craton:task:delete', target(task))
+        task = task_views.get_task(ident)
+        utils.authorize('craton:task:delete', task_views.target(task))
         task.destroy()
         utils.cast('delete_task_images', task.uuid)
 
     @types.expose(types.jsontype, types.text)
     def approve(self, ident):
-        task = get_task(ident)
-        utils.authorize('craton:task:approve', target(task))
+        task = task_views.get_task(ident)
+        utils.authorize('craton:task:approve', task_views.target(task))
         if task.status != states.TASK_READY:
             raise exception.InvalidState(
                 reason="task '%s' is %s; only a ready task can be approved "
@@ -221,12 +189,12 @@ class TasksController(base.RestController):
         task.approved_at = timeutils.utcnow()
         task.approved_digest = task.image_digest
         task.save()
-        return task_view(task)
+        return task_views.task_view(task)
 
     @types.expose(types.jsontype, types.text, body=types.jsontype)
     def reject(self, ident, body=None):
-        task = get_task(ident)
-        utils.authorize('craton:task:reject', target(task))
+        task = task_views.get_task(ident)
+        utils.authorize('craton:task:reject', task_views.target(task))
         reason = None
         if body is not None:
             if not isinstance(body, dict) or set(body) - {'reason'}:
@@ -235,21 +203,21 @@ class TasksController(base.RestController):
             reason = body.get('reason')
             if reason is not None and not isinstance(reason, str):
                 raise utils.invalid('reason', 'must be a string')
-        for key, value in _RESET_APPROVAL.items():
+        for key, value in task_views.RESET_APPROVAL.items():
             setattr(task, key, value)
         task.approval = states.APPROVAL_REJECTED
         task.save()
         # There is no column for the reason: it is logged and echoed back.
         LOG.info('Task %s rejected by %s: %s', task.uuid,
                  utils.context().user_id, reason or '(no reason given)')
-        out = task_view(task)
+        out = task_views.task_view(task)
         out['rejection_reason'] = reason
         return out
 
     @types.expose(types.jsontype, types.text, status_code=202)
     def rebuild(self, ident):
-        task = get_task(ident)
-        utils.authorize('craton:task:rebuild', target(task))
+        task = task_views.get_task(ident)
+        utils.authorize('craton:task:rebuild', task_views.target(task))
         if task.status == states.TASK_DELETING:
             raise exception.InvalidState(
                 reason="task '%s' is being deleted" % task.name)
@@ -257,4 +225,4 @@ class TasksController(base.RestController):
         task.status_reason = None
         task.save()
         utils.cast('build_task', task.uuid)
-        return task_view(task)
+        return task_views.task_view(task)
