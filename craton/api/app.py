@@ -7,6 +7,7 @@ development ``noauth``) → body checks (JSON depth, Unicode) → pecan
 (hooks, then the controllers).
 """
 
+from keystoneauth1 import loading
 from oslo_middleware import http_proxy_to_wsgi
 from oslo_middleware import request_id
 import pecan
@@ -17,15 +18,20 @@ from craton.api import hooks
 from craton.api import input_checks
 from craton.api import media_types
 from craton.api import middleware
+from craton import conf as craton_conf
 
 KEYSTONE_AUTHTOKEN_GROUP = 'keystone_authtoken'
 
 
 def register_auth_opts(conf):
     """Register ``[keystone_authtoken]`` (keystonemiddleware's options)."""
-    from keystonemiddleware.auth_token import _opts
-    from keystoneauth1 import loading
-    for group, opts in _opts.list_opts():
+    # Imported here, not at the top: importing auth_token registers its
+    # options and oslo.cache's on the global cfg.CONF, which a noauth API
+    # (the embedded craton-all) has no use for.
+    from keystonemiddleware import auth_token
+    # auth_token.list_opts is the public list for registering the options
+    # in a service's own configuration (its docstring says so).
+    for group, opts in auth_token.list_opts():
         conf.register_opts(opts, group=group)
     loading.register_auth_conf_options(conf, KEYSTONE_AUTHTOKEN_GROUP)
 
@@ -44,6 +50,7 @@ def _pecan_app(conf):
 def _auth(app, conf):
     if conf.api.auth_strategy == 'noauth':
         return middleware.NoAuthMiddleware(app)
+    # Here, not at the top: see register_auth_opts.
     from keystonemiddleware import auth_token
     register_auth_opts(conf)
     authenticated = auth_token.AuthProtocol(
@@ -54,7 +61,6 @@ def _auth(app, conf):
 def setup_app(conf=None):
     """Build the API's WSGI application from ``conf`` (read now)."""
     if conf is None:
-        from craton import conf as craton_conf
         conf = craton_conf.CONF
     app = _auth(input_checks.BodyCheckMiddleware(_pecan_app(conf), conf),
                 conf)

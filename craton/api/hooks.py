@@ -8,6 +8,7 @@ from oslo_log import log
 from pecan import hooks
 
 from craton.common import context
+from craton.conductor import rpcapi
 
 LOG = log.getLogger(__name__)
 
@@ -68,7 +69,6 @@ class RPCHook(hooks.PecanHook):
     def _get(self):
         with self._lock:
             if self._rpcapi is None:
-                from craton.conductor import rpcapi
                 self._rpcapi = rpcapi.ConductorAPI(self.conf)
             return self._rpcapi
 

@@ -11,14 +11,15 @@ import threading
 
 from oslo_log import log
 
+from craton.api import app
+from craton import conf as craton_conf
+
 _APP = None
 _LOCK = threading.Lock()
 
 
 def initialize_wsgi_app(argv=None):
     """Read the configuration, set up logging and return the WSGI app."""
-    from craton.api import app
-    from craton import conf as craton_conf
     conf = craton_conf.CONF
     files = [f for f in os.environ.get('CRATON_CONFIG_FILE', '').split(',')
              if f.strip()]

@@ -4,8 +4,8 @@ A task whose source is ``{"type": "upload"}`` waits, ``pending``, until its
 archive arrives (``PUT /v1/tasks/{id}/source``). The API checks the whole
 archive with :func:`inspect` before it stores anything; the archive is kept
 in the database so that any conductor can build it, and the conductor checks
-it again while it extracts it (:func:`fetch`): nothing unchecked reaches a
-disk.
+it again while it extracts it (:func:`extract`, called by
+:mod:`craton.conductor.builds.fetch`): nothing unchecked reaches a disk.
 
 An archive is refused (:class:`InvalidArchive`, 400) unless it is one valid
 gzip stream holding one valid tar, and every member:
@@ -33,12 +33,7 @@ import os
 import tarfile
 import zlib
 
-from oslo_log import log as logging
-
 from craton.common import exception
-from craton.db import api as db_api
-
-LOG = logging.getLogger(__name__)
 
 UPLOAD = 'upload'
 # Content types of a gzipped tar (RFC 6713; x-gzip is the older name).
@@ -161,28 +156,6 @@ def extract(data, dest, conf):
             if checker.add(member):
                 _extract_member(tar, member, dest)
     checker.finish()
-
-
-def fetch(source, dest_dir, conf, task_uuid):
-    """Extract a task's stored archive into ``dest_dir``/context.
-
-    :raises BuildError: no archive stored, or the archive is refused.
-    """
-    data = db_api.get_instance().get_task_upload(task_uuid)
-    if data is None:
-        raise exception.BuildError(
-            reason='task %s has no source archive yet; upload a gzipped tar '
-                   'of the task directory with PUT /v1/tasks/%s/source'
-                   % (task_uuid, task_uuid))
-    context = os.path.join(dest_dir, 'context')
-    try:
-        extract(data, context, conf)
-    except (InvalidArchive, ArchiveTooLarge) as exc:
-        raise exception.BuildError(reason='the uploaded source archive '
-                                   'cannot be built: %s' % exc)
-    LOG.info('Extracted the source archive of task %s (%d bytes, sha256 '
-             '%s)', task_uuid, len(data), hashlib.sha256(data).hexdigest())
-    return context
 
 
 # -- reading -------------------------------------------------------------
@@ -439,8 +412,8 @@ def _extract_member(tar, member, dest):
                          0o600)
         if member.isdir():
             # The data filter leaves directories to the umask; we must be
-            # able to fill and clean up each (sources.fetch then gives the
-            # whole context the modes of a git checkout).
+            # able to fill and clean up each (the conductor's fetch then
+            # gives the whole context the modes of a git checkout).
             os.chmod(path, (member.mode & 0o755) | 0o700)
     except (OSError, tarfile.TarError) as exc:
         raise InvalidArchive(reason='member %s cannot be extracted: %s'

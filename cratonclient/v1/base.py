@@ -48,7 +48,7 @@ class Manager:
 
     def update(self, ident, patch):
         """Apply a JSON Patch (a list of operations, see
-        :mod:`cratonclient.v1.patch`); the changed resource.
+        :mod:`cratonclient.v1.json_patch_ops`); the changed resource.
         """
         return self.http.resource('PATCH', self._path(ident), json=list(patch),
                               content_type=http.JSON_PATCH)

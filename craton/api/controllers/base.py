@@ -14,6 +14,10 @@ class RestController(rest.RestController):
     of handing the path to the method as if it were a body.
     """
 
+    # _route is pecan's documented hook for a controller's own routing
+    # ("Defining Customized Routing with _route",
+    # https://pecan.readthedocs.io/en/latest/routing.html); this one keeps
+    # RestController's and only refuses a wrong number of path arguments.
     @pecan.expose()
     def _route(self, args, request=None):
         controller, remainder = super()._route(args, request)

@@ -21,7 +21,8 @@ from craton.common import docker_client
 from craton.common import exception
 from craton.common import fsm
 from craton.common import states
-from craton.conductor.builds import fetch as sources
+from craton.common import task_sources
+from craton.conductor.builds import fetch
 from craton.conductor.builds import images
 from craton.conductor.builds import registry
 
@@ -141,11 +142,10 @@ def build_task(task, conf, driver, client=None, workdir=None):
 
     ``building`` (saved) → fetch the source into a fresh directory below
     ``workdir`` (default ``[DEFAULT] state_path``/builds, always removed
-    afterwards), its modes made a git checkout's
-    (:func:`craton.conductor.builds.fetch.fetch`) → ``build_number`` + 1 →
-    build ``craton/task-<uuid>:<n>`` → ``image``, ``image_digest``. An
-    approval given for another digest goes back to ``pending``: what an
-    admin approved is no longer what would run.
+    afterwards), its modes made a git checkout's (:func:`fetch.fetch_source`)
+    → ``build_number`` + 1 → build ``craton/task-<uuid>:<n>`` →
+    ``image``, ``image_digest``. An approval given for another digest goes
+    back to ``pending``: what an admin approved is no longer what would run.
 
     With ``[docker] registry`` the image is then pushed as
     ``REGISTRY/craton/task-<uuid>:<n>`` (``image``; ``registry_digest`` the
@@ -178,8 +178,8 @@ def build_task(task, conf, driver, client=None, workdir=None):
         os.makedirs(workdir, mode=0o700, exist_ok=True)
         builddir = tempfile.mkdtemp(prefix='task-%s-' % task.uuid,
                                     dir=workdir)
-        context = sources.fetch(task.source, builddir, conf,
-                                task_uuid=task.uuid)
+        context = fetch.fetch_source(task.source, builddir, conf,
+                                     task_uuid=task.uuid)
         if own_client:
             client = docker_client.get_client(conf)
         task.build_number = (task.build_number or 0) + 1
@@ -272,7 +272,8 @@ def _push(client, conf, task, image_id, driver):
 
 def _scrub(task, text):
     source = task.source if isinstance(task.source, dict) else {}
-    return sources.scrub(str(text), sources.url_secrets(source.get('url')))
+    return task_sources.scrub(str(text),
+                              task_sources.url_secrets(source.get('url')))
 
 
 def _move(task, event):

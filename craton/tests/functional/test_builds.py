@@ -21,10 +21,10 @@ from testtools import content
 from craton.common import docker_client
 from craton.common import fsm
 from craton.common import states
+from craton.common import task_sources
 from craton.conductor.builds import builder
 from craton.conductor.builds import images
 from craton.conductor import drivers
-from craton.conductor.builds import fetch as sources
 from craton import conf
 from craton.objects import task as task_obj
 from craton.tests.functional import gitserver
@@ -112,7 +112,7 @@ class BuildsTestCase(testtools.TestCase):
 
     def build(self, source):
         """Validate ``source`` as the API does, then build it."""
-        task = Task(sources.validate(source, CONF))
+        task = Task(task_sources.validate(source, CONF))
         self.addCleanup(self.remove_images, task)
         builder.build_task(task, CONF, drivers.get_driver(CONF))
         self.assertEqual(states.TASK_BUILDING, task.statuses[0])
@@ -180,7 +180,7 @@ class TestGitBuilds(BuildsTestCase):
         self.assertReady(task, 'sub')
         # git did authenticate, and the API would never show the password.
         self.assertTrue(any(auth for _m, _p, auth in self.http.requests))
-        shown = sources.public_view(task.source)
+        shown = task_sources.public_view(task.source)
         self.assertEqual('http://***@127.0.0.1:%d/tasks.git' % self.http.port,
                          shown['url'])
         self.assertNotIn(PASSWORD, repr(shown))

@@ -1,7 +1,7 @@
 """``openstack craton host …``"""
 
 from cratonclient.osc.v1 import common
-from cratonclient.v1 import patch
+from cratonclient.v1 import json_patch_ops
 
 
 class CreateHost(common.ShowCommand):
@@ -103,12 +103,13 @@ class SetHost(common.ShowCommand):
         for field in ('name', 'ip_address', 'cell'):
             value = getattr(parsed_args, field)
             if value is not None:
-                ops.append(patch.replace('/' + field, value))
-        ops += patch.labels_ops(current.get('labels'), parsed_args.labels,
-                                parsed_args.unset_labels)
-        ops += patch.variables_ops(current.get('variables'),
-                                   common.vars_dict(parsed_args.vars),
-                                   parsed_args.unset_vars)
+                ops.append(json_patch_ops.replace('/' + field, value))
+        ops += json_patch_ops.labels_ops(current.get('labels'),
+                                         parsed_args.labels,
+                                         parsed_args.unset_labels)
+        ops += json_patch_ops.variables_ops(current.get('variables'),
+                                            common.vars_dict(parsed_args.vars),
+                                            parsed_args.unset_vars)
         return self.show(hosts.update(current['uuid'], ops) if ops
                          else current)
 

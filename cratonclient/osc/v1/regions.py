@@ -1,7 +1,7 @@
 """``openstack craton region …``"""
 
 from cratonclient.osc.v1 import common
-from cratonclient.v1 import patch
+from cratonclient.v1 import json_patch_ops
 
 
 def add_set_options(parser):
@@ -19,10 +19,10 @@ def set_ops(current, parsed_args):
     for field in ('name', 'description'):
         value = getattr(parsed_args, field)
         if value is not None:
-            ops.append(patch.replace('/' + field, value))
-    ops += patch.variables_ops(current.get('variables'),
-                               common.vars_dict(parsed_args.vars),
-                               parsed_args.unset_vars)
+            ops.append(json_patch_ops.replace('/' + field, value))
+    ops += json_patch_ops.variables_ops(current.get('variables'),
+                                        common.vars_dict(parsed_args.vars),
+                                        parsed_args.unset_vars)
     return ops
 
 

@@ -7,7 +7,7 @@ from cratonclient import exceptions
 from cratonclient.osc.v1 import common
 from cratonclient.osc.v1 import progress
 from cratonclient.v1 import archive
-from cratonclient.v1 import patch
+from cratonclient.v1 import json_patch_ops
 
 
 def split_command(text):
@@ -187,14 +187,15 @@ class SetTask(ShowTask):
     def take_action(self, parsed_args):
         ops = []
         if parsed_args.description is not None:
-            ops.append(patch.replace('/description', parsed_args.description))
+            ops.append(json_patch_ops.replace('/description',
+                                              parsed_args.description))
         if parsed_args.command is not None:
-            ops.append(patch.replace('/command',
-                                     split_command(parsed_args.command)))
+            ops.append(json_patch_ops.replace(
+                '/command', split_command(parsed_args.command)))
         for field in ('timeout', 'visibility', 'shared_roles'):
             value = getattr(parsed_args, field)
             if value is not None:
-                ops.append(patch.replace('/' + field, value))
+                ops.append(json_patch_ops.replace('/' + field, value))
         tasks = self.craton.tasks
         return self.show(tasks.update(parsed_args.task, ops) if ops
                          else tasks.get(parsed_args.task))

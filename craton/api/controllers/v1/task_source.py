@@ -16,6 +16,7 @@ from pecan import rest
 import webob
 import webob.exc
 
+from craton.api.controllers.v1 import task_views
 from craton.api.controllers.v1 import utils
 from craton.api import media_types
 from craton.api import middleware
@@ -115,10 +116,9 @@ class TaskSourceController(rest.RestController):
             raise
 
     def _put(self, ident):
-        from craton.api.controllers.v1 import tasks
         req = pecan.request
-        task = tasks.get_task(ident)
-        utils.authorize('craton:task:upload_source', tasks.target(task))
+        task = task_views.get_task(ident)
+        utils.authorize('craton:task:upload_source', task_views.target(task))
         if req.GET:
             raise utils.invalid(sorted(req.GET)[0], 'unknown parameter; '
                                 'this request takes none')
@@ -151,8 +151,8 @@ class TaskSourceController(rest.RestController):
         task.source = archives.source_of(summary)
         # A new source: approval covers what was approved, not this.
         task.reset_approval()
-        tasks.rebuild(task, waiting_reason(task))
+        task_views.rebuild(task, waiting_reason(task))
         utils.cast('build_task', task.uuid)
         return webob.Response(
             status=202, content_type='application/json', charset=None,
-            body=json.dumps(tasks.task_view(task)).encode('utf-8'))
+            body=json.dumps(task_views.task_view(task)).encode('utf-8'))

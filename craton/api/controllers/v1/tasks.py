@@ -8,36 +8,21 @@ from craton.api.controllers import base
 from craton.api.controllers.v1 import collection
 from craton.api.controllers.v1 import field_patch
 from craton.api.controllers.v1 import task_source
+from craton.api.controllers.v1 import task_views
 from craton.api.controllers.v1 import types
 from craton.api.controllers.v1 import utils
 from craton.common import exception
-from craton.common import fsm
 from craton.common import states
+from craton.common import task_sources
 from craton.objects import task as task_obj
 
 LOG = log.getLogger(__name__)
 
-FIELDS = ('uuid', 'name', 'description', 'project_id', 'user_id', 'source',
-          'command', 'timeout', 'status', 'status_reason', 'image',
-          'image_digest', 'registry_digest', 'approval', 'approved_by',
-          'approved_at', 'visibility', 'shared_roles', 'created_at',
-          'updated_at')
 PATCHABLE = ('description', 'source', 'command', 'timeout', 'visibility',
              'shared_roles')
 SORT_KEYS = ('created_at', 'updated_at', 'name', 'uuid', 'status')
 DEFAULT_TIMEOUT = 3600
 MAX_ROLE_LENGTH = 255
-
-
-def task_view(task):
-    from craton.conductor.builds import fetch as sources
-    out = utils.view(task, FIELDS, 'tasks')
-    out['source'] = sources.public_view(task.source)
-    out['shared_roles'] = out['shared_roles'] or []
-    # Where the image was synced (Swarm); empty on a single engine.
-    out['nodes'] = [{k: node[k] for k in ('hostname', 'status', 'reason')}
-                    for node in task.nodes()]
-    return out
 
 
 def _check_visibility(value, field='visibility'):
@@ -64,11 +49,10 @@ def _check_roles(value):
 
 def _checked(values, current_source=None):
     """The changeable fields of a task, validated as a create is."""
-    from craton.conductor.builds import fetch as sources
     checked = {
         'description': utils.check_description(values.get('description')),
-        'source': sources.validate(values.get('source'), utils.conf(),
-                                   current_source),
+        'source': task_sources.validate(values.get('source'), utils.conf(),
+                                        current_source),
         'command': utils.check_strings(values.get('command'), 'command',
                                        non_empty=True),
         'timeout': utils.check_timeout(values.get('timeout'),
@@ -88,30 +72,13 @@ def _with_stored_credentials(source, stored):
     the ``stored`` source (credentials as ``***``) keeps the stored URL:
     the patch worked on what GET shows, which never holds credentials.
     """
-    from craton.conductor.builds import fetch as sources
-    shown = sources.public_view(stored)
-    if isinstance(source, dict) and source.get('type') == sources.GIT and \
-            shown.get('type') == sources.GIT and \
+    shown = task_sources.public_view(stored)
+    if isinstance(source, dict) and \
+            source.get('type') == task_sources.GIT and \
+            shown.get('type') == task_sources.GIT and \
             source.get('url') == shown.get('url'):
         return dict(source, url=stored['url'])
     return source
-
-
-def get_task(ident):
-    """A task the caller may see (TaskNotFound, 404, otherwise): see
-    :meth:`craton.objects.task.Task.get`; admins see any task by UUID.
-    """
-    return task_obj.Task.get(
-        utils.context(), ident,
-        any_project=utils.allowed('craton:task:get_any_project'))
-
-
-def target(task):
-    """The policy target of ``task``: its project, and whether its admins
-    made it visible to the caller.
-    """
-    return {'project_id': task.project_id,
-            'shared_with_caller': task.shared_with(utils.context())}
 
 
 def _sets_visibility(values, current=None):
@@ -122,34 +89,6 @@ def _sets_visibility(values, current=None):
         return (given.get('visibility') or states.VISIBILITY_PRIVATE,
                 given.get('shared_roles') or [])
     return normal(values) != normal(current or {})
-
-
-def write_status(task, write):
-    """Run ``write`` (a status write of ``task``, e.g. ``task.destroy``,
-    returning False when the task's status changed since it was read);
-    after such a lost race (a conductor's build moved the task meanwhile)
-    read the status again and try once more, so the request applies to
-    the task as it is now.
-
-    :raises InvalidState: (409) it lost again: the task changed meanwhile.
-    :raises TaskNotFound: (404) the task was deleted meanwhile.
-    """
-    for _ in range(2):
-        if write():
-            return
-        task.refresh_status()
-    raise exception.InvalidState(
-        reason="task '%s' changed meanwhile (it is %s now); try again"
-        % (task.name, task.status))
-
-
-def rebuild(task, reason=None):
-    """Move ``task`` back to ``pending`` by the state machine's
-    ``TASK_REBUILD`` (from any status but ``deleting``), writing its other
-    unsaved changes along; see :func:`write_status`.
-    """
-    write_status(task, lambda: task.transition(fsm.TASK_REBUILD,
-                                               reason=reason))
 
 
 class TasksController(base.RestController):
@@ -174,13 +113,13 @@ class TasksController(base.RestController):
                    'visibility': visibility, 'name': name}
         items, more = page.fetch(task_obj.Task.list, listing, filters)
         return collection.collection(
-            'tasks', [task_view(t) for t in items], page, more)
+            'tasks', [task_views.task_view(t) for t in items], page, more)
 
     @types.expose(types.jsontype, types.text)
     def get_one(self, ident):
-        task = get_task(ident)
-        utils.authorize('craton:task:get', target(task))
-        return task_view(task)
+        task = task_views.get_task(ident)
+        utils.authorize('craton:task:get', task_views.target(task))
+        return task_views.task_view(task)
 
     @types.expose(types.jsontype, body=types.TaskCreate, status_code=202)
     def post(self, body):
@@ -198,19 +137,20 @@ class TasksController(base.RestController):
         task_source.set_pending(task)
         task.create()
         task_source.start_build(task)
-        return task_view(task)
+        return task_views.task_view(task)
 
     @types.expose(types.jsontype, types.text, body=types.jsontype)
     def patch(self, ident, body):
-        task = get_task(ident)
-        utils.authorize('craton:task:update', target(task))
-        current = field_patch.document(task_view(task), PATCHABLE)
+        task = task_views.get_task(ident)
+        utils.authorize('craton:task:update', task_views.target(task))
+        current = field_patch.document(task_views.task_view(task), PATCHABLE)
         old_source = task.source
         patched = field_patch.apply(current, body, PATCHABLE)
         patched['source'] = _with_stored_credentials(patched.get('source'),
                                                      old_source)
         if _sets_visibility(patched, current):
-            utils.authorize('craton:task:update_visibility', target(task))
+            utils.authorize('craton:task:update_visibility',
+                            task_views.target(task))
         values = _checked(patched, old_source)
         source_changed = values['source'] != old_source
         command_changed = values['command'] != task.command
@@ -221,23 +161,23 @@ class TasksController(base.RestController):
             # Approval covers what was approved; this is something else.
             task.reset_approval()
         if source_changed:
-            rebuild(task, task_source.waiting_reason(task))
+            task_views.rebuild(task, task_source.waiting_reason(task))
             task_source.start_build(task, old_source)
         else:
             task.save()
-        return task_view(task)
+        return task_views.task_view(task)
 
     @types.expose(None, types.text, status_code=204)
     def delete(self, ident):
-        task = get_task(ident)
-        utils.authorize('craton:task:delete', target(task))
-        write_status(task, task.destroy)
+        task = task_views.get_task(ident)
+        utils.authorize('craton:task:delete', task_views.target(task))
+        task_views.write_status(task, task.destroy)
         utils.cast('delete_task_images', task.uuid)
 
     @types.expose(types.jsontype, types.text)
     def approve(self, ident):
-        task = get_task(ident)
-        utils.authorize('craton:task:approve', target(task))
+        task = task_views.get_task(ident)
+        utils.authorize('craton:task:approve', task_views.target(task))
         if task.status != states.TASK_READY:
             raise exception.InvalidState(
                 reason="task '%s' is %s; only a ready task can be approved "
@@ -248,12 +188,12 @@ class TasksController(base.RestController):
         task.approved_at = timeutils.utcnow()
         task.approved_digest = task.image_digest
         task.save()
-        return task_view(task)
+        return task_views.task_view(task)
 
     @types.expose(types.jsontype, types.text, body=types.jsontype)
     def reject(self, ident, body=None):
-        task = get_task(ident)
-        utils.authorize('craton:task:reject', target(task))
+        task = task_views.get_task(ident)
+        utils.authorize('craton:task:reject', task_views.target(task))
         reason = None
         if body is not None:
             if not isinstance(body, dict) or set(body) - {'reason'}:
@@ -268,17 +208,17 @@ class TasksController(base.RestController):
         # There is no column for the reason: it is logged and echoed back.
         LOG.info('Task %s rejected by %s: %s', task.uuid,
                  utils.context().user_id, reason or '(no reason given)')
-        out = task_view(task)
+        out = task_views.task_view(task)
         out['rejection_reason'] = reason
         return out
 
     @types.expose(types.jsontype, types.text, status_code=202)
     def rebuild(self, ident):
-        task = get_task(ident)
-        utils.authorize('craton:task:rebuild', target(task))
+        task = task_views.get_task(ident)
+        utils.authorize('craton:task:rebuild', task_views.target(task))
         if task.status == states.TASK_DELETING:
             raise exception.InvalidState(
                 reason="task '%s' is being deleted" % task.name)
-        rebuild(task)
+        task_views.rebuild(task)
         utils.cast('build_task', task.uuid)
-        return task_view(task)
+        return task_views.task_view(task)

@@ -18,7 +18,7 @@ from cratonclient import exceptions
 from cratonclient.v1 import archive
 from cratonclient.v1 import client
 from cratonclient.v1 import http
-from cratonclient.v1 import patch
+from cratonclient.v1 import json_patch_ops
 
 URL = 'http://craton.test:7780'
 # The least a resource answer holds.
@@ -127,7 +127,7 @@ class TestRequests(ClientTestCase):
         self.craton.tasks.reject('t')
         self.assertIsNone(self.api.last_request.body)
         self.api.patch(URL + '/v1/hosts/h', json=RESOURCE)
-        self.craton.hosts.update('h', [patch.replace('/name', 'x')])
+        self.craton.hosts.update('h', [json_patch_ops.replace('/name', 'x')])
         self.assertEqual('application/json-patch+json',
                          self.api.last_request.headers['Content-Type'])
         self.api.delete(URL + '/v1/hosts/h', status_code=204)
@@ -270,25 +270,27 @@ class TestArchive(testtools.TestCase):
 class TestPatch(testtools.TestCase):
 
     def test_pointer(self):
-        self.assertEqual('/variables/a~1b~0c', patch.pointer('variables',
-                                                             'a/b~c'))
+        self.assertEqual('/variables/a~1b~0c',
+                         json_patch_ops.pointer('variables', 'a/b~c'))
 
     def test_variables(self):
-        self.assertEqual([], patch.variables_ops({'a': 1}, {}, ['x']))
-        self.assertEqual([patch.add('/variables', {}),
-                          patch.add('/variables/a', 1)],
-                         patch.variables_ops(None, {'a': 1}))
+        self.assertEqual([],
+                         json_patch_ops.variables_ops({'a': 1}, {}, ['x']))
+        self.assertEqual([json_patch_ops.add('/variables', {}),
+                          json_patch_ops.add('/variables/a', 1)],
+                         json_patch_ops.variables_ops(None, {'a': 1}))
         # A key set and unset in one go ends up removed.
-        self.assertEqual([patch.add('/variables/a', 1),
-                          patch.remove('/variables/a')],
-                         patch.variables_ops({}, {'a': 1}, ['a']))
+        self.assertEqual([json_patch_ops.add('/variables/a', 1),
+                          json_patch_ops.remove('/variables/a')],
+                         json_patch_ops.variables_ops({}, {'a': 1}, ['a']))
 
     def test_labels(self):
-        self.assertEqual([], patch.labels_ops(['a'], ['a'], ['x']))
-        self.assertEqual([patch.replace('/labels', ['b', 'c'])],
-                         patch.labels_ops(['a', 'b'], ['c', 'c'], ['a']))
-        self.assertEqual([patch.replace('/labels', ['x'])],
-                         patch.labels_ops(None, ['x']))
+        self.assertEqual([], json_patch_ops.labels_ops(['a'], ['a'], ['x']))
+        self.assertEqual([json_patch_ops.replace('/labels', ['b', 'c'])],
+                         json_patch_ops.labels_ops(['a', 'b'], ['c', 'c'],
+                                                   ['a']))
+        self.assertEqual([json_patch_ops.replace('/labels', ['x'])],
+                         json_patch_ops.labels_ops(None, ['x']))
 
 
 class _RecordingHandler(http_server.BaseHTTPRequestHandler):

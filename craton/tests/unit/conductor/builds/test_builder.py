@@ -16,7 +16,7 @@ from craton.common import states
 from craton.conductor.builds import builder
 from craton.conductor.builds import images
 from craton.conductor import drivers
-from craton.conductor.builds import fetch as sources
+from craton.conductor.builds import fetch
 from craton import conf
 from craton.db import api as db_api
 from craton.objects import task as task_obj
@@ -270,7 +270,7 @@ class TestBuildTask(testtools.TestCase):
         # sent to the engine is what a step's unprivileged user can read.
         task_dir = os.path.join(self.root, 'seed')
         test_fetch.write_tree(task_dir, test_fetch.PRIVATE_MODES)
-        self.addCleanup(sources.normalise_modes, task_dir)
+        self.addCleanup(fetch.normalise_modes, task_dir)
         test_fetch.use_umask(self, 0o077)
         client = FakeClient()
         build_task(FakeTask({'type': 'local', 'path': task_dir}),

@@ -1,4 +1,8 @@
-"""Task sources: validation tables, credential scrubbing, fetching.
+"""Fetching task sources: git checkouts, local snapshots, file modes.
+
+Validation lives in craton.common.task_sources
+(craton/tests/unit/common/test_task_sources.py); uploads are fetched in
+test_upload_builds.py.
 
 Fetch tests use real git on file:// repositories and real directories; the
 only network traffic is a refused connection to 127.0.0.1 and a silent
@@ -12,17 +16,15 @@ import stat
 import tempfile
 
 import fixtures
-from oslo_config import fixture as config_fixture
-import testtools
 
 from craton.common import exception
 from craton.conductor.builds import builder
-from craton.conductor.builds import fetch as sources
+from craton.conductor.builds import fetch
 from craton import conf
 from craton.tests.functional import gitserver
+from craton.tests.unit.common import test_task_sources
 
 CONF = conf.CONF
-ROOT = '/srv/craton/tasks'
 DOCKERFILE = 'FROM craton/busybox:latest\n'
 
 
@@ -73,201 +75,7 @@ def use_umask(test, mask):
     test.addCleanup(os.umask, os.umask(mask))
 
 
-def git(url='https://h/x', **fields):
-    return dict(type='git', url=url, **fields)
-
-
-def local(path):
-    return {'type': 'local', 'path': path}
-
-
-GOOD = [
-    # (source, clean result or None when it equals the source)
-    (git('https://git.example.org/ops/tasks.git'), None),
-    (git(ref='main', path='patch-host'), None),
-    (git('http://127.0.0.1:8080/t.git', ref='refs/heads/stable/2026.1',
-         path='a/b/c'), None),
-    (git('git://127.0.0.1/t.git', ref='v1.0.2'), None),
-    (git('ssh://git@git.example.org:2222/ops/t.git', ref='0123abc' * 5 +
-         '01234'), None),
-    (git('git@github.com:ops/tasks.git'), None),
-    (git('git.example.org:ops/tasks.git'), None),
-    (git('https://user:t0ken@git.example.org/x.git'), None),
-    (git(ref=None, path=None), git()),
-    (git('HTTPS://git.example.org/x'), None),
-    (local(ROOT + '/patch-host'), None),
-    (local(ROOT + '/a b/c'), None),
-    ({'type': 'upload'}, None),
-]
-
-BAD = [
-    # (source, fragment of the message)
-    (None, '"type" is "git", "local" or "upload"'),
-    ([], '"type" is "git"'),
-    ({}, 'not None'),
-    ({'type': 'svn', 'url': 'x'}, "not 'svn'"),
-    ({'type': 'upload', 'size': 3}, 'source.size of an upload source'),
-    ({'type': 'upload', 'path': 'x'}, 'unknown field(s) source.path'),
-    (git(branch='main'), 'unknown field(s) source.branch'),
-    (dict(local(ROOT + '/x'), url='y'), 'unknown field(s) source.url'),
-    ({'type': 'git'}, 'source.url must be a string'),
-    (git(''), 'source.url must be a string'),
-    (git(42), 'source.url must be a string'),
-    (git('https://h/' + 'x' * 3000), '1 to 2048'),
-    (git('https://h/x y'), 'control characters or spaces'),
-    (git('https://h/x\n'), 'control characters'),
-    # Transport helpers: ext:: runs a command, fd:: reads a descriptor.
-    (git('ext::sh'), 'transport helper (ext:)'),
-    (git('ext::ssh%S%20example.org'), 'transport helper'),
-    (git('EXT::sh'), 'transport helper'),
-    (git('fd::3'), 'transport helper (fd:)'),
-    (git('hg::https://h/x'), 'transport helper (hg:)'),
-    (git('ext:sh'), 'transport helper'),
-    (git('persistent-https://h/x'), 'persistent-https:// is not allowed'),
-    (git('ftp://u:pw1@h/x'), 'scheme ftp:// is not allowed'),
-    (git('u:pw1@h:x'), 'no password'),
-    (git('file:///srv/repo.git'), 'allow_file_git_urls = true'),
-    (git('/srv/repo.git'), 'is not a git URL'),
-    (git('./repo'), 'is not a git URL'),
-    (git('-uhttps://h/x'), 'must not start with "-"'),
-    (git('--upload-pack=touch'), 'must not start with "-"'),
-    (git('ssh://-oProxyCommand=id/x'), 'must not start with -'),
-    (git('ssh://-u@h/x'), 'must not start with -'),
-    (git('https:///x'), 'must name a host'),
-    (git('https://h:99999/x'), 'not a valid URL'),
-    (git('https://u:p@ss@h/x'), 'several "@"'),
-    (git('user:pass@host:path'), 'no password'),
-    # Refs: options, traversal and git check-ref-format's rules.
-    (git(ref='-u'), 'leading "-"'),
-    (git(ref='a..b'), 'no ".."'),
-    (git(ref='a b'), 'spaces'),
-    (git(ref='a\tb'), 'control'),
-    (git(ref=''), 'source.ref must be'),
-    (git(ref=3), 'source.ref must be'),
-] + [(git(ref=ref), 'not a valid git ref') for ref in (
-    '--upload-pack=id', '../../etc', 'HEAD~1', 'v1^{}', 'a:b', 'a?', 'a*',
-    'a[1]', 'a\\b', 'main@{1}', '@', '/main', 'main/', 'a//b', 'a.',
-    '.hidden', 'a/.b', 'a.lock', 'a.lock/b')] + [
-    # Paths inside a repository.
-    (git(path='../x'), '".."'),
-    (git(path='a/../../x'), '".."'),
-    (git(path='..'), '".."'),
-    (git(path='.'), '"."'),
-    (git(path='a/./b'), '"."'),
-    (git(path='/etc'), 'must be relative'),
-    (git(path='a//b'), "use 'a/b'"),
-    (git(path='a/'), "use 'a'"),
-    # Local paths.
-    ({'type': 'local'}, 'source.path must be'),
-    (local('tasks/x'), 'must be absolute'),
-    (local(ROOT + '/../../etc'), '".."'),
-    (local(ROOT + '/x/..'), '".."'),
-    (local(ROOT + '/./x'), '"."'),
-    (local(ROOT + '/x/'), "use '%s/x'" % ROOT),
-    (local(ROOT + '//x'), "use '%s/x'" % ROOT),
-    (local('/' + ROOT + '/x'), 'normalised'),
-    (local(ROOT + '/x\x00'), 'control characters'),
-    (local(ROOT), 'not below an allowed directory'),
-    (local(ROOT + '2/x'), 'not below an allowed'),
-    (local('/srv/craton/task'), 'not below an allowed'),
-    (local('/etc/x'), 'not below an allowed'),
-]
-
-
-class SourcesTestCase(testtools.TestCase):
-
-    def setUp(self):
-        super().setUp()
-        self.cfg = self.useFixture(config_fixture.Config(CONF))
-        CONF([], project='craton', default_config_files=[],
-             default_config_dirs=[])
-        self.cfg.config(local_source_roots=[ROOT], group='builder')
-
-
-class TestValidate(SourcesTestCase):
-
-    def test_good_sources(self):
-        wrong = []
-        for source, expected in GOOD:
-            clean = sources.validate(source, CONF)
-            if clean != (expected or source) or clean is source:
-                wrong.append((source, clean))
-        self.assertEqual([], wrong)
-
-    def test_bad_sources(self):
-        wrong = []
-        for source, fragment in BAD:
-            try:
-                wrong.append((source, 'accepted', sources.validate(source,
-                                                                   CONF)))
-            except exception.InvalidSource as exc:
-                # 400, naming the field, never quoting a password.
-                if (fragment not in str(exc) or exc.code != 400 or 'pw1' in
-                        str(exc) or 'source' not in str(exc)):
-                    wrong.append((source, fragment, str(exc)))
-        self.assertEqual([], wrong)
-
-    def test_root_compared_by_components(self):
-        self.cfg.config(local_source_roots=['/srv/tasks/', 'relative/root',
-                                            ''], group='builder')
-        ok = sources.validate({'type': 'local', 'path': '/srv/tasks/a'}, CONF)
-        self.assertEqual('/srv/tasks/a', ok['path'])
-        for path in ('/srv/tasks2/a', '/srv/tasks', '/srv/task',
-                     '/relative/root/a', '/srv/tasksa/b'):
-            self.assertRaises(exception.InvalidSource, sources.validate,
-                              {'type': 'local', 'path': path}, CONF)
-
-    def test_no_roots_no_local_sources(self):
-        self.cfg.config(local_source_roots=[], group='builder')
-        exc = self.assertRaises(exception.InvalidSource, sources.validate,
-                                {'type': 'local', 'path': ROOT + '/a'}, CONF)
-        self.assertIn('local_source_roots', str(exc))
-
-    def test_file_urls_follow_the_option(self):
-        source = {'type': 'git', 'url': 'file:///srv/git/tasks.git'}
-        self.assertRaises(exception.InvalidSource, sources.validate, source,
-                          CONF)
-        self.cfg.config(allow_file_git_urls=True, group='builder')
-        self.assertEqual(source, sources.validate(source, CONF))
-        # Still no transport helper nor plain path, file:// allowed or not.
-        for url in ('ext::sh', '/srv/git/tasks.git'):
-            self.assertRaises(exception.InvalidSource, sources.validate,
-                              git(url), CONF)
-
-
-class TestCredentials(testtools.TestCase):
-
-    def test_public_view(self):
-        for url, shown in (
-                ('https://user:t0ken@h.example/x', 'https://***@h.example/x'),
-                ('https://t0ken@h.example/x', 'https://***@h.example/x'),
-                ('https://u:p%40s@h.example:84/x', 'https://***@h.example:84/x'),
-                ('ssh://git@h.example/x', 'ssh://***@h.example/x'),
-                ('https://h.example/x@y', 'https://h.example/x@y'),
-                ('git@github.com:o/r.git', 'git@github.com:o/r.git')):
-            source = {'type': 'git', 'url': url, 'ref': 'main'}
-            view = sources.public_view(source)
-            self.assertEqual({'type': 'git', 'url': shown, 'ref': 'main'},
-                             view)
-            self.assertEqual(url, source['url'])  # not changed in place
-        local = {'type': 'local', 'path': '/srv/x'}
-        self.assertEqual(local, sources.public_view(local))
-
-    def test_scrub_messages(self):
-        url = 'https://alice:s%2Fcr3t@h.example/x.git'
-        message = ("fatal: unable to access '%s/': 403\n"
-                   "remote: password s/cr3t is wrong for alice" % url)
-        scrubbed = sources.scrub(message, sources.url_secrets(url))
-        self.assertNotIn('s/cr3t', scrubbed)
-        self.assertNotIn('s%2Fcr3t', scrubbed)
-        self.assertNotIn('alice', scrubbed)
-        self.assertIn("'https://***@h.example/x.git/'", scrubbed)
-        self.assertEqual([], sources.url_secrets('https://h.example/x'))
-        self.assertEqual([], sources.url_secrets('git@h.example:x'))
-        self.assertEqual('', sources.scrub(None))
-
-
-class TestFetchLocal(SourcesTestCase):
+class TestFetchLocal(test_task_sources.SourcesTestCase):
 
     def setUp(self):
         super().setUp()
@@ -287,7 +95,7 @@ class TestFetchLocal(SourcesTestCase):
         os.chmod(path, mode)
 
     def test_snapshot(self):
-        context = sources.fetch(self.source, self.dest, CONF)
+        context = fetch.fetch_source(self.source, self.dest, CONF)
         self.assertTrue(context.startswith(self.dest + '/'))
         with open(os.path.join(context, 'lib/run.sh')) as f:
             self.assertEqual('echo hi\n', f.read())
@@ -304,7 +112,7 @@ class TestFetchLocal(SourcesTestCase):
                    os.path.join(self.task_dir, 'abs-dir'))
         os.symlink('../lib/run.sh', os.path.join(self.task_dir, 'lib/up'))
         os.symlink('missing', os.path.join(self.task_dir, 'dangling'))
-        context = sources.fetch(self.source, self.dest, CONF)
+        context = fetch.fetch_source(self.source, self.dest, CONF)
         self.assertEqual('lib/run.sh', os.readlink(os.path.join(context,
                                                                 'rel')))
         self.assertTrue(os.path.islink(os.path.join(context, 'abs-dir')))
@@ -321,7 +129,7 @@ class TestFetchLocal(SourcesTestCase):
                              ('lib/root', '/')):
             link = os.path.join(self.task_dir, name)
             os.symlink(target, link)
-            exc = self.assertRaises(exception.BuildError, sources.fetch,
+            exc = self.assertRaises(exception.BuildError, fetch.fetch_source,
                                     self.source, self.dest, CONF)
             self.assertIn('symlink %s -> %s leads outside' % (link, target),
                           str(exc))
@@ -334,39 +142,39 @@ class TestFetchLocal(SourcesTestCase):
             f.write(DOCKERFILE)
         os.symlink(outside, os.path.join(self.root, 'link'))
         exc = self.assertRaises(
-            exception.BuildError, sources.fetch,
+            exception.BuildError, fetch.fetch_source,
             {'type': 'local', 'path': os.path.join(self.root, 'link')},
             self.dest, CONF)
         self.assertIn('not below [builder] local_source_roots', str(exc))
 
     def test_missing_dockerfile(self):
         os.unlink(os.path.join(self.task_dir, 'Dockerfile'))
-        exc = self.assertRaises(exception.BuildError, sources.fetch,
+        exc = self.assertRaises(exception.BuildError, fetch.fetch_source,
                                 self.source, self.dest, CONF)
         self.assertIn('no Dockerfile in %s' % self.task_dir, str(exc))
 
     def test_missing_directory(self):
         exc = self.assertRaises(
-            exception.BuildError, sources.fetch,
+            exception.BuildError, fetch.fetch_source,
             {'type': 'local', 'path': self.task_dir + '-gone'}, self.dest,
             CONF)
         self.assertIn('is not a directory', str(exc))
 
     def test_fifo_is_refused_not_read(self):
         os.mkfifo(os.path.join(self.task_dir, 'pipe'))
-        exc = self.assertRaises(exception.BuildError, sources.fetch,
+        exc = self.assertRaises(exception.BuildError, fetch.fetch_source,
                                 self.source, self.dest, CONF)
         self.assertIn('pipe is not a regular file', str(exc))
 
     def test_read_only_directories_can_be_cleaned_up(self):
         os.chmod(os.path.join(self.task_dir, 'lib'), 0o555)
         self.addCleanup(os.chmod, os.path.join(self.task_dir, 'lib'), 0o755)
-        context = sources.fetch(self.source, self.dest, CONF)
+        context = fetch.fetch_source(self.source, self.dest, CONF)
         builder.remove_tree(context)
         self.assertFalse(os.path.exists(context))
 
 
-class TestFetchGit(SourcesTestCase):
+class TestFetchGit(test_task_sources.SourcesTestCase):
     """git sources against file:// repositories (real git, no network)."""
 
     def setUp(self):
@@ -383,8 +191,9 @@ class TestFetchGit(SourcesTestCase):
         self.dest = self.useFixture(fixtures.TempDir()).path
 
     def fetch(self, url=None, **source):
-        return sources.fetch(git(url or self.url, **source),
-                             tempfile.mkdtemp(dir=self.dest), CONF)
+        return fetch.fetch_source(
+            test_task_sources.git(url or self.url, **source),
+            tempfile.mkdtemp(dir=self.dest), CONF)
 
     def read(self, context, name='m'):
         with open(os.path.join(context, name)) as f:
@@ -446,7 +255,7 @@ class TestFetchGit(SourcesTestCase):
         self.assertIn('timed out ([builder] git_timeout)', str(exc))
 
 
-class TestCheckoutModes(SourcesTestCase):
+class TestCheckoutModes(test_task_sources.SourcesTestCase):
     """Every source kind gives the context a git checkout's modes: files
     0644 (0755 if the owner may execute them), directories 0755, symlinks
     as they were; whatever the source's modes and the conductor's umask.
@@ -462,9 +271,9 @@ class TestCheckoutModes(SourcesTestCase):
         task_dir = os.path.join(root, 'task')
         write_tree(task_dir, modes)
         # Removable by the TempDir fixture, even when not run as root.
-        self.addCleanup(sources.normalise_modes, task_dir)
-        context = sources.fetch({'type': 'local', 'path': task_dir},
-                                tempfile.mkdtemp(dir=self.dest), CONF)
+        self.addCleanup(fetch.normalise_modes, task_dir)
+        context = fetch.fetch_source({'type': 'local', 'path': task_dir},
+                                     tempfile.mkdtemp(dir=self.dest), CONF)
         # The source itself is left as it was.
         self.assertEqual(modes['task1.py'], stat.S_IMODE(
             os.stat(os.path.join(task_dir, 'task1.py')).st_mode))
@@ -506,9 +315,10 @@ class TestCheckoutModes(SourcesTestCase):
         for mask in (0o022, 0o077, 0o277):
             use_umask(self, mask)
             for path, expected in ((None, whole), ('sub', CHECKOUT_MODES)):
-                context = sources.fetch(
-                    git(url, **({'path': path} if path else {})),
-                    tempfile.mkdtemp(dir=self.dest), CONF)
+                source = test_task_sources.git(
+                    url, **({'path': path} if path else {}))
+                context = fetch.fetch_source(
+                    source, tempfile.mkdtemp(dir=self.dest), CONF)
                 self.assertEqual(expected, context_modes(context),
                                  (oct(mask), path))
 
@@ -518,5 +328,5 @@ class TestCheckoutModes(SourcesTestCase):
         top = os.path.join(self.dest, 'context')
         write_tree(top, {'.': 0o000, 'pkg': 0o000, 'pkg/deep': 0o300,
                          'pkg/deep/data': 0o000, 'run.sh': 0o100})
-        sources.normalise_modes(top)
+        fetch.normalise_modes(top)
         self.assertEqual(CHECKOUT_MODES, context_modes(top))
