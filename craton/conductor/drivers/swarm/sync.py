@@ -45,6 +45,7 @@ from docker import types
 from oslo_log import log as logging
 from oslo_utils import timeutils
 import requests
+import tenacity
 import urllib3
 
 from craton.common import docker_client
@@ -204,24 +205,50 @@ def service_name(kind, task_uuid, digest=''):
     return 'craton-%s-%s-%s' % (kind, task_uuid, suffix)
 
 
+class _NameTaken(Exception):
+    """A service of that name exists; ``freed`` when it was stale and has
+    just been removed (the name is free: try again at once).
+    """
+
+    def __init__(self, freed):
+        super().__init__(freed)
+        self.freed = freed
+
+
 def _create_service(client, template, mode, name, labels, wait, stale_after):
     """Create the service; on a name conflict remove it if it is stale
     (left by a dead conductor), else wait for it to go (``wait`` seconds,
-    then SyncBusy).
+    looking every second, then SyncBusy).
+
+    :returns: the new service's id.
+    :raises SyncBusy: another conductor's service kept the name.
+    :raises docker.errors.APIError: the manager refused otherwise.
     """
     deadline = time.monotonic() + wait
-    while True:
+
+    def create():
         try:
             return client.api.create_service(template, name=name,
                                              labels=labels, mode=mode)['ID']
         except docker.errors.APIError as exc:
             if exc.status_code != 409:
                 raise
-        if _remove_if_stale(client, name, stale_after):
-            continue
-        if time.monotonic() >= deadline:
-            raise SyncBusy(name)
-        time.sleep(1)
+        raise _NameTaken(_remove_if_stale(client, name, stale_after))
+
+    def freed(state):
+        return state.outcome.exception().freed
+
+    def busy(state):
+        raise SyncBusy(name)
+
+    # This module's clock and sleep, so tests can drive them.
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_exception_type(_NameTaken),
+        stop=lambda state: not freed(state) and time.monotonic() >= deadline,
+        wait=lambda state: 0 if freed(state) else 1,
+        sleep=lambda seconds: time.sleep(seconds),
+        retry_error_callback=busy)
+    return retrying(create)
 
 
 def _remove_if_stale(client, name, stale_after):

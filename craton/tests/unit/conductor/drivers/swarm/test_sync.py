@@ -410,6 +410,36 @@ class TestRunService(SyncTestCase):
         self.assertRaises(sync.SyncBusy, sync.pull, client, CONF, 'u',
                           'img@' + DIGEST, self.nodes(client))
 
+    def test_waits_for_the_same_sync_elsewhere_to_end(self):
+        client = self.swarm({'craton-node1': [STARTED_AND_FAILED]})
+        client.api.created_at = timeutils_now()
+        name = 'craton-sync-u-' + '5e' * 6
+        other = client.api.create_service({}, name=name)['ID']
+        started = self.clock.now
+        tries = []
+        real_create = client.api.create_service
+
+        def create_service(*args, **kwargs):
+            tries.append(self.clock.now - started)
+            if self.clock.now - started >= 3:
+                # The other conductor's sync ended after three seconds.
+                client.api.remove_service(other)
+            return real_create(*args, **kwargs)
+        client.api.create_service = create_service
+        results = sync.pull(client, CONF, 'u', 'img@' + DIGEST,
+                            self.nodes(client)[:1], busy_wait=10)
+        self.assertEqual(sync.SYNCED, results['n1'].status)
+        # Asked once a second until the name was free.
+        self.assertEqual([0, 1, 2, 3], tries)
+        # Past the wait, it is busy.
+        client.api.create_service = real_create
+        client.api.create_service({}, name=name)
+        started = self.clock.now
+        self.assertRaises(sync.SyncBusy, sync.pull, client, CONF, 'u',
+                          'img@' + DIGEST, self.nodes(client)[:1],
+                          busy_wait=5)
+        self.assertEqual(5, self.clock.now - started)
+
     def test_stale_service_of_a_dead_conductor_is_replaced(self):
         client = self.swarm({'craton-node1': [STARTED_AND_FAILED]})
         client.api.create_service({}, name='craton-sync-u-' + '5e' * 6)
