@@ -136,6 +136,31 @@ class ServiceTestCase(base.TestCase):
         self._wait_ran(1)
         self.assertEqual([uuid], self.runner.ran)
 
+    def test_periodic_work_survives_failures_and_slow_neighbours(self):
+        self.config(heartbeat_interval=1, sweep_interval=3600,
+                    group='conductor')
+        beats = []
+        stuck = threading.Event()
+
+        def heartbeat():
+            beats.append(1)
+            if len(beats) == 1:
+                raise RuntimeError('a database blip')
+
+        def slow():
+            stuck.wait(30)
+        self.svc.heartbeat = heartbeat
+        self.svc.driver.periodic_tasks = lambda: [('slow', 1, slow)]
+        self.svc.start()
+        self.addCleanup(self.svc.stop, graceful=False)
+        self.addCleanup(stuck.set)      # runs first
+        for _ in range(500):
+            if len(beats) >= 3:
+                break
+            threading.Event().wait(0.01)
+        # Beats go on after one failed and while another periodic hangs.
+        self.assertGreaterEqual(len(beats), 3)
+
     def test_cancel_wakes_running_job(self):
         uuid = self._job()
         self.svc.try_run(uuid)
