@@ -36,6 +36,5 @@ class TestMessagingOptions(base.BaseTestCase):
         self.addCleanup(transport.cleanup)
         target = oslo_messaging.Target(topic='t', server='s')
         oslo_messaging.get_rpc_client(transport, target)
-        oslo_messaging.get_rpc_server(transport, target, [],
-                                      executor='threading')
+        oslo_messaging.get_rpc_server(transport, target, [])
         self.assertEqual('craton', self.conf.control_exchange)
