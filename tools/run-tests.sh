@@ -14,7 +14,6 @@ what=${1:-all}
 reports=$(mktemp -d)
 venv=$(bash tools/setup-venv.sh) || { echo "0 passed, 1 failed"; exit 1; }
 py="$venv/bin/python"
-export PYTHONWARNINGS=ignore::DeprecationWarning
 
 "$py" -m pytest -p no:cacheprovider -q craton/tests/unit \
     cratonclient/tests/unit \

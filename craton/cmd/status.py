@@ -30,7 +30,8 @@ class Checks(upgradecheck.UpgradeCommands):
     def _check_engine(self):
         from craton.common import docker_client
         try:
-            docker_client.get_client(craton_conf.CONF).ping()
+            with docker_client.engine(craton_conf.CONF) as client:
+                client.ping()
         except Exception as exc:
             return upgradecheck.Result(
                 upgradecheck.Code.WARNING,

@@ -114,10 +114,14 @@ def get_client(conf, version_cap):
 
 
 def get_server(conf, host, endpoints):
-    """An oslo.messaging RPC server for a conductor, on a thread executor."""
+    """An oslo.messaging RPC server for a conductor, on a thread executor.
+
+    oslo.messaging picks its threading executor by itself (eventlet only
+    where threads are monkey-patched, which craton never does); naming it
+    is deprecated.
+    """
     target = messaging.Target(topic=TOPIC, server=host)
     access_policy = dispatcher.DefaultRPCAccessPolicy
     return messaging.get_rpc_server(get_transport(conf), target, endpoints,
-                                    executor='threading',
                                     serializer=RequestContextSerializer(),
                                     access_policy=access_policy)

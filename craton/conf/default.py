@@ -1,6 +1,8 @@
 import socket
 
 from oslo_config import cfg
+import oslo_messaging
+from oslo_messaging import opts as messaging_opts
 
 opts = [
     cfg.StrOpt('rpc_transport', default='oslo', choices=[
@@ -22,13 +24,20 @@ opts = [
 
 
 def register_opts(conf):
+    """Register [DEFAULT]'s options, oslo.messaging's included.
+
+    transport_url (and the rest of oslo.messaging's [DEFAULT] options) is
+    owned by oslo.messaging, which registers it only when a transport is
+    made; registering it here too lets every command read it before that.
+    The list is the one oslo.messaging gives oslo-config-generator, with
+    our control_exchange default set first; registering the same options
+    again later is allowed by oslo.config.
+    """
     conf.register_opts(opts)
-    # transport_url is owned by oslo.messaging; registering it here too
-    # lets every command read it before a transport exists.
-    import oslo_messaging
     oslo_messaging.set_transport_defaults('craton')
-    from oslo_messaging import transport
-    conf.register_opts(transport._transport_opts)
+    for group, group_opts in messaging_opts.list_opts():
+        if group is None:
+            conf.register_opts(group_opts)
 
 
 def list_opts():

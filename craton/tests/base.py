@@ -1,7 +1,5 @@
 """Base test cases: configuration, a database, policy and RPC reset."""
 
-import warnings
-
 import fixtures
 from oslo_config import fixture as config_fixture
 import sqlalchemy as sa
@@ -14,7 +12,6 @@ from craton.db.sqlalchemy import models
 from craton.db.sqlalchemy import session
 from craton import objects
 
-warnings.filterwarnings('ignore', category=DeprecationWarning)
 objects.register_all()
 
 _SCHEMA_SQL = None

@@ -12,7 +12,9 @@ import math
 import os
 
 from keystoneauth1 import session as ksa_session
+from osc_lib import exceptions as osc_exceptions
 from osc_lib import utils
+from oslo_utils import importutils
 
 from cratonclient import exceptions
 
@@ -41,6 +43,17 @@ def _config(instance, key, default=None):
     return default if value in (None, '') else value
 
 
+def _client_class(version):
+    # osc_lib's get_client_class does this but is deprecated (it asks
+    # plugins to keep their own); the class is imported only when needed.
+    try:
+        return importutils.import_class(API_VERSIONS[version])
+    except KeyError:
+        raise osc_exceptions.UnsupportedVersion(
+            "Invalid %s client version '%s'. must be one of: %s"
+            % (API_NAME, version, ', '.join(sorted(API_VERSIONS))))
+
+
 def make_client(instance):
     """A :class:`cratonclient.v1.client.Client` for this OSC invocation.
 
@@ -53,7 +66,7 @@ def make_client(instance):
     """
     version = str(_config(instance, 'craton_api_version',
                           DEFAULT_API_VERSION))
-    client_class = utils.get_client_class(API_NAME, version, API_VERSIONS)
+    client_class = _client_class(version)
     url = _config(instance, 'craton_url')
     timeout = float(_config(instance, 'craton_timeout_seconds',
                             DEFAULT_TIMEOUT))

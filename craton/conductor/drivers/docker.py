@@ -13,12 +13,12 @@ from docker.types import LogConfig
 from docker.types import Mount
 from docker.utils import socket as docker_socket
 from oslo_log import log as logging
-import requests
-import urllib3
+import tenacity
 
 from craton.common import docker_client
 from craton.common import exception
 from craton.conductor.drivers import base
+from craton.conductor.drivers import engine_http
 from craton.conductor.drivers import output
 
 _ROOT_USERS = ('0', 'root')
@@ -127,6 +127,21 @@ def sandbox_kwargs(conf):
     }
 
 
+def poll(attempt, again, timeout, interval):
+    """Call ``attempt()`` every ``interval`` s while ``again(result)``.
+
+    Gives up ``timeout`` s after the first call. Returns the last result:
+    the one ``again`` refused, or the last one at the deadline. An
+    exception of ``attempt`` ends the poll at once and is raised.
+    """
+    return tenacity.Retrying(
+        stop=tenacity.stop_after_delay(timeout),
+        wait=tenacity.wait_fixed(interval),
+        retry=tenacity.retry_if_result(again),
+        retry_error_callback=lambda state: state.outcome.result(),
+        sleep=time.sleep)(attempt)
+
+
 class DockerDriver(base.ExecutionDriver):
     """One container per step on the ``[docker] url`` engine."""
 
@@ -155,17 +170,11 @@ class DockerDriver(base.ExecutionDriver):
                 self._client_key, self._node = key, None
             return self._client_obj.api
 
-    @contextlib.contextmanager
     def _engine_errors(self):
         # Transport failures mean the engine did not answer; what the engine
-        # itself said (APIError) is left to the caller.
-        try:
-            yield
-        except (requests.exceptions.ConnectionError,
-                requests.exceptions.Timeout,
-                urllib3.exceptions.HTTPError) as exc:
-            raise exception.EngineUnavailable(url=self.conf.docker.url,
-                                              reason=str(exc))
+        # itself said (APIError) is left to the caller. The swarm driver
+        # maps more.
+        return docker_client.transport_errors(self.conf)
 
     @contextlib.contextmanager
     def _unless_gone(self, *statuses):
@@ -227,12 +236,11 @@ class DockerDriver(base.ExecutionDriver):
         # A created container is either being started by the conductor that
         # just created it (don't rewrite the payload under it) or was left
         # by one that died before copying the payload in and starting it.
-        deadline = time.monotonic() + CREATED_GRACE
-        while self.state(handle).status == base.CREATED:
-            if time.monotonic() > deadline:
-                self._launch(handle.id, spec)
-                break
-            time.sleep(POLL_INTERVAL)
+        status = poll(lambda: self.state(handle).status,
+                      lambda status: status == base.CREATED,
+                      CREATED_GRACE, POLL_INTERVAL)
+        if status == base.CREATED:
+            self._launch(handle.id, spec)
         return handle
 
     def _create(self, spec):
@@ -275,11 +283,9 @@ class DockerDriver(base.ExecutionDriver):
     def _find_winner(self, spec):
         # The engine reserves a name before the container is listed: give
         # the conductor that won the name a moment to finish creating it.
-        deadline = time.monotonic() + CREATED_GRACE
-        handle = self.find(spec.job_uuid, spec.step_index)
-        while handle is None and time.monotonic() < deadline:
-            time.sleep(POLL_INTERVAL)
-            handle = self.find(spec.job_uuid, spec.step_index)
+        handle = poll(lambda: self.find(spec.job_uuid, spec.step_index),
+                      lambda handle: handle is None,
+                      CREATED_GRACE, POLL_INTERVAL)
         if handle is None:
             raise exception.CratonException(
                 '%s %s: its name is taken but it cannot be found; start the '
@@ -369,20 +375,16 @@ class DockerDriver(base.ExecutionDriver):
         :mod:`.output` needs both). Ends at once for a container that is
         gone.
         """
-        api = self._api()
-        url = '%s/v%s/containers/%s/logs' % (api.base_url, api.api_version,
-                                              handle.id)
         params = {'stdout': 1, 'stderr': 1, 'timestamps': 1,
                   'follow': int(bool(follow))}
-        with self._engine_errors():
-            response = api.get(url, params=params, stream=True)
         try:
-            if response.status_code == 404:
-                return
-            try:
-                response.raise_for_status()
-            except requests.exceptions.HTTPError as exc:
-                raise docker.errors.create_api_error_from_http_exception(exc)
+            with self._engine_errors():
+                response = engine_http.stream(
+                    self._api(), '/containers/{}/logs', handle.id,
+                    params=params)
+        except docker.errors.NotFound:
+            return
+        try:
             with self._engine_errors():
                 yield from output.read_frames(response.raw)
         finally:

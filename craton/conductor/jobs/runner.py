@@ -17,6 +17,7 @@ import time
 
 from oslo_log import log as logging
 from oslo_utils import timeutils
+import tenacity
 
 from craton.common import context as craton_context
 from craton.common import exception
@@ -49,6 +50,11 @@ _JOB_EVENT = {
     job_step.ERROR: fsm.JOB_ERROR,
     job_step.CANCELLED: fsm.JOB_CANCELLED,
 }
+
+
+def _log_engine_retry(retry_state):
+    LOG.warning('Docker engine unavailable, retrying: %s',
+                retry_state.outcome.exception())
 
 
 class JobRunner:
@@ -136,17 +142,21 @@ class JobRunner:
     def engine_call(self, func, *args):
         """Call a driver method, retrying EngineUnavailable for the grace.
 
-        :raises: EngineUnavailable once the engine stayed away that long.
+        ``func(*args)`` is called again every ``retry_interval`` seconds
+        while it raises EngineUnavailable, until ``engine_grace`` seconds
+        have passed since the first call; any other exception is raised
+        at once. Returns what ``func`` returns.
+
+        :raises: EngineUnavailable (the last one) once the engine stayed
+            away that long.
         """
-        give_up = time.monotonic() + self.engine_grace
-        while True:
-            try:
-                return func(*args)
-            except exception.EngineUnavailable as exc:
-                if time.monotonic() >= give_up:
-                    raise
-                LOG.warning('Docker engine unavailable, retrying: %s', exc)
-                time.sleep(self.retry_interval)
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_delay(self.engine_grace),
+            wait=tenacity.wait_fixed(self.retry_interval),
+            retry=tenacity.retry_if_exception_type(
+                exception.EngineUnavailable),
+            before_sleep=_log_engine_retry, sleep=time.sleep, reraise=True)
+        return retrying(func, *args)
 
     # The job
     def _run(self, job_uuid, wake):

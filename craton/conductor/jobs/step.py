@@ -15,6 +15,7 @@ import time
 from oslo_db import exception as db_exc
 from oslo_log import log as logging
 from oslo_utils import timeutils
+import tenacity
 
 from craton.common import exception
 from craton.common import fsm
@@ -63,6 +64,12 @@ class _StartFailed(Exception):
     def __init__(self, cause):
         super().__init__(str(cause))
         self.cause = cause
+
+
+def _last_result(retry_state):
+    # For tenacity's retry_error_callback: give up with what the last
+    # attempt returned instead of raising RetryError.
+    return retry_state.outcome.result()
 
 
 def step_label(step):
@@ -314,10 +321,15 @@ class StepRun:
         the result (``self.scanner``). The step is final only with its log
         complete. Returns notes for the step's reason (a list of str).
         """
-        give_up = time.monotonic() + self.runner.log_drain_timeout
-        while self.pump.is_alive() and time.monotonic() < give_up:
-            self.pump.join(self.runner.poll_interval)
-            self._flush()
+        # Each wait is a join on the pump, which returns as soon as the
+        # stream ends; what came meanwhile is stored after each one. The
+        # pump is looked up each time: a resync starts a new one.
+        tenacity.Retrying(
+            stop=tenacity.stop_after_delay(self.runner.log_drain_timeout),
+            wait=tenacity.wait_fixed(self.runner.poll_interval),
+            retry=tenacity.retry_if_result(bool),
+            retry_error_callback=_last_result, sleep=self._wait_for_pump)(
+                lambda: self.pump.is_alive())
         if self.pump.is_alive():
             LOG.warning('Log stream of container %s did not end within '
                         '%s s; reading the log once more', self.handle.id,
@@ -346,17 +358,24 @@ class StepRun:
         engine is retried for the runner's grace). Returns notes for the
         step's reason.
         """
-        give_up = time.monotonic() + self.runner.engine_grace
-        while True:
-            try:
-                return self._read_output_once()
-            except exception.EngineUnavailable as exc:
-                if time.monotonic() >= give_up:
-                    LOG.warning('Could not read the log of container %s '
-                                'again: %s', self.handle.id, exc)
-                    return ['log may be incomplete (the engine did not '
-                            'answer: %s)' % exc]
-                time.sleep(self.runner.retry_interval)
+        def gave_up(retry_state):
+            exc = retry_state.outcome.exception()
+            LOG.warning('Could not read the log of container %s again: %s',
+                        self.handle.id, exc)
+            return ['log may be incomplete (the engine did not answer: %s)'
+                    % exc]
+
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_delay(self.runner.engine_grace),
+            wait=tenacity.wait_fixed(self.runner.retry_interval),
+            retry=tenacity.retry_if_exception_type(
+                exception.EngineUnavailable),
+            retry_error_callback=gave_up, sleep=time.sleep)
+        return retrying(self._read_output_once)
+
+    def _wait_for_pump(self, seconds):
+        self.pump.join(seconds)
+        self._flush()
 
     def _read_output_once(self):
         self.scanner = payload.ResultScanner(

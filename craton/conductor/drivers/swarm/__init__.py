@@ -19,10 +19,13 @@ import time
 
 import docker
 from oslo_log import log as logging
+import tenacity
 
+from craton.common import docker_client
 from craton.common import exception
 from craton.conductor.drivers import base
 from craton.conductor.drivers import docker as docker_driver
+from craton.conductor.drivers import engine_http
 from craton.conductor.drivers.swarm import images as swarm_images
 from craton.conductor.drivers.swarm import logs as swarm_logs
 from craton.conductor.drivers.swarm import spec as swarm_spec
@@ -74,7 +77,7 @@ class SwarmDriver(swarm_images.SwarmImages, docker_driver.DockerDriver):
         # A manager without a leader (quorum lost, election) answers 503:
         # as transient as an engine restart.
         try:
-            with super()._engine_errors():
+            with docker_client.transport_errors(self.conf):
                 yield
         except docker.errors.APIError as exc:
             if exc.status_code == 503:
@@ -210,10 +213,8 @@ class SwarmDriver(swarm_images.SwarmImages, docker_driver.DockerDriver):
                                 exc.explanation or exc))
 
     def _post(self, path, body):
-        api = self._api()
         with self._engine_errors():
-            return api._result(api._post_json(api._url(path), data=body),
-                               True)
+            return engine_http.post_json(self._api(), path, body)
 
     def _create_object(self, path, body, existing, what):
         """Create a secret or network; on a name conflict (a retried or
@@ -268,22 +269,24 @@ class SwarmDriver(swarm_images.SwarmImages, docker_driver.DockerDriver):
 
     def _placed(self, service_id, spec):
         """The handle once the task has a node (or after START_WAIT)."""
-        deadline = time.monotonic() + START_WAIT
-        while True:
-            tasks = self._tasks(service_id) or []
-            task = tasks[0] if tasks else {}
-            status = task.get('Status', {})
+        def tasks():
+            found = self._tasks(service_id) or []
+            status = found[0].get('Status', {}) if found else {}
             if status.get('State') == 'rejected' and \
                     'No such image' in (status.get('Err') or ''):
                 self._remove_service(service_id)
                 self._remove_step_objects(spec.job_uuid, spec.step_index)
                 raise exception.ImageNotFound(image=spec.image)
-            if task.get('NodeID') and status.get('State') not in (
-                    'new', 'pending', 'assigned', 'accepted', 'preparing'):
-                return self._handle(service_id, tasks)
-            if time.monotonic() >= deadline:
-                return self._handle(service_id, tasks)
-            time.sleep(POLL_INTERVAL)
+            return found
+
+        def unplaced(found):
+            task = found[0] if found else {}
+            return not task.get('NodeID') or task.get('Status', {}).get(
+                'State') in ('new', 'pending', 'assigned', 'accepted',
+                             'preparing')
+
+        return self._handle(service_id, docker_driver.poll(
+            tasks, unplaced, START_WAIT, POLL_INTERVAL))
 
     def state(self, handle):
         """Return the StepState of the service's task.
@@ -330,14 +333,11 @@ class SwarmDriver(swarm_images.SwarmImages, docker_driver.DockerDriver):
         """Return the exit code, or None if still running after timeout
         (or gone, or exited without a code).
         """
-        deadline = time.monotonic() + max(timeout, 0)
-        while True:
-            st = self.state(handle)
-            if st.status == base.EXITED:
-                return st.exit_code
-            if st.status == base.GONE or time.monotonic() >= deadline:
-                return None
-            time.sleep(POLL_INTERVAL)
+        st = docker_driver.poll(
+            lambda: self.state(handle),
+            lambda st: st.status not in (base.EXITED, base.GONE),
+            max(timeout, 0), POLL_INTERVAL)
+        return st.exit_code if st.status == base.EXITED else None
 
     def log_frames(self, handle, follow=True):
         """Yield ``(stream, timestamp, data)`` of the step's service log.
@@ -444,24 +444,30 @@ class SwarmDriver(swarm_images.SwarmImages, docker_driver.DockerDriver):
         # down, or down): left for a later cleanup_job(). A 500 "not
         # found": removed from the swarm, but the manager's own node still
         # lists its local copy for a moment.
-        deadline = time.monotonic() + wait
-        while True:
+        def remove():
             try:
                 with self._engine_errors():
                     self._api().remove_network(network_id)
-                return
             except docker.errors.NotFound:
-                return
+                pass
             except docker.errors.APIError as exc:
-                if 'not found' in str(exc.explanation):
-                    return
-                if exc.status_code not in (400, 403, 409):
+                if 'not found' not in str(exc.explanation):
                     raise
-                if time.monotonic() >= deadline:
-                    LOG.info('Network %s is still in use; left for a later '
-                             'cleanup: %s', network_id, exc.explanation)
-                    return
-            time.sleep(POLL_INTERVAL)
+
+        def in_use(exc):
+            return isinstance(exc, docker.errors.APIError) and \
+                exc.status_code in (400, 403, 409)
+
+        def left(retry_state):
+            LOG.info('Network %s is still in use; left for a later '
+                     'cleanup: %s', network_id,
+                     retry_state.outcome.exception().explanation)
+
+        tenacity.Retrying(
+            stop=tenacity.stop_after_delay(wait),
+            wait=tenacity.wait_fixed(POLL_INTERVAL),
+            retry=tenacity.retry_if_exception(in_use),
+            retry_error_callback=left, sleep=time.sleep)(remove)
 
     def _reap_stale_networks(self):
         api = self._api()

@@ -10,13 +10,12 @@ thread and decides itself when the step is over.
 """
 
 import queue
-import socket
 import threading
 
 import docker
-import requests
 
 from craton.conductor.drivers import base
+from craton.conductor.drivers import engine_http
 from craton.conductor.drivers import output
 
 # While the log is quiet, the task's state is looked at after this many
@@ -31,9 +30,8 @@ _END = object()
 class _Follower(threading.Thread):
     """Reads a followed log response into a queue until closed."""
 
-    def __init__(self, api, response):
+    def __init__(self, response):
         super().__init__(name='craton-swarm-log', daemon=True)
-        self.api = api
         self.response = response
         self.queue = queue.Queue()
         self.error = None
@@ -50,10 +48,11 @@ class _Follower(threading.Thread):
     def close(self):
         """Stop reading: unblock the read, then release the connection."""
         try:
-            raw = self.api._get_raw_response_socket(self.response)
-            # A SocketIO over a unix socket; the socket itself over TLS.
-            getattr(raw, '_sock', raw).shutdown(socket.SHUT_RDWR)
-        except Exception:   # already closed
+            # Shuts the socket down for reading: a read blocked in run()
+            # returns at once (closing the response alone would wait for
+            # that read to end, i.e. for the next log line).
+            self.response.raw.shutdown()
+        except Exception:   # already closed or released
             pass
         self.join(5)
         if not self.is_alive():
@@ -62,17 +61,10 @@ class _Follower(threading.Thread):
 
 def _request(api, service_id, follow):
     """The open response of GET /services/{id}/logs (NotFound if gone)."""
-    url = '%s/v%s/services/%s/logs' % (api.base_url, api.api_version,
-                                        service_id)
-    res = api.get(url, params={'stdout': 1, 'stderr': 1, 'timestamps': 1,
-                               'follow': int(follow)},
-                  stream=True)
-    try:
-        res.raise_for_status()
-    except requests.exceptions.HTTPError as exc:
-        res.close()
-        raise docker.errors.create_api_error_from_http_exception(exc)
-    return res
+    return engine_http.stream(api, '/services/{}/logs', service_id,
+                              params={'stdout': 1, 'stderr': 1,
+                                      'timestamps': 1,
+                                      'follow': int(follow)})
 
 
 def read(api, service_id):
@@ -99,7 +91,7 @@ def follow(api, service_id, state, broken):
 
     :raises: docker.errors.NotFound if the service is gone at the start.
     """
-    follower = _Follower(api, _request(api, service_id, True))
+    follower = _Follower(_request(api, service_id, True))
     follower.start()
     seen = 0     # frames that went by
     idle = IDLE_CHECK_MIN

@@ -138,11 +138,10 @@ class TestMigrationApi(SqliteEngineMixin, testtools.TestCase):
 
 def run_dbsync(config_file, *args):
     """Run ``python -m craton.cmd.dbsync`` in a subprocess."""
-    env = dict(os.environ, PYTHONWARNINGS='ignore')
     return subprocess.run(
         [sys.executable, '-m', 'craton.cmd.dbsync',
          '--config-file', config_file] + list(args),
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
 
 
 def write_config(directory, connection, **database):

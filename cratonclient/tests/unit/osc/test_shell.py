@@ -9,10 +9,12 @@ import time
 
 import fixtures
 from keystoneauth1 import fixture as ksa_fixture
+from osc_lib import exceptions as osc_exceptions
 import requests
 
 from cratonclient.osc import plugin
 from cratonclient.tests.unit import base
+from cratonclient.v1 import client
 
 # CLI.md's commands (the secret and event commands come later).
 COMMANDS = """
@@ -83,6 +85,15 @@ class TestNoauth(base.ShellTestCase):
                       'region', 'list')
         self.assertEqual('http://other.test:9/v1/regions',
                          self.api.last_request.url)
+
+    def test_client_class_by_api_version(self):
+        # OSC itself refuses a version not in API_VERSIONS before it asks
+        # for a client; make_client still names the valid ones.
+        self.assertIs(client.Client, plugin._client_class('1'))
+        exc = self.assertRaises(osc_exceptions.UnsupportedVersion,
+                                plugin._client_class, '9')
+        self.assertIn("craton client version '9'. must be one of: 1",
+                      str(exc))
 
     def test_url_required(self):
         self.useFixture(fixtures.EnvironmentVariable('OS_CRATON_URL'))

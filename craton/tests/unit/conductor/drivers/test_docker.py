@@ -5,6 +5,7 @@ import functools
 import io
 import json
 import tarfile
+import time
 import types
 from unittest import mock
 
@@ -294,6 +295,89 @@ class TestIdempotentStart(DriverTestCase):
         self.assertEqual({}, self.api.volumes_)
 
 
+class TestDeadlines(DriverTestCase):
+    """The driver's polls end as soon as what they wait for happens, and
+    give up at their deadline, not before.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.MockPatchObject(docker_driver,
+                                                 'POLL_INTERVAL', 0.01))
+
+    def test_poll_gives_up_at_the_deadline_with_the_last_result(self):
+        results = []
+
+        def attempt():
+            results.append(len(results))
+            return results[-1]
+        started = time.monotonic()
+        last = docker_driver.poll(attempt, lambda result: True, 0.2, 0.01)
+        self.assertEqual(results[-1], last)
+        elapsed = time.monotonic() - started
+        self.assertGreaterEqual(elapsed, 0.2)
+        self.assertLess(elapsed, 2.2)
+        self.assertGreater(len(results), 2)
+
+    def test_poll_ends_with_the_first_accepted_result(self):
+        results = iter(['created', 'created', 'running', 'exited'])
+        started = time.monotonic()
+        self.assertEqual('running', docker_driver.poll(
+            lambda: next(results), lambda r: r == 'created', 30, 0.01))
+        self.assertLess(time.monotonic() - started, 10)
+        self.assertEqual('exited', next(results))
+
+    def test_poll_raises_what_the_attempt_raises_at_once(self):
+        calls = []
+
+        def attempt():
+            calls.append(1)
+            raise exception.EngineUnavailable(url='x', reason='y')
+        self.assertRaises(exception.EngineUnavailable, docker_driver.poll,
+                          attempt, lambda r: True, 30, 0.01)
+        self.assertEqual([1], calls)
+
+    def test_created_container_launched_after_the_grace(self):
+        # Left created by a conductor that died: after CREATED_GRACE (not
+        # before) this one copies the payload in and starts it.
+        h = self.driver._create(self.spec())
+        self.api.calls.clear()
+        self.useFixture(fixtures.MockPatchObject(docker_driver,
+                                                 'CREATED_GRACE', 0.2))
+        started = time.monotonic()
+        self.assertEqual(h, self.driver.start(self.spec()))
+        self.assertGreaterEqual(time.monotonic() - started, 0.2)
+        self.assertEqual([('put_archive', h.id, '/run/craton'),
+                          ('start', h.id)], self.api.calls)
+
+    def test_winner_found_once_listed(self):
+        self.driver._create(self.spec())
+        (cid,) = self.api.containers_
+        self.api.containers_[cid]['status'] = 'running'    # the winner's
+        winner = self.driver._handle(cid)
+        self.useFixture(fixtures.MockPatchObject(docker_driver,
+                                                 'CREATED_GRACE', 30))
+        # Our find() ran before the other conductor's create; the
+        # container is listed only from the fourth look on.
+        with mock.patch.object(self.driver, 'find', side_effect=[
+                None, None, None, winner]) as find:
+            self.assertEqual(winner, self.driver.start(self.spec()))
+        self.assertEqual(4, find.call_count)
+
+    def test_winner_never_listed_gives_up_after_the_grace(self):
+        self.driver._create(self.spec())
+        self.useFixture(fixtures.MockPatchObject(docker_driver,
+                                                 'CREATED_GRACE', 0.2))
+        started = time.monotonic()
+        with mock.patch.object(self.driver, 'find',
+                               return_value=None) as find:
+            exc = self.assertRaises(exception.CratonException,
+                                    self.driver.start, self.spec())
+        self.assertIn('its name is taken but it cannot be found', str(exc))
+        self.assertGreaterEqual(time.monotonic() - started, 0.2)
+        self.assertGreater(find.call_count, 3)
+
+
 class TestLifecycle(DriverTestCase):
 
     def test_skip_bytes_every_offset(self):
@@ -317,6 +401,7 @@ class TestLifecycle(DriverTestCase):
         self.assertTrue(self.api.last_stream.closed)
         gone = driver_base.StepHandle(id='nope', node='engine-1')
         self.assertEqual([], list(self.driver.stream_logs(gone)))
+        self.assertTrue(self.api.last_stream.closed)
 
     def test_read_output_joins_long_lines_back(self):
         h = self.driver.start(self.spec())

@@ -542,3 +542,114 @@ class TestOutputContract(ExecutorTestCase):
                               uuid)
         self.assertEqual(['running', 'pending'], self.step_statuses(uuid))
         self.assertEqual(states.JOB_SUCCEEDED, self.runner.run(uuid))
+
+
+class TestDeadlines(ExecutorTestCase):
+    """Each wait of the runner ends as soon as what it waits for happens,
+    and gives up at its deadline, not before.
+    """
+
+    def _unavailable(self):
+        return exception.EngineUnavailable(url='fake://', reason='refused')
+
+    def test_engine_call_gives_up_after_the_grace(self):
+        calls = []
+
+        def away(*args):
+            calls.append(args)
+            raise self._unavailable()
+        started = time.monotonic()
+        self.assertRaises(exception.EngineUnavailable,
+                          self.runner.engine_call, away, 'x')
+        elapsed = time.monotonic() - started
+        self.assertGreaterEqual(elapsed, self.runner.engine_grace)
+        self.assertLess(elapsed, self.runner.engine_grace + 2)
+        # Retried every retry_interval meanwhile, with the same arguments.
+        self.assertGreater(len(calls), 2)
+        self.assertEqual({('x',)}, set(calls))
+
+    def test_engine_call_returns_once_the_engine_answers(self):
+        answers = [self._unavailable(), self._unavailable(), 'state']
+
+        def blip(arg):
+            answer = answers.pop(0)
+            if isinstance(answer, Exception):
+                raise answer
+            return (arg, answer)
+        started = time.monotonic()
+        self.assertEqual(('h', 'state'), self.runner.engine_call(blip, 'h'))
+        self.assertLess(time.monotonic() - started, self.runner.engine_grace)
+        self.assertEqual([], answers)
+
+    def test_engine_call_raises_other_errors_at_once(self):
+        calls = []
+
+        def refused():
+            calls.append(1)
+            raise exception.ImageNotFound(image='x')
+        self.assertRaises(exception.ImageNotFound, self.runner.engine_call,
+                          refused)
+        self.assertEqual([1], calls)
+
+    def test_drain_gives_up_on_a_stream_that_does_not_end(self):
+        # The engine never ends the follow after the exit: the runner
+        # waits log_drain_timeout, then reads the whole log once more.
+        self.runner.log_drain_timeout = 0.3
+        real = self.driver.log_frames
+        release = threading.Event()
+        self.addCleanup(release.set)
+
+        def endless(handle, follow=True):
+            yield from real(handle, follow)
+            if follow:
+                release.wait(30)
+        self.driver.log_frames = endless
+        self.driver.behaviours['one'] = fake_driver.succeed(b'out\n')
+        uuid = self.submit(names=('one',))
+        started = time.monotonic()
+        self.assertEqual(states.JOB_SUCCEEDED, self.runner.run(uuid))
+        self.assertGreaterEqual(time.monotonic() - started, 0.3)
+        self.assertEqual(b'out\n', self.log(uuid, 0))
+
+    def test_drain_ends_with_the_stream(self):
+        self.runner.log_drain_timeout = 30
+        self.driver.behaviours['one'] = fake_driver.succeed(b'out\n')
+        uuid = self.submit(names=('one',))
+        started = time.monotonic()
+        self.assertEqual(states.JOB_SUCCEEDED, self.runner.run(uuid))
+        self.assertLess(time.monotonic() - started, 10)
+        self.assertEqual(b'out\n', self.log(uuid, 0))
+
+    def _reread_fails(self, times):
+        # The follow works; reading the whole log again after the exit
+        # meets an absent engine ``times`` times.
+        real = self.driver.log_frames
+        failures = [times]
+
+        def flaky(handle, follow=True):
+            if not follow and failures[0]:
+                failures[0] -= 1
+                raise self._unavailable()
+            return real(handle, follow)
+        self.driver.log_frames = flaky
+        self.driver.behaviours['one'] = fake_driver.succeed(b'out\n')
+        return self.submit(names=('one',))
+
+    def test_reread_gives_up_after_the_grace_and_says_so(self):
+        uuid = self._reread_fails(10 ** 6)
+        started = time.monotonic()
+        self.assertEqual(states.JOB_SUCCEEDED, self.runner.run(uuid))
+        self.assertGreaterEqual(time.monotonic() - started,
+                                self.runner.engine_grace)
+        step = self.job(uuid).steps[0]
+        self.assertIn('log may be incomplete (the engine did not answer',
+                      step.status_reason)
+        # What the follow stored stays.
+        self.assertEqual(b'out\n', self.log(uuid, 0))
+
+    def test_reread_retried_until_the_engine_answers(self):
+        uuid = self._reread_fails(2)
+        self.assertEqual(states.JOB_SUCCEEDED, self.runner.run(uuid))
+        step = self.job(uuid).steps[0]
+        self.assertIsNone(step.status_reason)
+        self.assertEqual(b'out\n', self.log(uuid, 0))

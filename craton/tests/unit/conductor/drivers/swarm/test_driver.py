@@ -2,6 +2,7 @@
 
 import base64
 import json
+import time
 import types
 from unittest import mock
 
@@ -49,18 +50,31 @@ class FakeSwarm:
                   'Status': {'State': 'ready'}}
             for nid in ('n1', 'n2', 'n3')}
         self.logs = {}          # service id -> [(stream, bytes)]
+        self.streams = []       # every log response, in order
         self.swarm_info = {'ControlAvailable': True}
         self.place_on = 'n2'
 
     # -- raw requests the driver makes ----------------------------------
-    def _url(self, path, *args):
-        return path.format(*args)
+    base_url = 'http+docker://localhost'
+    api_version = '1.41'
+    timeout = 60
 
-    def _post_json(self, url, data=None, params=None):
-        return (url, data)
+    def post(self, url, json=None, timeout=None):
+        # POST /v1.41/{secrets,networks,services}/create, as
+        # engine_http.post_json sends it: a JSON body, the client's timeout.
+        prefix = '%s/v%s' % (self.base_url, self.api_version)
+        assert url.startswith(prefix) and timeout == self.timeout, (
+            url, timeout)
+        try:
+            return fake_logs.answer(201, self.answer(url[len(prefix):],
+                                                     json))
+        except docker.errors.APIError as exc:
+            # What the engine sends back; engine_http turns it into the
+            # SDK's error again.
+            return fake_logs.answer(exc.status_code,
+                                    {'message': exc.explanation})
 
-    def _result(self, response, json=False):
-        url, data = response
+    def answer(self, url, data):
         if url == '/secrets/create':
             return self._create('secret', self.secrets_, data)
         if url == '/networks/create':
@@ -83,22 +97,21 @@ class FakeSwarm:
         store[oid] = data
         return {'ID': oid}
 
-    base_url = 'http+docker://localhost'
-    api_version = '1.41'
-
     def get(self, url, params=None, stream=False):
         # GET /v1.41/services/{id}/logs with timestamps.
         assert stream and params['timestamps'] == 1, params
         sid = url.split('/')[-2]
         if sid not in self.services_:
-            return fake_logs.FakeResponse(404)
-        pairs = [(1 if src == 'stdout' else 2, data)
-                 for src, data in self.logs.get(sid, [])]
-        return fake_logs.FakeResponse(
-            200, fake_logs.encode(fake_logs.numbered(pairs)))
-
-    def _get_raw_response_socket(self, res):
-        raise OSError('no socket in a fake')
+            res = fake_logs.answer(404, {'message': 'service %s not found'
+                                                    % sid})
+        else:
+            pairs = [(1 if src == 'stdout' else 2, data)
+                     for src, data in self.logs.get(sid, [])]
+            res = fake_logs.FakeResponse(
+                200, fake_logs.encode(fake_logs.numbered(pairs)))
+        res.follow = bool(params['follow'])
+        self.streams.append(res)
+        return res
 
     # -- SDK calls ---------------------------------------------------------
     def services(self, filters=None):
@@ -423,15 +436,15 @@ class TestIdempotence(SwarmTestCase):
         self.assertEqual(1, len(self.api.services_))
 
     def test_image_not_found(self):
-        orig = self.api._result
+        orig = self.api.answer
 
-        def rejecting(response, json=False):
-            result = orig(response, json)
-            if response[0] == '/services/create':
+        def rejecting(url, data):
+            result = orig(url, data)
+            if url == '/services/create':
                 self.api.tasks_[result['ID']][0]['Status'] = {
                     'State': 'rejected', 'Err': 'No such image: x'}
             return result
-        self.api._result = rejecting
+        self.api.answer = rejecting
         self.assertRaises(exception.ImageNotFound, self.driver.start,
                           self.spec())
         self.assertEqual({}, self.api.services_)
@@ -440,15 +453,17 @@ class TestIdempotence(SwarmTestCase):
     def test_refused_service(self):
         self.api.services_['x'] = {'Name': 'craton-%s-0' % JOB,
                                    'Labels': {}}
-        orig = self.api._result
+        orig = self.api.answer
 
-        def refusing(response, json=False):
-            if response[0] == '/services/create':
+        def refusing(url, data):
+            if url == '/services/create':
                 raise api_error(400, 'invalid constraint')
-            return orig(response, json)
-        self.api._result = refusing
-        self.assertRaises(exception.CratonException, self.driver.start,
-                          self.spec())
+            return orig(url, data)
+        self.api.answer = refusing
+        exc = self.assertRaises(exception.CratonException, self.driver.start,
+                                self.spec())
+        # The engine's message comes back through engine_http.
+        self.assertIn('invalid constraint', str(exc))
 
 
 class TestState(SwarmTestCase):
@@ -527,6 +542,137 @@ class TestState(SwarmTestCase):
         self.assertEqual(0, self.driver.wait(handle, 5))
 
 
+class TestDeadlines(SwarmTestCase):
+    """The driver's polls end as soon as what they wait for happens, and
+    give up at their deadline, not before.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.MockPatchObject(swarm_driver,
+                                                 'POLL_INTERVAL', 0.01))
+
+    def _after_looks(self, looks, change):
+        # Run ``change`` when the driver lists the service's tasks for the
+        # ``looks``-th time.
+        real, seen = self.api.tasks, [0]
+
+        def tasks(filters=None):
+            seen[0] += 1
+            if seen[0] == looks:
+                change(filters['service'])
+            return real(filters)
+        self.api.tasks = tasks
+        return seen
+
+    def test_start_waits_for_placement(self):
+        self.useFixture(fixtures.MockPatchObject(swarm_driver,
+                                                 'START_WAIT', 30))
+        self.api.place_on = None
+
+        def placed(sid):
+            self.api.tasks_[sid][0]['NodeID'] = 'n3'
+        seen = self._after_looks(4, placed)
+        started = time.monotonic()
+        self.assertEqual('node-3', self.driver.start(self.spec()).node)
+        self.assertLess(time.monotonic() - started, 10)
+        self.assertEqual(4, seen[0])
+
+    def test_start_gives_up_on_placement_after_start_wait(self):
+        self.useFixture(fixtures.MockPatchObject(swarm_driver,
+                                                 'START_WAIT', 0.2))
+        self.api.place_on = None
+        started = time.monotonic()
+        handle = self.driver.start(self.spec())
+        self.assertGreaterEqual(time.monotonic() - started, 0.2)
+        self.assertEqual('', handle.node)
+        self.assertIn(handle.id, self.api.services_)
+
+    def test_rejected_image_ends_the_wait_for_placement(self):
+        self.useFixture(fixtures.MockPatchObject(swarm_driver,
+                                                 'START_WAIT', 30))
+        self.api.place_on = None
+
+        def rejected(sid):
+            self.api.tasks_[sid][0]['Status'] = {
+                'State': 'rejected', 'Err': 'No such image: x'}
+        self._after_looks(3, rejected)
+        started = time.monotonic()
+        self.assertRaises(exception.ImageNotFound, self.driver.start,
+                          self.spec())
+        self.assertLess(time.monotonic() - started, 10)
+        self.assertEqual({}, self.api.services_)
+
+    def test_wait_returns_the_exit_code_once_final(self):
+        handle = self.driver.start(self.spec())
+
+        def exited(sid):
+            self.api.tasks_[sid][0]['Status'] = {
+                'State': 'failed', 'ContainerStatus': {'ExitCode': 3}}
+        self._after_looks(4, exited)
+        started = time.monotonic()
+        self.assertEqual(3, self.driver.wait(handle, 30))
+        self.assertLess(time.monotonic() - started, 10)
+
+    def test_wait_gives_up_after_its_timeout(self):
+        handle = self.driver.start(self.spec())
+        started = time.monotonic()
+        self.assertIsNone(self.driver.wait(handle, 0.2))
+        self.assertGreaterEqual(time.monotonic() - started, 0.2)
+
+    def test_wait_for_a_gone_service_ends_at_once(self):
+        handle = self.driver.start(self.spec())
+        self.driver.cleanup(handle)
+        started = time.monotonic()
+        self.assertIsNone(self.driver.wait(handle, 30))
+        self.assertLess(time.monotonic() - started, 10)
+
+    def _network(self, in_use_for, status=400):
+        # A step network its task holds for the first ``in_use_for``
+        # removals.
+        self.cfg.config(group='sandbox', network_mode='none')
+        self.driver.start(self.spec())
+        (nid,) = self.api.networks_
+        real, tries = self.api.remove_network, []
+
+        def remove_network(oid):
+            tries.append(oid)
+            if len(tries) <= in_use_for:
+                raise api_error(status, 'network %s is in use' % oid)
+            real(oid)
+        self.api.remove_network = remove_network
+        return nid, tries
+
+    def test_network_removed_once_released(self):
+        nid, tries = self._network(in_use_for=3)
+        started = time.monotonic()
+        self.driver._remove_network(nid, wait=30)
+        self.assertLess(time.monotonic() - started, 10)
+        self.assertEqual([nid] * 4, tries)
+        self.assertEqual({}, self.api.networks_)
+
+    def test_network_in_use_left_after_the_wait(self):
+        nid, tries = self._network(in_use_for=10 ** 6)
+        started = time.monotonic()
+        with mock.patch.object(swarm_driver.LOG, 'info') as info:
+            self.driver._remove_network(nid, wait=0.2)
+        self.assertGreaterEqual(time.monotonic() - started, 0.2)
+        self.assertGreater(len(tries), 2)
+        self.assertIn(nid, self.api.networks_)
+        self.assertEqual('network %s is in use' % nid, info.call_args[0][-1])
+
+    def test_network_in_use_without_wait_is_tried_once(self):
+        nid, tries = self._network(in_use_for=10 ** 6)
+        self.driver._remove_network(nid)
+        self.assertEqual([nid], tries)
+
+    def test_other_network_errors_raised_at_once(self):
+        nid, tries = self._network(in_use_for=10 ** 6, status=500)
+        self.assertRaises(docker.errors.APIError,
+                          self.driver._remove_network, nid, wait=30)
+        self.assertEqual([nid], tries)
+
+
 class TestLogs(SwarmTestCase):
 
     def test_stream_skip_and_catch_up(self):
@@ -540,12 +686,20 @@ class TestLogs(SwarmTestCase):
         for k in range(len(full) + 2):
             self.assertEqual(full[k:], b''.join(
                 self.driver.stream_logs(handle, skip_bytes=k)))
+        # Each follow, and each read that caught up after it, is closed.
+        self.assertEqual([True, False] * (len(full) + 2),
+                         [res.follow for res in self.api.streams])
+        self.assertTrue(all(res.closed for res in self.api.streams))
 
     def test_follow_ends_for_a_down_node(self):
         handle = self.driver.start(self.spec())
         self.api.logs[handle.id] = [('stdout', b'up\n')]
         self.api.nodes_['n2']['Status']['State'] = 'down'
         self.assertEqual(b'up\n', b''.join(self.driver.stream_logs(handle)))
+        # The follow was stopped (its read unblocked) and released.
+        (followed,) = self.api.streams
+        self.assertEqual((True, True, True), (
+            followed.follow, followed.raw.shut_down, followed.closed))
 
     def test_gone_service_has_no_log(self):
         handle = self.driver.start(self.spec())
