@@ -13,11 +13,9 @@ runner quietly, leaving the containers to the new owner.
 """
 
 import threading
-import time
 
 from oslo_log import log as logging
 from oslo_utils import timeutils
-import tenacity
 
 from craton.common import context as craton_context
 from craton.common import exception
@@ -50,11 +48,6 @@ _JOB_EVENT = {
     job_step.ERROR: fsm.JOB_ERROR,
     job_step.CANCELLED: fsm.JOB_CANCELLED,
 }
-
-
-def _log_engine_retry(retry_state):
-    LOG.warning('Docker engine unavailable, retrying: %s',
-                retry_state.outcome.exception())
 
 
 class JobRunner:
@@ -128,35 +121,23 @@ class JobRunner:
         wake.set()
         return True
 
-    # Helpers used by StepRun
+    def step_tools(self):
+        """The :class:`~craton.conductor.jobs.step.StepTools` its steps
+        run with: this runner's driver, conf and times as they are now.
+        """
+        return job_step.StepTools(
+            conf=self.conf, driver=self.driver, dbapi=self.dbapi,
+            host=self.host, engine_grace=self.engine_grace,
+            poll_interval=self.poll_interval,
+            retry_interval=self.retry_interval,
+            log_drain_timeout=self.log_drain_timeout, context=self._admin)
+
     def fresh_job(self, job):
-        """Re-read ``job`` from the database (status, claim).
+        """Re-read ``job`` (:func:`craton.conductor.jobs.step.fresh_job`).
 
         :raises: job_step.JobTakenOver if this conductor no longer owns it.
         """
-        fresh = job_obj.Job.get(self._admin, job.uuid)
-        if fresh.conductor != self.host:
-            raise job_step.JobTakenOver()
-        return fresh
-
-    def engine_call(self, func, *args):
-        """Call a driver method, retrying EngineUnavailable for the grace.
-
-        ``func(*args)`` is called again every ``retry_interval`` seconds
-        while it raises EngineUnavailable, until ``engine_grace`` seconds
-        have passed since the first call; any other exception is raised
-        at once. Returns what ``func`` returns.
-
-        :raises: EngineUnavailable (the last one) once the engine stayed
-            away that long.
-        """
-        retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_delay(self.engine_grace),
-            wait=tenacity.wait_fixed(self.retry_interval),
-            retry=tenacity.retry_if_exception_type(
-                exception.EngineUnavailable),
-            before_sleep=_log_engine_retry, sleep=time.sleep, reraise=True)
-        return retrying(func, *args)
+        return job_step.fresh_job(self._admin, job, self.host)
 
     # The job
     def _run(self, job_uuid, wake):
@@ -190,15 +171,8 @@ class JobRunner:
     def _run_steps(self, job, wake):
         """Run the steps in order; return the Outcome that ends the job."""
         results = {}
-        inventory = []
-
-        def load_inventory():
-            # Read once per run, and only if a step starts: it can hold
-            # thousands of hosts.
-            if not inventory:
-                inventory.append(job.inventory())
-            return inventory[0]
-
+        inventory = job_step.Inventory(job)
+        tools = self.step_tools()
         for step in sorted(job.steps, key=lambda st: st.index):
             if step.status == states.STEP_SUCCEEDED:
                 self._collect(results, step)
@@ -208,8 +182,8 @@ class JobRunner:
                 if step.status_reason:
                     words = '%s: %s' % (words, step.status_reason)
                 return job_step.Outcome(kind, step, words)
-            outcome = job_step.StepRun(self, job, step, results, wake,
-                                          load_inventory).run()
+            outcome = job_step.StepRun(tools, job, step, results, wake,
+                                       inventory).run()
             if outcome.kind != job_step.SUCCEEDED:
                 return outcome
             self._collect(results, step)

@@ -8,15 +8,18 @@ container labels and reattached, never started twice (ARCHITECTURE.md,
 """
 
 import collections
+import dataclasses
 import datetime
 import threading
 import time
+import typing
 
 from oslo_db import exception as db_exc
 from oslo_log import log as logging
 from oslo_utils import timeutils
 import tenacity
 
+from craton.common import context as craton_context
 from craton.common import exception
 from craton.common import fsm
 from craton.common import states
@@ -24,6 +27,7 @@ from craton.conductor.drivers import base as driver_base
 from craton.conductor.drivers import output
 from craton.conductor.jobs import logs
 from craton.conductor.jobs import payload
+from craton.objects import job as job_obj
 
 LOG = logging.getLogger(__name__)
 
@@ -77,6 +81,83 @@ def step_label(step):
     return "step '%s' (index %d)" % (step.name, step.index)
 
 
+def fresh_job(context, job, host):
+    """Re-read ``job`` from the database (status, claim).
+
+    :returns: a new Job object.
+    :raises JobTakenOver: ``host`` no longer owns the job.
+    :raises JobNotFound: the job was deleted.
+    """
+    fresh = job_obj.Job.get(context, job.uuid)
+    if fresh.conductor != host:
+        raise JobTakenOver()
+    return fresh
+
+
+def _log_engine_retry(retry_state):
+    LOG.warning('Docker engine unavailable, retrying: %s',
+                retry_state.outcome.exception())
+
+
+@dataclasses.dataclass(frozen=True)
+class StepTools:
+    """What running a step needs from the conductor that runs its job.
+
+    The job runner hands these down (:meth:`craton.conductor.jobs.runner.
+    JobRunner.step_tools`), so a step never calls back into the runner.
+    Times are seconds.
+    """
+
+    conf: typing.Any          # the oslo.config object, read at call time
+    driver: typing.Any        # the execution driver (drivers.base)
+    dbapi: typing.Any         # where the step's log chunks go
+    host: str                 # this conductor, the owner of the claim
+    engine_grace: float       # an unreachable engine is retried this long
+    poll_interval: float      # between checks of a running step
+    retry_interval: float     # between retries of the engine
+    log_drain_timeout: float  # wait for a log stream to end after exit
+    context: typing.Any = dataclasses.field(
+        default_factory=craton_context.get_admin_context)
+
+    def fresh_job(self, job):
+        """:func:`fresh_job` with this conductor's context and host."""
+        return fresh_job(self.context, job, self.host)
+
+    def engine_call(self, func, *args):
+        """Call a driver method, retrying EngineUnavailable for the grace.
+
+        ``func(*args)`` is called again every ``retry_interval`` seconds
+        while it raises EngineUnavailable, until ``engine_grace`` seconds
+        have passed since the first call; any other exception is raised
+        at once. Returns what ``func`` returns.
+
+        :raises: EngineUnavailable (the last one) once the engine stayed
+            away that long.
+        """
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_delay(self.engine_grace),
+            wait=tenacity.wait_fixed(self.retry_interval),
+            retry=tenacity.retry_if_exception_type(
+                exception.EngineUnavailable),
+            before_sleep=_log_engine_retry, sleep=time.sleep, reraise=True)
+        return retrying(func, *args)
+
+
+class Inventory:
+    """A job's host snapshot, read once and only when a step needs it
+    (it can hold thousands of hosts). Call it to get the list of dicts.
+    """
+
+    def __init__(self, job):
+        self.job = job
+        self._hosts = None
+
+    def __call__(self):
+        if self._hosts is None:
+            self._hosts = self.job.inventory()
+        return self._hosts
+
+
 class _LogPump(threading.Thread):
     """Copies a container's output into a :class:`StepLogWriter`.
 
@@ -112,17 +193,18 @@ class _LogPump(threading.Thread):
 class StepRun:
     """Runs (or resumes) one step of a job to a final status."""
 
-    def __init__(self, runner, job, step, results, wake, inventory):
+    def __init__(self, tools, job, step, results, wake, inventory):
         """Prepare to run ``step`` of ``job``.
 
-        :param runner: the JobRunner (driver, conf, retries, job re-reads).
+        :param tools: the :class:`StepTools` of the conductor (driver,
+            conf, retries, job re-reads).
         :param results: ``{step name: result}`` of the earlier steps.
         :param wake: a threading.Event set when a cancel is requested.
-        :param inventory: a callable returning the job's host snapshot.
+        :param inventory: an :class:`Inventory` of the job.
         """
-        self.runner = runner
+        self.tools = tools
         self.inventory = inventory
-        self.driver = runner.driver
+        self.driver = tools.driver
         self.job = job
         self.step = step
         self.results = results
@@ -166,13 +248,13 @@ class StepRun:
         step = self.step
         handle = None
         if step.status == states.STEP_PENDING:
-            if self.runner.fresh_job(self.job).status == \
+            if self.tools.fresh_job(self.job).status == \
                     states.JOB_CANCELLING:
                 return Outcome(CANCELLED, step, None)
             self._write(fsm.STEP_START, {'started_at': timeutils.utcnow(),
                                          'status_reason': None})
         else:
-            handle = self.runner.engine_call(self.driver.find, self.job.uuid,
+            handle = self.tools.engine_call(self.driver.find, self.job.uuid,
                                              step.index)
             if handle is None and step.container_id:
                 return self._lost(
@@ -184,7 +266,7 @@ class StepRun:
         if handle is None:
             # Not started yet, or the crash came before the container
             # existed. A cancel that came meanwhile wins: nothing to kill.
-            if self.runner.fresh_job(self.job).status == \
+            if self.tools.fresh_job(self.job).status == \
                     states.JOB_CANCELLING:
                 self._write(fsm.STEP_CANCEL, {
                     'finished_at': timeutils.utcnow(),
@@ -192,7 +274,7 @@ class StepRun:
                                      'started'})
                 return Outcome(CANCELLED, step, None)
             handle = self._start()
-        elif self.runner.engine_call(self.driver.state,
+        elif self.tools.engine_call(self.driver.state,
                                      handle).status == driver_base.CREATED:
             # Created but never started (crash inside start): start is
             # idempotent and starts that very container.
@@ -220,7 +302,7 @@ class StepRun:
                                               self.inventory(),
                                               self.results),
                 timeout=step.timeout, task_uuid=step.task_uuid)
-            return self.runner.engine_call(self.driver.start, spec)
+            return self.tools.engine_call(self.driver.start, spec)
         except (exception.EngineUnavailable,) + _TRANSIENT:
             raise
         except Exception as exc:
@@ -237,8 +319,8 @@ class StepRun:
         deadline = started + datetime.timedelta(seconds=step.timeout)
         while True:
             self._flush()
-            job = self.runner.fresh_job(self.job)
-            state = self.runner.engine_call(self.driver.state, handle)
+            job = self.tools.fresh_job(self.job)
+            state = self.tools.engine_call(self.driver.state, handle)
             if state.status == driver_base.EXITED:
                 return self._exited(handle, state, job)
             if state.status == driver_base.GONE:
@@ -268,7 +350,7 @@ class StepRun:
                 # The stream broke (engine restart) while the step runs.
                 self._start_pump()
             # A cancel RPC sets ``wake`` so the cancel is seen at once.
-            if self.wake.wait(self.runner.poll_interval):
+            if self.wake.wait(self.tools.poll_interval):
                 self.wake.clear()
 
     def _exited(self, handle, state, job):
@@ -276,7 +358,7 @@ class StepRun:
         notes = self._drain()
         code = state.exit_code
         if code is None:
-            code = self.runner.engine_call(self.driver.wait, handle, 10)
+            code = self.tools.engine_call(self.driver.wait, handle, 10)
         result, result_note = self.scanner.result()
         reasons = []
         if code == 0:
@@ -308,8 +390,8 @@ class StepRun:
         Returns ``(exit code, notes)``: the code is None if the engine
         cannot tell; the notes are for the step's reason.
         """
-        self.runner.engine_call(self.driver.kill, handle)
-        code = self.runner.engine_call(self.driver.wait, handle, 30)
+        self.tools.engine_call(self.driver.kill, handle)
+        code = self.tools.engine_call(self.driver.wait, handle, 30)
         return code, self._drain()
 
     def _drain(self):
@@ -325,15 +407,15 @@ class StepRun:
         # stream ends; what came meanwhile is stored after each one. The
         # pump is looked up each time: a resync starts a new one.
         tenacity.Retrying(
-            stop=tenacity.stop_after_delay(self.runner.log_drain_timeout),
-            wait=tenacity.wait_fixed(self.runner.poll_interval),
+            stop=tenacity.stop_after_delay(self.tools.log_drain_timeout),
+            wait=tenacity.wait_fixed(self.tools.poll_interval),
             retry=tenacity.retry_if_result(bool),
             retry_error_callback=_last_result, sleep=self._wait_for_pump)(
                 lambda: self.pump.is_alive())
         if self.pump.is_alive():
             LOG.warning('Log stream of container %s did not end within '
                         '%s s; reading the log once more', self.handle.id,
-                        self.runner.log_drain_timeout)
+                        self.tools.log_drain_timeout)
         # Store what the pump gave; from here on only this method writes.
         self._close_writer()
         cut = self.writer.cut
@@ -344,7 +426,7 @@ class StepRun:
         except logs.LogOwnershipLost:
             # Someone else stores this log now: not ours to finish.
             self.writer.abandon()
-            self.runner.fresh_job(self.job)     # JobTakenOver if so
+            self.tools.fresh_job(self.job)     # JobTakenOver if so
             raise StepChanged()
         if self.writer.cut:
             notes.append('log cut at %d bytes ([sandbox] max_log_bytes)'
@@ -366,8 +448,8 @@ class StepRun:
                     % exc]
 
         retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_delay(self.runner.engine_grace),
-            wait=tenacity.wait_fixed(self.runner.retry_interval),
+            stop=tenacity.stop_after_delay(self.tools.engine_grace),
+            wait=tenacity.wait_fixed(self.tools.retry_interval),
             retry=tenacity.retry_if_exception_type(
                 exception.EngineUnavailable),
             retry_error_callback=gave_up, sleep=time.sleep)
@@ -379,8 +461,8 @@ class StepRun:
 
     def _read_output_once(self):
         self.scanner = payload.ResultScanner(
-            self.runner.conf.sandbox.max_result_bytes,
-            self.runner.conf.api.max_json_depth)
+            self.tools.conf.sandbox.max_result_bytes,
+            self.tools.conf.api.max_json_depth)
         decoder = output.OutputDecoder()
         skip = self.writer.position
         seen = 0
@@ -408,10 +490,10 @@ class StepRun:
         if cut is None:
             cut = bool(self.step.log_truncated)
         return logs.StepLogWriter(
-            self.runner.dbapi, self.step.id, log_bytes,
-            self.runner.conf.conductor.log_chunk_bytes,
-            self.runner.conf.conductor.log_flush_interval,
-            max_bytes=self.runner.conf.sandbox.max_log_bytes, cut=cut)
+            self.tools.dbapi, self.step.id, log_bytes,
+            self.tools.conf.conductor.log_chunk_bytes,
+            self.tools.conf.conductor.log_flush_interval,
+            max_bytes=self.tools.conf.sandbox.max_log_bytes, cut=cut)
 
     def _new_writer(self):
         """Write the log from what is stored, with a new pump feeding it."""
@@ -431,7 +513,7 @@ class StepRun:
         length keeps the log byte-exact.
         """
         self.writer.abandon()
-        self.runner.fresh_job(self.job)     # raises JobTakenOver if so
+        self.tools.fresh_job(self.job)     # raises JobTakenOver if so
         status = self.step.status
         self.step.refresh()
         if self.step.status != status:
@@ -449,7 +531,7 @@ class StepRun:
             except logs.LogOwnershipLost:
                 # Store what the stream gave so far, from where it is now.
                 self._resync()
-                self.pump.join(self.runner.poll_interval)
+                self.pump.join(self.tools.poll_interval)
 
     def _flush(self):
         if self.writer.lost:
@@ -507,7 +589,7 @@ class StepRun:
             values['status'] = fsm.step_next(step.status, event)
         if step.update(values, expected_status=step.status):
             return
-        self.runner.fresh_job(self.job)     # raises JobTakenOver if so
+        self.tools.fresh_job(self.job)     # raises JobTakenOver if so
         step.refresh()
         LOG.warning('%s of job %s changed under us (now %s)',
                     step_label(step), self.job.uuid, step.status)

@@ -560,7 +560,7 @@ class TestDeadlines(ExecutorTestCase):
             raise self._unavailable()
         started = time.monotonic()
         self.assertRaises(exception.EngineUnavailable,
-                          self.runner.engine_call, away, 'x')
+                          self.runner.step_tools().engine_call, away, 'x')
         elapsed = time.monotonic() - started
         self.assertGreaterEqual(elapsed, self.runner.engine_grace)
         self.assertLess(elapsed, self.runner.engine_grace + 2)
@@ -577,7 +577,8 @@ class TestDeadlines(ExecutorTestCase):
                 raise answer
             return (arg, answer)
         started = time.monotonic()
-        self.assertEqual(('h', 'state'), self.runner.engine_call(blip, 'h'))
+        tools = self.runner.step_tools()
+        self.assertEqual(('h', 'state'), tools.engine_call(blip, 'h'))
         self.assertLess(time.monotonic() - started, self.runner.engine_grace)
         self.assertEqual([], answers)
 
@@ -587,8 +588,8 @@ class TestDeadlines(ExecutorTestCase):
         def refused():
             calls.append(1)
             raise exception.ImageNotFound(image='x')
-        self.assertRaises(exception.ImageNotFound, self.runner.engine_call,
-                          refused)
+        self.assertRaises(exception.ImageNotFound,
+                          self.runner.step_tools().engine_call, refused)
         self.assertEqual([1], calls)
 
     def test_drain_gives_up_on_a_stream_that_does_not_end(self):
