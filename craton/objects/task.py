@@ -204,14 +204,20 @@ class Task(base.CratonObject):
         self.obj_reset_changes(_STATUS_FIELDS)
 
     def nodes(self):
-        """Where the task's image was synced (Swarm): a list of dicts with
-        ``node_id``, ``hostname``, ``status`` (``synced``/``failed``),
-        ``reason`` and ``image``, by hostname; empty on a single engine.
+        """Where the task's image was synced: see :meth:`nodes_of`."""
+        return self.nodes_of(self.uuid)
+
+    @classmethod
+    def nodes_of(cls, task_uuid):
+        """Where task ``task_uuid``'s image was synced (Swarm): a list of
+        dicts with ``node_id``, ``hostname``, ``status`` (``synced`` or
+        ``failed``), ``reason`` and ``image``, by hostname; empty on a
+        single engine or for an unknown task.
         """
         return [{'node_id': row.node_id, 'hostname': row.hostname,
                  'status': row.status, 'reason': row.reason,
                  'image': row.image}
-                for row in self.dbapi().list_task_nodes(self.uuid)]
+                for row in cls.dbapi().list_task_nodes(task_uuid)]
 
     def set_node(self, node_id, hostname, status, image, reason=None):
         """Record whether Swarm node ``node_id`` (``hostname``) holds

@@ -282,11 +282,10 @@ class TestLifecycle(SwarmFunctionalBase):
         rows = [types.SimpleNamespace(node_id=nid, hostname=host,
                                       image=self.busybox,
                                       status='synced' if host == target
-                                      else 'failed')
+                                      else 'failed', reason=None)
                 for host, nid in nodes.items()]
         dbapi = mock.Mock(list_task_nodes=mock.Mock(return_value=rows))
-        with mock.patch.object(swarm_driver.db_api, 'get_instance',
-                               return_value=dbapi):
+        with mock.patch('craton.db.api.get_instance', return_value=dbapi):
             handles = []
             for i in range(4):
                 spec = self.sh('sleep 10', index=i)

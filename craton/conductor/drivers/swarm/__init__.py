@@ -29,7 +29,7 @@ from craton.conductor.drivers import engine_http
 from craton.conductor.drivers.swarm import images as swarm_images
 from craton.conductor.drivers.swarm import logs as swarm_logs
 from craton.conductor.drivers.swarm import spec as swarm_spec
-from craton.db import api as db_api
+from craton.objects import task as task_obj
 
 LOG = logging.getLogger(__name__)
 
@@ -254,13 +254,14 @@ class SwarmDriver(swarm_images.SwarmImages, docker_driver.DockerDriver):
         task_uuid = getattr(spec, 'task_uuid', None)
         if not task_uuid:
             return []
-        rows = db_api.get_instance().list_task_nodes(task_uuid)
+        rows = task_obj.Task.nodes_of(task_uuid)
         if not rows:
             return []
         with self._engine_errors():
             nodes = [n['ID'] for n in self._api().nodes()]
         constraints = swarm_spec.synced_constraints(rows, spec.image, nodes)
-        if not constraints and not any(r.status == 'synced' for r in rows):
+        if not constraints and not any(r['status'] == 'synced'
+                                       for r in rows):
             LOG.warning('No Swarm node is recorded as holding image %s of '
                         'task %s; step %s of job %s may land on any node, '
                         'which then pulls it', spec.image, task_uuid,

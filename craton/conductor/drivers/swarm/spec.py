@@ -124,15 +124,16 @@ def network_for(conf):
 def synced_constraints(rows, image, nodes):
     """Constraints that keep a step on the nodes holding its image.
 
-    ``rows``: the task's sync records (node_id, hostname, status, image);
+    ``rows``: the task's sync records, dicts with ``node_id``, ``status``
+    and ``image`` (:meth:`craton.objects.task.Task.nodes_of`);
     ``nodes``: ids of every node in the swarm. Swarm ANDs constraints and
     has no "one of", so every node that is not known to hold the image is
     excluded by id. No rows at all (no sync ran, or tests), or no synced
     row for this image: no constraint; the node pulls by digest from the
     registry, which gives the same, approved image.
     """
-    synced = {r.node_id for r in rows
-              if r.status == 'synced' and _same_image(r.image, image)}
+    synced = {r['node_id'] for r in rows
+              if r['status'] == 'synced' and _same_image(r['image'], image)}
     if not synced:
         return []
     return ['node.id!=%s' % n for n in sorted(nodes) if n not in synced]

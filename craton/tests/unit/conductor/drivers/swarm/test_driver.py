@@ -193,8 +193,8 @@ class SwarmTestCase(base.BaseTestCase):
         self.rows = []
         dbapi = mock.Mock(list_task_nodes=mock.Mock(
             side_effect=lambda uuid: list(self.rows)))
-        self.useFixture(fixtures.MockPatchObject(
-            swarm_driver.db_api, 'get_instance', return_value=dbapi))
+        self.useFixture(fixtures.MockPatch(
+            'craton.db.api.get_instance', return_value=dbapi))
         self.driver = drivers.get_driver(CONF)
 
     def spec(self, payload=b'{"a":1}', index=0, task_uuid=TASK):
@@ -291,7 +291,8 @@ class TestPlacement(SwarmTestCase):
 
     def row(self, node, status='synced', image=IMAGE):
         return types.SimpleNamespace(node_id=node, hostname='h-' + node,
-                                     status=status, image=image)
+                                     status=status, image=image,
+                                     reason=None)
 
     def test_config_constraints(self):
         self.cfg.config(group='swarm', placement_constraints=[
