@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 import warnings
 
 # oslo.messaging still imports oslo.service's eventlet backend, which warns

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """What the Craton client raises.
 
 Two failures reach a caller: the API answered with an error

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Craton's demo: register the example tasks, build an inventory, run jobs.
 
 Everything goes through the `openstack craton` commands, as an operator

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Print one 'N passed, N failed, N skipped' line from JUnit XML files.
 
 CI reads that closing line; it is computed from the runs' own reports.

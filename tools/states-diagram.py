@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Draw Craton's state machines (task build, job, step) with Graphviz.
 
 The machines come from craton.common.fsm, so the diagram is always the

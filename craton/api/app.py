@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The API's WSGI application and its middleware stack.
 
 From the outside in: error format → request id → path and query checks

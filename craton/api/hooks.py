@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Pecan hooks: give controllers the configuration, the request context
 and the conductor RPC client.
 """

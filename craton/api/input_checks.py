@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Input no controller may see, refused once for every request (400).
 
 Checked before pecan routes the request and before WSME parses a body:

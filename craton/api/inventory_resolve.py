@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Host variables resolved region → cell → host, and host snapshots.
 
 The same resolution serves ``GET /v1/hosts/{id}?resolved=true`` and the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Media types (``Content-Type``) compared as RFC 9110 says they are.
 
 A media type's type and subtype are case-insensitive and may be followed by

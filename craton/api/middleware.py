@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """WSGI middleware of the API: error format, body size cap, noauth.
 
 Every 4xx/5xx leaves the API in the OpenStack API-WG errors format::

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """WSGI entry point for uwsgi, gunicorn or mod_wsgi.
 
 ``application`` is built on first use (not at import) from the file named

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """craton-all: the API and a conductor in one process (embedded default)."""
 
 from craton.cmd import conductor

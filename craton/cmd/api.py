@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """craton-api: the REST API in a small threaded server."""
 
 import signal

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """craton-conductor: builds images and runs jobs, behind oslo.messaging."""
 
 import signal

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """craton-dbsync: create and upgrade Craton's database schema.
 
     craton-dbsync [--config-file F] upgrade [--revision R]

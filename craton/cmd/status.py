@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """craton-status: upgrade readiness checks (oslo.upgradecheck)."""
 
 import sys

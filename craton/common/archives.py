@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Uploaded task sources: a gzipped tar of the task directory.
 
 A task whose source is ``{"type": "upload"}`` waits, ``pending``, until its

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Request context: who is calling, for which project."""
 
 from oslo_context import context

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The one way to open, use and close a client of the Docker engine.
 
 Every module that talks to the engine named by ``[docker] url`` goes

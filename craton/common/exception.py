@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Craton's exceptions.
 
 Each exception carries the HTTP status the API answers with and a stable

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """State machines of task builds, jobs and job steps, defined once.
 
 :mod:`craton.common.states` names the states; this module says which moves

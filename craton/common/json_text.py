@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Facts about a JSON text read without parsing it.
 
 Python's ``json`` module parses nested arrays and objects by recursion,

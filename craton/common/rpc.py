@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """RPC plumbing: oslo.messaging, or in-process calls for craton-all.
 
 ``[DEFAULT] rpc_transport = oslo`` sends casts and calls through

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """What every craton command does first: parse config, set up logging."""
 
 import sys

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """States of tasks (builds), jobs and job steps, as API.md names them.
 
 The transitions live in :mod:`craton.common.fsm`; this module only names the

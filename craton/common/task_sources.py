@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Task sources as the API receives and shows them.
 
 Sources are ``{"type": "git", "url", "ref"?, "path"?}``, ``{"type":

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A small threaded WSGI server for craton-api and craton-all.
 
 Production deployments run ``craton.api.wsgi:application`` under a real WSGI

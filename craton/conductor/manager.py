@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Server side of the conductor RPC API: thin endpoints.
 
 The work lives in :mod:`craton.conductor.service` (claims, pools, recovery),

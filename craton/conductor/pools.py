@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Worker pools that say no instead of queueing without bound."""
 
 import threading

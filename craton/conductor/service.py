@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A conductor: claims work, runs it on bounded pools, and recovers.
 
 Start-up follows a fixed order: register (heartbeat row), take back this

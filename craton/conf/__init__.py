@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Craton configuration: one module per option group, registered here."""
 
 from oslo_config import cfg

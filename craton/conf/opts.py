@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Option lists for oslo-config-generator.
 
 [database] (but for ``sqlite_busy_timeout``) and [DEFAULT] transport_url

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 from oslo_config import cfg
 
 group = cfg.OptGroup('sandbox', title='Task container limits')

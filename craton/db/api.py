@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Entry point to the database layer.
 
 There is one implementation (SQLAlchemy); callers get it from

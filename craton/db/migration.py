@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Database schema management (alembic) for Craton.
 
 Every function works on the engine given, or by default on the engine of

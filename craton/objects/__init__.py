@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Craton's versioned objects; import this package to register them."""
 
 

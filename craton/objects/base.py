@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Base classes for Craton's versioned objects."""
 
 from oslo_versionedobjects import base as ovo_base

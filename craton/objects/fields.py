@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Field types for Craton's versioned objects."""
 
 from oslo_serialization import jsonutils

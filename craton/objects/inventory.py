@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Regions, cells and hosts: the inventory jobs run against."""
 
 from craton.objects import base

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Jobs (one run of a workflow or a single task) and their steps."""
 
 from craton.objects import base

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Tasks: a container image built from a source, and the command to run.
 
 A task's build status moves only through the task state machine

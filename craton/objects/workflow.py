@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Workflows: an ordered list of steps, each running one task."""
 
 from craton.objects import base

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Base test cases: configuration, a database, policy and RPC reset."""
 
 import fixtures

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The ``openstack craton …`` plugin: the module OSC loads through the
 ``openstack.cli.extension`` entry point.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A task's source directory as the gzipped tar ``PUT /v1/tasks/{id}/source``
 takes.
 """

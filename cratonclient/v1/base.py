@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """One manager per resource: the REST calls every Craton resource shares.
 
 Resources are returned as plain dicts, exactly as the API answered them

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The Craton API v1 client: one manager per resource over a keystoneauth1
 session.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The one place that speaks HTTP to Craton, through a keystoneauth1 adapter.
 
 Every request goes through :meth:`HTTPClient.request`, which finds the

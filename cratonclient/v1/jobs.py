@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """``/v1/workflows`` and ``/v1/jobs``: ordered steps, and their runs on
 hosts, with each step's log read by byte offset.
 """

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """JSON Patch (RFC 6902) operations for Craton's ``PATCH`` calls.
 
 Only building the documents lives here: the server applies them (with the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """``/v1/tasks``: container images built from a source directory, plus the
 command to run in them.
 """

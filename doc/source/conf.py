@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Sphinx configuration for the Craton documentation.
 #
 # Plain Sphinx with the alabaster theme (shipped with Sphinx), so the docs

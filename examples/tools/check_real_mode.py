@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Run host-maintenance for real (dry_run false) against the fake cloud.
 
 Every step runs in its task image under the sandbox's restrictions, but on

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A small in-memory stand-in for the services the example tasks call.
 
 It answers on one loopback port, just enough of each API for the tasks'

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Run an example workflow without the Craton service, for task authors.
 
 Each step gets the payload Craton would give it (variables merged workflow

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Benchmark: how long a small task takes from POST /v1/tasks to ready.
 
 Through a real craton-all, on the single engine (docker driver) or on the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Benchmark: what Craton adds on top of the Docker engine.
 
 In one go, on the same engine and with the same container (the busybox

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """``GET /``: the API versions."""
 
 from pecan import rest

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Policy in code: the rules, the enforcer and the check the API makes.
 
 The enforcer is built on first use from the configuration of that moment

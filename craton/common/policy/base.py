@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Personas shared by every resource's rules.
 
 Roles imply each other as Keystone's default implied roles do: ``admin``

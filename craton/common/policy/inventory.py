@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Rules for /v1/regions, /v1/cells and /v1/hosts."""
 
 from oslo_policy import policy

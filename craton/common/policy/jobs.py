@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Rules for /v1/jobs."""
 
 from oslo_policy import policy

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Build a task's image: fetch its source, ``docker build``, record it.
 
 The conductor runs :func:`build_task` in a builder worker; the task object

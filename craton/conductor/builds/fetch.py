@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Fetch a task's source: materialise its build context on the conductor.
 
 A source has been validated by the API (:mod:`craton.common.task_sources`,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A task's images once built: what is still in use, and removing the rest.
 
 A task's images have three homes: the build engine (``[docker] url``), the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Task images in the ``[docker] registry``: push, manifest digests, delete.
 
 After a build the conductor tags the image

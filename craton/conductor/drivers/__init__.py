@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Execution drivers: how a job step's container is run.
 
 ``[conductor] execution_driver`` names one; the executor gets it from

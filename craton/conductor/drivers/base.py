@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The interface between the job executor and whatever runs a step.
 
 The executor never talks to Docker itself: it builds a :class:`StepSpec`,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Run each job step as one sandboxed container on the ``[docker] url``
 engine, local or remote (``tcp://``): nothing here uses a host path.
 """

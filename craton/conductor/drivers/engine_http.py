@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The Docker engine's HTTP API, for what the docker SDK has no public call.
 
 The SDK's ``docker.APIClient`` is a ``requests.Session`` whose engine

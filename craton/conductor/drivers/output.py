@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A step's output, byte for byte, from the engine's log endpoints.
 
 Task containers log through the engine's ``local`` log driver, which

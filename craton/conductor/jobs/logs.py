@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Storing a step's output in the database while it streams.
 
 Output is kept in chunks (``[conductor] log_chunk_bytes``) so any API node

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """What a step's container receives, and the result it hands back.
 
 API.md, "What a task's container receives", is the contract: the payload

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The job executor: runs a claimed job, step by step, to a final state.
 
 A job is run by the conductor that claimed it (``jobs.conductor``). The

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """One step of a job: start or reattach to its container, watch it, record.
 
 :class:`StepRun` is used by :class:`craton.conductor.jobs.runner.JobRunner`

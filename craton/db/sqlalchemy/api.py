@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The SQLAlchemy implementation of Craton's database API.
 
 The methods live in one mixin per concern; :class:`Connection` joins them.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The conductors table: registration and heartbeats."""
 
 import datetime

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Create/read/list/update/delete shared by every project-owned model."""
 
 from oslo_db import exception as db_exc

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Regions, cells and hosts."""
 
 from oslo_db import exception as db_exc

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Jobs and job steps: creation, claims and conditional state changes."""
 
 from oslo_utils import timeutils

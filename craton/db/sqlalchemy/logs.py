@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Step logs, stored in chunks as they stream."""
 
 import sqlalchemy as sa

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """SQLAlchemy models for Craton.
 
 Every resource a user sees carries a ``uuid`` and the ``project_id`` that

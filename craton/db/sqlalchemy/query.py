@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Query helpers shared by the resource modules of the DB API:
 project scoping, lookup by UUID or name, and pagination."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Transaction contexts (oslo.db enginefacade), and writers on SQLite.
 
 SQLite (the embedded default) serves craton-all's API, builds and step

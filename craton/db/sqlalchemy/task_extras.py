@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Per-node sync records and uploaded source archives of tasks."""
 
 import sqlalchemy as sa

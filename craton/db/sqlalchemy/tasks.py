@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Tasks: CRUD, build claims, conditional status changes, and the checks
 before a delete.
 

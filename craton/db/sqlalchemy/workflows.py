@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Workflows and their ordered steps."""
 
 from oslo_db import exception as db_exc

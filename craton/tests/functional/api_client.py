@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A small REST client for functional tests: the API as an operator
 (or the CLI) uses it, with noauth identity headers."""
 

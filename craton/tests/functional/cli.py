@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The real ``openstack`` command, run in subprocesses, for the CLI's
 functional tests.
 

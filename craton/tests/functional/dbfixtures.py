@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Throwaway MariaDB / PostgreSQL databases for functional tests.
 
     db = self.useFixture(dbfixtures.Database('mysql', schema=True,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Real Craton processes for functional tests.
 
 A :class:`Deployment` writes a config file, migrates the database with

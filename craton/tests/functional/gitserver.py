@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Real git servers on loopback, for build tests.
 
 * :class:`GitRepos` makes bare repositories from dicts of files, with

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The task most functional job tests run: one Python script whose
 behaviour each step sets through variables, so a workflow of several steps
 needs one image. It reports what it received as its result.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The Swarm cluster the swarm-driver tests run on.
 
 ``tools/swarm-cluster.sh`` starts a real 3-node Swarm (one dockerd per

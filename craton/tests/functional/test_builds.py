@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Task image builds against a real Docker engine and real git servers.
 
 Needs CRATON_FUNCTIONAL=1, an engine at CRATON_TEST_DOCKER_URL (default

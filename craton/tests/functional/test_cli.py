@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """``openstack craton …`` end to end: the real ``openstack`` command (the
 one next to this Python) in subprocesses, against craton-all as a real
 process building and running real containers on the real Docker engine.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The docker execution driver against a real Docker engine.
 
 Needs CRATON_FUNCTIONAL=1, an engine at CRATON_TEST_DOCKER_URL (default

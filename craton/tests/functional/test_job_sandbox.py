@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Hostile steps through the whole service: each is contained by the
 sandbox, fails only its own step, and leaves craton-all and the engine
 healthy for the next job."""

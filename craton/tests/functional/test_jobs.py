@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Jobs end to end on the embedded default: craton-all (SQLite, in-process
 RPC) as a real process, building and running real containers on the real
 Docker engine, driven through the REST API.

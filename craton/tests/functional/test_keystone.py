@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Authentication with a real Keystone (started by tools/keystone.sh):
 tokens are validated by keystonemiddleware and the token's project and
 roles reach policy."""

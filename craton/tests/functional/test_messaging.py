@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The production shape: craton-api and craton-conductor processes talking
 over real RabbitMQ (rpc_transport = oslo) with a real MariaDB database."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Migrations on real MariaDB and PostgreSQL (CRATON_FUNCTIONAL=1).
 
 Each test gets a throwaway database from dbfixtures; a server that cannot

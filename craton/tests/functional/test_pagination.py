@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Lists are total orders on real MariaDB and PostgreSQL too
 (CRATON_FUNCTIONAL=1): the walk of :mod:`craton.tests.unit.db.
 test_pagination` against each backend. The backends disagree on where

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Restart safety: craton-all killed with SIGKILL mid-step and started
 again. The step's container outlives the process; the new process
 reattaches to it (or records its exit, or reports it lost) and never starts

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The sandbox of task containers, tried against a real Docker engine.
 
 Each test lets a step misbehave, checks that the sandbox held, and then

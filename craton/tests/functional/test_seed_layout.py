@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The seed's own task layout runs, on both execution drivers.
 
 The seed's example task is a directory of Python modules added whole at

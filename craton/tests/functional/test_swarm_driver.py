@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The swarm execution driver against a real multi-node Docker Swarm.
 
 Needs CRATON_FUNCTIONAL=1 and the cluster of tools/swarm-cluster.sh (see

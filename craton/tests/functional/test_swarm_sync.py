@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Registry push and Swarm image sync through a real craton-all.
 
 Needs CRATON_FUNCTIONAL=1. ``SwarmSyncTest`` also needs the 3-node cluster

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Uploaded task sources end to end: craton-all as a real process, a real
 Docker engine, the archive sent over HTTP as an operator would send it
 (``tar -czf t.tgz -C task .`` then ``curl -X PUT --data-binary @t.tgz``).

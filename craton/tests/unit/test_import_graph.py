@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The rules of the house about imports, read from the source with ``ast``.
 
 Nothing is imported: every module of ``craton/`` (but the tests and the

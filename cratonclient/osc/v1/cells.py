@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """``openstack craton cell …``"""
 
 from cratonclient.osc.v1 import common

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """What every ``openstack craton …`` command shares: ``--var`` parsing,
 the columns of structured fields, show/list/delete bases.
 

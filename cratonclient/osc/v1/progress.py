@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Live progress on stderr for ``job run --wait``, ``job watch`` and
 ``task create/rebuild --wait``.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Run ``openstack craton …`` in-process through OSC's real shell, against
 a fake HTTP layer (requests-mock), and capture what it prints.
 """

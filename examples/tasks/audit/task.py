@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Check, for real, that each inventory host answers on TCP at its address.
 
 Read-only, so it has no dry run. It connects only to the inventory's

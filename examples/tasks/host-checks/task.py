@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Check that each inventory host is ready (pre-checks) or well (post-checks).
 
 Variables: checks (list, default ["port"]) of

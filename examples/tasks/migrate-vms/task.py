@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Live-migrate every server off each inventory host, one by one, and wait.
 
 Variables: dry_run (default true: only JSON false acts); cloud

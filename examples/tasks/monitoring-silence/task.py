@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Silence each inventory host's alerts for a while (Alertmanager API v2).
 
 Variables: monitoring = {"url": the Alertmanager base URL (needed to act),

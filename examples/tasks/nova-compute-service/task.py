@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Disable or enable the nova-compute service of every inventory host.
 
 Variables: action ("disable" or "enable", required); reason (default

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Apply updates to each inventory host, one host after the other.
 
 A task's container cannot log into a hypervisor, so real patching asks the

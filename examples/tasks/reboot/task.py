@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Reboot each inventory host, one after the other, and wait until it answers.
 
 The reboot is a power cycle through Ironic (the host is a bare metal node:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """``/v1``: links to every resource."""
 
 from pecan import rest

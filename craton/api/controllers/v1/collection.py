@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Lists: limit, marker, sort_key, sort_dir, and the ``next`` link.
 
 A page asks the database for ``limit + 1`` rows; the extra row only says

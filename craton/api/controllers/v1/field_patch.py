@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """JSON Patch (RFC 6902) on the fields a resource lets callers change.
 
 WSME has no JSON Patch type: the body arrives as free-form JSON and the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """``/v1/hosts``: a host belongs to a region and maybe to one of its
 cells; ``?resolved=true`` shows its variables resolved region → cell →
 host.

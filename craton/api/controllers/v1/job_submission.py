@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """What a job submission becomes: its tasks checked, its hosts resolved
 and snapshotted, its step rows.
 

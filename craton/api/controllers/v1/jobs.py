@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """``/v1/jobs``: runs of a workflow (or of one task) on hosts."""
 
 from oslo_utils import uuidutils

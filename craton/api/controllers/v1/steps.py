@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """``/v1/jobs/{id}/steps/{index}/logs``: a step's output as it arrived."""
 
 import pecan

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """``/v1/tasks/{id}/source``: the archive of a task whose source is
 ``{"type": "upload"}``, and what creating or changing such a task means.
 

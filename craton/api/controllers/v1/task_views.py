@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A task as the caller may see it: found (:func:`get_task`), checked
 against policy (:func:`target`), shown (:func:`task_view`), and its status
 written by the API (:func:`write_status`, :func:`rebuild`).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """``/v1/tasks``: container images built from a source, plus a command."""
 
 from oslo_log import log

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """WSME types of the v1 API, and every WSME workaround in one place.
 
 WSME's gaps, and what this module does about them:

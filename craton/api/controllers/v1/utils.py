@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Helpers every v1 controller uses: the request's context, links,
 timestamps, casts that never fail a request, and input checks.
 """

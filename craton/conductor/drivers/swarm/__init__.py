@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Run each job step as a one-replica Docker Swarm service.
 
 ``[docker] url`` is a Swarm manager; the step's task runs on whichever

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Remove a task's images from every Swarm node (the build engine and the
 registry are :mod:`craton.conductor.builds.images`'s).
 

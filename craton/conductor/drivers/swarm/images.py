@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """What the swarm driver does with task images: the driver's side of
 :class:`craton.conductor.drivers.base.ExecutionDriver`'s image calls.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Reading a step service's log from the Swarm manager.
 
 The manager gathers a task's log from its node, which reads the

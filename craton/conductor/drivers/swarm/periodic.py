@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The periodic Swarm sync (every ``[swarm] sync_interval``, swarm driver).
 
 Each round, on every conductor:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """What the swarm driver asks the Swarm manager for, as plain data.
 
 Pure functions, no engine calls: the service spec of a step (the same

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Make every active Swarm node hold a task's image, and keep it so.
 
 How a node gets the image without running any of the task's code: the

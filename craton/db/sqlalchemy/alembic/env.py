@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Alembic environment for Craton.
 
 The connection comes from ``config.attributes['connection']`` (an Engine or

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Base for API tests: the whole WSGI stack from ``setup_app`` (noauth),
 driven through webtest, with the conductor casts mocked.
 """

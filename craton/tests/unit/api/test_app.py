@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The WSGI stack: versions, healthcheck, auth, and the error format."""
 
 import fixtures

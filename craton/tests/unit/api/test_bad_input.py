@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Bad input never gets a 500: random bodies, types and query strings
 against every collection and a few resource paths (fixed seed, so a
 failure reproduces). Input that is bad in itself — strings that are not

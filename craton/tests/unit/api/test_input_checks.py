@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Input refused before any controller sees it (craton/api/input_checks.py):
 strings that are not valid Unicode wherever they arrive, JSON nested deeper
 than ``[api] max_json_depth``, and the JSON Patch media type.

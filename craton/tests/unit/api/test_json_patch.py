@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """JSON Patch (RFC 6902) on every PATCH endpoint: all six operations,
 RFC 6902's own examples, read-only fields and secrets.
 """

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Every list of the API, walked by ``next``: each item once, in the order
 API.md prescribes (sort key, NULL lowest, then the row id), for every
 allowed sort key, both directions and several page sizes; and the 400s of

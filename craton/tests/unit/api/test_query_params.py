@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Integer and boolean query parameters (and a step's index in a path) are
 read strictly: ASCII digits only, and true/false words only.
 """

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Persona × endpoint → status, with the default policy."""
 
 import itertools

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Tasks with an upload source: ``PUT /v1/tasks/{id}/source``, and what
 creating and patching such tasks does.
 """

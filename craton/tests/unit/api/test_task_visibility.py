@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Task visibility (API.md "Tasks", "Auth and tenancy"): who lists, shows,
 uses, changes and approves a private, shared or public task of project A.
 """

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """craton-status's engine check opens a client and always closes it."""
 
 from unittest import mock

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Uploaded task sources: the archive rules and extraction.
 
 Fetching and building an upload (on the conductor) is tested in

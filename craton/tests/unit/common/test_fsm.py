@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The task, job and step state machines."""
 
 import testtools

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Policy in code: the rules and the personas."""
 
 from oslo_policy import policy as oslo_policy

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Task sources: validation tables, credential scrubbing, public views."""
 
 from oslo_config import fixture as config_fixture

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The embedded API server (craton-api, craton-all): its listen backlog,
 its bounded thread pool and how a burst of clients is served, on a real
 socket on a free loopback port.

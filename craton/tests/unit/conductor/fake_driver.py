@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """An in-memory execution driver for the executor's unit tests.
 
 Containers are objects whose output, exit and state the test controls; a

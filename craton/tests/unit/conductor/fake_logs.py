@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The engine's logs endpoint, faked: multiplexed frames with timestamps.
 
 Both drivers read ``GET /containers/{id}/logs`` or

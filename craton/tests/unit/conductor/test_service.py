@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Claims, bounded pools, sweep and recovery of the conductor service."""
 
 import threading

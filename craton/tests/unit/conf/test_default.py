@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """[DEFAULT]: oslo.messaging's options are readable before a transport."""
 
 from oslo_config import cfg

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The database API: claims, conditional writes, logs and pagination."""
 
 from craton.common import exception

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Migrations on SQLite: upgrade, version/stamp, models in sync, dbsync."""
 
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Lists are total orders (API.md, Basics): walking the pages of any list
 by ``marker`` visits every item exactly once and in order, whatever the
 sort key, direction and page size, with NULLs and ties in the sort column;

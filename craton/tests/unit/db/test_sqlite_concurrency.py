@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Writers on the embedded default (a SQLite file) must not collide.
 
 craton-all serves the API while its conductor builds tasks and runs jobs,

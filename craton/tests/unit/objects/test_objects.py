@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Versioned objects: fingerprints and round trips through the database."""
 
 from oslo_utils import timeutils

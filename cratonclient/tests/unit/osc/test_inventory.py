@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """``openstack craton region|cell|host …`` against a fake API."""
 
 from cratonclient.tests.unit import base

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """``openstack craton job logs`` against a fake API whose logs grow."""
 
 import sys

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The live progress lines on their own."""
 
 import datetime

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The plugin inside OSC: registration, connection options, auth, and the
 one-line errors, through OSC's real shell.
 """

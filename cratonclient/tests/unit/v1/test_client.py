@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The Python client library against a fake HTTP layer."""
 
 import gzip

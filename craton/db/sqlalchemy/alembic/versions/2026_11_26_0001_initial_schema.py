@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """initial schema
 
 Revision ID: 2026_11_26_0001

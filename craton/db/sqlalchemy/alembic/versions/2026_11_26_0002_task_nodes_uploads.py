@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """task nodes and uploaded sources
 
 Revision ID: 2026_11_26_0002

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """task shared roles
 
 Revision ID: 2026_11_30_0003

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """step log truncated
 
 Revision ID: 2026_11_30_0004

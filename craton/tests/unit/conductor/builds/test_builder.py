@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Image builds against a fake engine: build_image, build_task, cleanup."""
 
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Fetching task sources: git checkouts, local snapshots, file modes.
 
 Validation lives in craton.common.task_sources

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A task's images on the build engine and in the registry: what jobs
 still pin, and what goes after a rebuild or a delete."""
 

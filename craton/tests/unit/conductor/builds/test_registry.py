@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Pushing task images and the registry HTTP API, against fakes.
 
 The push chunks and error messages are the ones engine 20.10 sent to a real

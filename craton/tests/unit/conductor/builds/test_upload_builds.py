@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Uploaded task sources on the conductor: the stored archive fetched
 (checked again, extracted, given a checkout's modes), built, and left alone
 by the build sweep until it arrives.

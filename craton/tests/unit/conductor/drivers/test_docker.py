@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Unit tests of the docker execution driver against a fake engine."""
 
 import dataclasses

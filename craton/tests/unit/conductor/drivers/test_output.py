@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Decoding the engine's logged messages back into the bytes written.
 
 The frame shapes below are the ones engine 20.10 sent for the outputs

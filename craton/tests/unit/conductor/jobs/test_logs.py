@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Storing step output in chunks, byte-exact."""
 
 import threading

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The payload a step receives and the result it hands back."""
 
 import json

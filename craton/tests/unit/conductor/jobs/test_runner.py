@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The job executor against a fake driver and a real (SQLite) database."""
 
 import datetime

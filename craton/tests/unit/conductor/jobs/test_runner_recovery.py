@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The executor after a restart or a takeover, and when it loses the job."""
 
 import threading

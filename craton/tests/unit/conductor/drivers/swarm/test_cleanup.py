@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Removing task images from Swarm nodes: the node helper (its script run
 for real against a fake engine socket) and its image."""
 

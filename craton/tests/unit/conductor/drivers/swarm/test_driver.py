@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Unit tests of the swarm execution driver against a fake Swarm manager."""
 
 import base64

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Stopping a followed log from another thread, over a real socket."""
 
 import queue

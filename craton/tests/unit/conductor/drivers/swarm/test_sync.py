@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Syncing task images to Swarm nodes, against a fake Swarm manager.
 
 The task statuses below are what engine 20.10 reported for the one-shot
