@@ -23,6 +23,7 @@ from craton.common import exception
 from craton.common import fsm
 from craton.common import states
 from craton.conductor.jobs import step as job_step
+from craton.conductor.jobs import tools as job_tools
 from craton.db import api as db_api
 from craton.objects import job as job_obj
 
@@ -96,7 +97,7 @@ class JobRunner:
             wake = self._wakes.setdefault(job_uuid, threading.Event())
         try:
             return self._run(job_uuid, wake)
-        except job_step.JobTakenOver:
+        except job_tools.JobTakenOver:
             LOG.info('Job %s is no longer owned by %s; stopped watching it',
                      job_uuid, self.host)
             return None
@@ -123,10 +124,10 @@ class JobRunner:
         return True
 
     def step_tools(self):
-        """The :class:`~craton.conductor.jobs.step.StepTools` its steps
+        """The :class:`~craton.conductor.jobs.tools.StepTools` its steps
         run with: this runner's driver, conf and times as they are now.
         """
-        return job_step.StepTools(
+        return job_tools.StepTools(
             conf=self.conf, driver=self.driver, dbapi=self.dbapi,
             host=self.host, engine_grace=self.engine_grace,
             poll_interval=self.poll_interval,
@@ -134,11 +135,11 @@ class JobRunner:
             log_drain_timeout=self.log_drain_timeout, context=self._admin)
 
     def fresh_job(self, job):
-        """Re-read ``job`` (:func:`craton.conductor.jobs.step.fresh_job`).
+        """Re-read ``job`` (:func:`craton.conductor.jobs.tools.fresh_job`).
 
-        :raises: job_step.JobTakenOver if this conductor no longer owns it.
+        :raises: job_tools.JobTakenOver if this conductor no longer owns it.
         """
-        return job_step.fresh_job(self._admin, job, self.host)
+        return job_tools.fresh_job(self._admin, job, self.host)
 
     # The job
     def _run(self, job_uuid, wake):
@@ -172,7 +173,7 @@ class JobRunner:
     def _run_steps(self, job, wake):
         """Run the steps in order; return the Outcome that ends the job."""
         results = {}
-        inventory = job_step.Inventory(job)
+        inventory = job_tools.Inventory(job)
         tools = self.step_tools()
         for step in sorted(job.steps, key=lambda st: st.index):
             if step.status == states.STEP_SUCCEEDED:
@@ -242,7 +243,7 @@ class JobRunner:
         """Move the job by ``event``, conditional on its status and on our
         claim. Returns False if its current status refuses the event.
 
-        :raises: job_step.JobTakenOver if the job is no longer ours.
+        :raises: job_tools.JobTakenOver if the job is no longer ours.
         """
         while True:
             if not fsm.job_can(job.status, event):

@@ -9,18 +9,15 @@ container labels and reattached, never started twice (ARCHITECTURE.md,
 """
 
 import collections
-import dataclasses
 import datetime
 import threading
 import time
-import typing
 
 from oslo_db import exception as db_exc
 from oslo_log import log as logging
 from oslo_utils import timeutils
 import tenacity
 
-from craton.common import context as craton_context
 from craton.common import exception
 from craton.common import fsm
 from craton.common import states
@@ -28,7 +25,7 @@ from craton.conductor.drivers import base as driver_base
 from craton.conductor.drivers import output
 from craton.conductor.jobs import logs
 from craton.conductor.jobs import payload
-from craton.objects import job as job_obj
+from craton.conductor.jobs import tools as job_tools
 
 LOG = logging.getLogger(__name__)
 
@@ -46,13 +43,6 @@ Outcome = collections.namedtuple('Outcome', 'kind, step, reason, cause',
 # step cannot run: the runner stops and the sweep resumes the job later.
 _TRANSIENT = (db_exc.DBConnectionError, db_exc.DBDeadlock,
               exception.DatabaseBusy)
-
-
-class JobTakenOver(Exception):
-    """The job is no longer ours: another conductor took it over.
-
-    The runner stops quietly, touching neither its rows nor its containers.
-    """
 
 
 class StepChanged(Exception):
@@ -80,83 +70,6 @@ def _last_result(retry_state):
 def step_label(step):
     """How reasons name a step: ``step 'deploy' (index 1)``."""
     return "step '%s' (index %d)" % (step.name, step.index)
-
-
-def fresh_job(context, job, host):
-    """Re-read ``job`` from the database (status, claim).
-
-    :returns: a new Job object.
-    :raises JobTakenOver: ``host`` no longer owns the job.
-    :raises JobNotFound: the job was deleted.
-    """
-    fresh = job_obj.Job.get(context, job.uuid)
-    if fresh.conductor != host:
-        raise JobTakenOver()
-    return fresh
-
-
-def _log_engine_retry(retry_state):
-    LOG.warning('Docker engine unavailable, retrying: %s',
-                retry_state.outcome.exception())
-
-
-@dataclasses.dataclass(frozen=True)
-class StepTools:
-    """What running a step needs from the conductor that runs its job.
-
-    The job runner hands these down (:meth:`craton.conductor.jobs.runner.
-    JobRunner.step_tools`), so a step never calls back into the runner.
-    Times are seconds.
-    """
-
-    conf: typing.Any          # the oslo.config object, read at call time
-    driver: typing.Any        # the execution driver (drivers.base)
-    dbapi: typing.Any         # where the step's log chunks go
-    host: str                 # this conductor, the owner of the claim
-    engine_grace: float       # an unreachable engine is retried this long
-    poll_interval: float      # between checks of a running step
-    retry_interval: float     # between retries of the engine
-    log_drain_timeout: float  # wait for a log stream to end after exit
-    context: typing.Any = dataclasses.field(
-        default_factory=craton_context.get_admin_context)
-
-    def fresh_job(self, job):
-        """:func:`fresh_job` with this conductor's context and host."""
-        return fresh_job(self.context, job, self.host)
-
-    def engine_call(self, func, *args):
-        """Call a driver method, retrying EngineUnavailable for the grace.
-
-        ``func(*args)`` is called again every ``retry_interval`` seconds
-        while it raises EngineUnavailable, until ``engine_grace`` seconds
-        have passed since the first call; any other exception is raised
-        at once. Returns what ``func`` returns.
-
-        :raises: EngineUnavailable (the last one) once the engine stayed
-            away that long.
-        """
-        retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_delay(self.engine_grace),
-            wait=tenacity.wait_fixed(self.retry_interval),
-            retry=tenacity.retry_if_exception_type(
-                exception.EngineUnavailable),
-            before_sleep=_log_engine_retry, sleep=time.sleep, reraise=True)
-        return retrying(func, *args)
-
-
-class Inventory:
-    """A job's host snapshot, read once and only when a step needs it
-    (it can hold thousands of hosts). Call it to get the list of dicts.
-    """
-
-    def __init__(self, job):
-        self.job = job
-        self._hosts = None
-
-    def __call__(self):
-        if self._hosts is None:
-            self._hosts = self.job.inventory()
-        return self._hosts
 
 
 class _LogPump(threading.Thread):
@@ -197,11 +110,13 @@ class StepRun:
     def __init__(self, tools, job, step, results, wake, inventory):
         """Prepare to run ``step`` of ``job``.
 
-        :param tools: the :class:`StepTools` of the conductor (driver,
-            conf, retries, job re-reads).
+        :param tools: the conductor's
+            :class:`~craton.conductor.jobs.tools.StepTools` (driver, conf,
+            retries, job re-reads).
         :param results: ``{step name: result}`` of the earlier steps.
         :param wake: a threading.Event set when a cancel is requested.
-        :param inventory: an :class:`Inventory` of the job.
+        :param inventory: a :class:`~craton.conductor.jobs.tools.Inventory`
+            of the job.
         """
         self.tools = tools
         self.inventory = inventory
@@ -233,7 +148,7 @@ class StepRun:
             return self._engine_error(exc.cause, 'could not start')
         except exception.EngineUnavailable as exc:
             return self._engine_error(exc, 'lost the Docker engine')
-        except (JobTakenOver, StepChanged) + _TRANSIENT:
+        except (job_tools.JobTakenOver, StepChanged) + _TRANSIENT:
             raise
         except Exception as exc:
             LOG.exception('Unexpected error running %s of job %s',
@@ -514,7 +429,7 @@ class StepRun:
         length keeps the log byte-exact.
         """
         self.writer.abandon()
-        self.tools.fresh_job(self.job)     # raises JobTakenOver if so
+        self.tools.fresh_job(self.job)     # JobTakenOver if so
         status = self.step.status
         self.step.refresh()
         if self.step.status != status:
@@ -590,7 +505,7 @@ class StepRun:
             values['status'] = fsm.step_next(step.status, event)
         if step.update(values, expected_status=step.status):
             return
-        self.tools.fresh_job(self.job)     # raises JobTakenOver if so
+        self.tools.fresh_job(self.job)     # JobTakenOver if so
         step.refresh()
         LOG.warning('%s of job %s changed under us (now %s)',
                     step_label(step), self.job.uuid, step.status)

@@ -1,0 +1,107 @@
+# SPDX-License-Identifier: Apache-2.0
+"""What a step of a job needs from the conductor running it.
+
+The job runner (:mod:`craton.conductor.jobs.runner`) builds these and
+hands them down to each :class:`craton.conductor.jobs.step.StepRun`, so
+control only goes forward, from the job to its step: re-reading the job
+and checking the claim (:func:`fresh_job`), calling the driver with
+retries while the engine is away (:meth:`StepTools.engine_call`), and the
+job's host snapshot, read once (:class:`Inventory`).
+"""
+
+import dataclasses
+import time
+import typing
+
+from oslo_log import log as logging
+import tenacity
+
+from craton.common import context as craton_context
+from craton.common import exception
+from craton.objects import job as job_obj
+
+LOG = logging.getLogger(__name__)
+
+
+class JobTakenOver(Exception):
+    """The job is no longer ours: another conductor took it over.
+
+    The runner stops quietly, touching neither its rows nor its containers.
+    """
+
+
+def fresh_job(context, job, host):
+    """Re-read ``job`` from the database (status, claim).
+
+    :returns: a new Job object.
+    :raises JobTakenOver: ``host`` no longer owns the job.
+    :raises JobNotFound: the job was deleted.
+    """
+    fresh = job_obj.Job.get(context, job.uuid)
+    if fresh.conductor != host:
+        raise JobTakenOver()
+    return fresh
+
+
+def _log_engine_retry(retry_state):
+    LOG.warning('Docker engine unavailable, retrying: %s',
+                retry_state.outcome.exception())
+
+
+@dataclasses.dataclass(frozen=True)
+class StepTools:
+    """What running a step needs from the conductor that runs its job.
+
+    The job runner hands these down (:meth:`craton.conductor.jobs.runner.
+    JobRunner.step_tools`), so a step never calls back into the runner.
+    Times are seconds.
+    """
+
+    conf: typing.Any          # the oslo.config object, read at call time
+    driver: typing.Any        # the execution driver (drivers.base)
+    dbapi: typing.Any         # where the step's log chunks go
+    host: str                 # this conductor, the owner of the claim
+    engine_grace: float       # an unreachable engine is retried this long
+    poll_interval: float      # between checks of a running step
+    retry_interval: float     # between retries of the engine
+    log_drain_timeout: float  # wait for a log stream to end after exit
+    context: typing.Any = dataclasses.field(
+        default_factory=craton_context.get_admin_context)
+
+    def fresh_job(self, job):
+        """:func:`fresh_job` with this conductor's context and host."""
+        return fresh_job(self.context, job, self.host)
+
+    def engine_call(self, func, *args):
+        """Call a driver method, retrying EngineUnavailable for the grace.
+
+        ``func(*args)`` is called again every ``retry_interval`` seconds
+        while it raises EngineUnavailable, until ``engine_grace`` seconds
+        have passed since the first call; any other exception is raised
+        at once. Returns what ``func`` returns.
+
+        :raises: EngineUnavailable (the last one) once the engine stayed
+            away that long.
+        """
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_delay(self.engine_grace),
+            wait=tenacity.wait_fixed(self.retry_interval),
+            retry=tenacity.retry_if_exception_type(
+                exception.EngineUnavailable),
+            before_sleep=_log_engine_retry, sleep=time.sleep, reraise=True)
+        return retrying(func, *args)
+
+
+class Inventory:
+    """A job's host snapshot, read once and only when a step needs it
+    (it can hold thousands of hosts). Call it to get the list of dicts.
+    """
+
+    def __init__(self, job):
+        self.job = job
+        self._hosts = None
+
+    def __call__(self):
+        if self._hosts is None:
+            self._hosts = self.job.inventory()
+        return self._hosts
