@@ -15,6 +15,7 @@ from craton.common.policy import inventory
 from craton.common.policy import jobs
 from craton.common.policy import tasks
 from craton.common.policy import workflows
+from craton import conf as craton_conf
 
 _ENFORCER = None
 _LOCK = threading.Lock()
@@ -32,7 +33,6 @@ def get_enforcer(conf=None):
     with _LOCK:
         if _ENFORCER is None:
             if conf is None:
-                from craton import conf as craton_conf
                 conf = craton_conf.CONF
             enforcer = policy.Enforcer(conf)
             enforcer.register_defaults(list_rules())

@@ -95,8 +95,7 @@ def build_image(client, context_dir, tag, timeout, reason_lines=20,
     except (requests.exceptions.ReadTimeout,
             urllib3.exceptions.ReadTimeoutError):
         raise _timed_out(timeout)
-    except (requests.exceptions.ConnectionError,
-            urllib3.exceptions.HTTPError) as exc:
+    except docker_client.TRANSPORT_ERRORS as exc:
         raise exception.EngineUnavailable(
             url=engine_url or client.api.base_url, reason=exc)
     except docker.errors.APIError as exc:
@@ -172,7 +171,6 @@ def build_task(task, conf, driver, client=None, workdir=None):
         LOG.info('Task %s changed before its build started; not building '
                  'it', task.uuid)
         return
-    own_client = client is None
     builddir = None
     try:
         workdir = workdir or os.path.join(conf.state_path, 'builds')
@@ -181,17 +179,17 @@ def build_task(task, conf, driver, client=None, workdir=None):
                                     dir=workdir)
         context = fetch.fetch_source(task.source, builddir, conf,
                                      task_uuid=task.uuid)
-        if own_client:
-            client = docker_client.get_client(conf)
-        task.build_number = (task.build_number or 0) + 1
-        tag = images.tag(task.uuid, task.build_number)
-        started = time.monotonic()
-        result = build_image(client, context, tag, conf.builder.build_timeout,
-                             reason_lines=conf.builder.status_reason_lines,
-                             engine_url=conf.docker.url)
-        LOG.info('Built image %s (%s) for task %s in %.1f s', tag,
-                 result.image_id, task.uuid, time.monotonic() - started)
-        pushed = _push(client, conf, task, result.image_id, driver)
+        with docker_client.engine(conf, client) as engine:
+            task.build_number = (task.build_number or 0) + 1
+            tag = images.tag(task.uuid, task.build_number)
+            started = time.monotonic()
+            result = build_image(
+                engine, context, tag, conf.builder.build_timeout,
+                reason_lines=conf.builder.status_reason_lines,
+                engine_url=conf.docker.url)
+            LOG.info('Built image %s (%s) for task %s in %.1f s', tag,
+                     result.image_id, task.uuid, time.monotonic() - started)
+            pushed = _push(engine, conf, task, result.image_id, driver)
     except (exception.BuildError, exception.EngineUnavailable,
             exception.RegistryError) as exc:
         LOG.info('Build of task %s failed: %s', task.uuid, _scrub(task, exc))
@@ -207,8 +205,6 @@ def build_task(task, conf, driver, client=None, workdir=None):
     finally:
         if builddir:
             remove_tree(builddir)
-        if own_client and client is not None:
-            client.close()
     # Pushed: jobs run REGISTRY/craton/task-<uuid>@<registry_digest>.
     task.image, task.registry_digest = pushed or (tag, None)
     task.image_digest = result.image_id

@@ -21,8 +21,8 @@ import time
 import docker
 from oslo_log import log as logging
 import requests
-import urllib3
 
+from craton.common import docker_client
 from craton.common import exception
 
 LOG = logging.getLogger(__name__)
@@ -93,8 +93,7 @@ def push(client, image_id, repo, tag, registry=None):
                 match = _PUSHED.search(chunk.get('status') or '')
                 if match and digest is None:
                     digest = match.group(1)
-    except (requests.exceptions.ConnectionError,
-            urllib3.exceptions.HTTPError) as exc:
+    except docker_client.TRANSPORT_ERRORS as exc:
         raise exception.EngineUnavailable(url=client.api.base_url,
                                           reason=exc)
     except docker.errors.APIError as exc:
