@@ -50,9 +50,6 @@ NODE_GONE_REASONS = {
 # its node) and to see whether the node rejects it (image not found).
 START_WAIT = 15.0
 POLL_INTERVAL = 0.05
-# Seconds another conductor gets to finish creating a service whose name
-# it already holds (see start()).
-CREATED_GRACE = 3.0
 # Seconds cleanup waits for a step's network to be released by its task.
 NETWORK_WAIT = 5.0
 # Networks of steps this old whose service is gone are removed by

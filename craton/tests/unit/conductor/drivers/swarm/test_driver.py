@@ -16,6 +16,7 @@ from craton.common import exception
 from craton.conductor import drivers
 from craton.conductor.drivers import base as driver_base
 from craton.conductor.drivers import output
+from craton.conductor.drivers import docker as docker_driver
 from craton.conductor.drivers import swarm as swarm_driver
 from craton.conductor.drivers.swarm import logs as swarm_logs
 from craton.conductor.drivers.swarm import spec as swarm_spec
@@ -186,9 +187,11 @@ class SwarmTestCase(base.BaseTestCase):
         self.useFixture(fixtures.MockPatch(
             'craton.common.docker_client.get_client',
             return_value=types.SimpleNamespace(api=self.api)))
-        for name in ('CREATED_GRACE', 'START_WAIT', 'POLL_INTERVAL',
-                     'NETWORK_WAIT'):
+        for name in ('START_WAIT', 'POLL_INTERVAL', 'NETWORK_WAIT'):
             self.useFixture(fixtures.MockPatchObject(swarm_driver, name, 0))
+        # The docker driver's, which the swarm driver's start() inherits.
+        self.useFixture(fixtures.MockPatchObject(docker_driver,
+                                                 'CREATED_GRACE', 0))
         self.useFixture(fixtures.MockPatchObject(swarm_logs,
                                                  'IDLE_CHECK_MIN', 0.01))
         self.rows = []
