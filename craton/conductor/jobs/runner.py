@@ -146,7 +146,7 @@ class JobRunner:
         for _attempt in range(_RELOADS):
             try:
                 return self._run_once(job_uuid, wake)
-            except job_step.StepChanged:
+            except job_tools.StepChanged:
                 # Someone else wrote a step of our job; start over from
                 # what the database says rather than overwrite it.
                 LOG.warning('A step of job %s changed under us; reloading',
@@ -215,7 +215,7 @@ class JobRunner:
             return job.status
         step_reason = None
         if outcome.step is not None and outcome.reason:
-            step_reason = '%s %s' % (job_step.step_label(outcome.step),
+            step_reason = '%s %s' % (job_tools.step_label(outcome.step),
                                      outcome.reason)
         event = _JOB_EVENT[outcome.kind]
         values = {'finished_at': timeutils.utcnow(),

@@ -30,6 +30,19 @@ class JobTakenOver(Exception):
     """
 
 
+class StepChanged(Exception):
+    """A step row changed under us although the job is still ours.
+
+    For example a previous owner's late write. The job runner reloads the
+    job and carries on from what the database says.
+    """
+
+
+def step_label(step):
+    """How reasons name a step: ``step 'deploy' (index 1)``."""
+    return "step '%s' (index %d)" % (step.name, step.index)
+
+
 def fresh_job(context, job, host):
     """Re-read ``job`` from the database (status, claim).
 
