@@ -201,9 +201,11 @@ class ConductorService:
             if task.status == states.TASK_SYNCING and task.registry_digest:
                 LOG.warning('Task %s was left syncing; distributing its '
                             'image again', task_uuid)
-                builder.distribute(task, self.conf, self.driver)
+                builder.distribute(task, self.conf, self.driver,
+                                   owner=self.host)
             else:
-                builder.build_task(task, self.conf, self.driver)
+                builder.build_task(task, self.conf, self.driver,
+                                   owner=self.host)
         finally:
             self.dbapi.release_task(task_uuid, self.host)
 

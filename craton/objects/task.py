@@ -120,7 +120,7 @@ class Task(base.CratonObject):
             row = self.dbapi().update_task(None, self.uuid, changes)
             self._load(row)
 
-    def transition(self, event, reason=None, **values):
+    def transition(self, event, reason=None, owner=None, **values):
         """Move the build status by ``event`` and write it.
 
         :param event: an event of :mod:`craton.common.fsm` (``TASK_BUILD``,
@@ -128,11 +128,14 @@ class Task(base.CratonObject):
             a delete is :meth:`destroy`), or a sequence of them applied in
             order and written once.
         :param reason: the new ``status_reason`` (None clears it).
+        :param owner: a conductor's host name: write only while that
+            conductor still holds the task's build claim (a conductor
+            that was taken over must not record a stale build's outcome).
         :param values: more fields to write along (as attributes).
 
         The write is one UPDATE conditional on the status this object
-        holds; it carries the new status, ``reason``, ``values`` and the
-        object's other unsaved changes.
+        holds (and on ``owner``); it carries the new status, ``reason``,
+        ``values`` and the object's other unsaved changes.
 
         :returns: True when written: the object then holds the stored row.
             False when the task's status is no longer the one this object
@@ -152,26 +155,29 @@ class Task(base.CratonObject):
             status = fsm.task_next(status, name)
         changes.update(values, status=status, status_reason=reason)
         row = self.dbapi().update_task_status(self.uuid, self.status,
-                                              changes)
+                                              changes, conductor=owner)
         if row is None:
             return False
         self._load(row)
         return True
 
-    def start_build(self):
+    def start_build(self, owner=None):
         """Move to ``building`` as a build starts: from ``pending`` by
         ``TASK_BUILD``; from any other status but ``deleting`` (a build in
         flight that a restarted conductor takes up again, or a task built
         once more) by ``TASK_REBUILD`` then ``TASK_BUILD``, in one write.
         Clears ``status_reason``.
 
-        :returns: as :meth:`transition` (False: the task changed or is
-            gone; do not build). On True the object holds the stored row,
-            so the build uses the source as it is now.
+        :param owner: as for :meth:`transition`.
+        :returns: as :meth:`transition` (False: the task changed, has
+            another owner, or is gone; do not build). On True the object
+            holds the stored row, so the build uses the source as it is
+            now.
         """
         if self.status == states.TASK_PENDING:
-            return self.transition(fsm.TASK_BUILD)
-        return self.transition((fsm.TASK_REBUILD, fsm.TASK_BUILD))
+            return self.transition(fsm.TASK_BUILD, owner=owner)
+        return self.transition((fsm.TASK_REBUILD, fsm.TASK_BUILD),
+                               owner=owner)
 
     def reset_approval(self):
         """Put approval back to ``pending`` and forget who approved which

@@ -137,7 +137,7 @@ def limit_reason(text, limit=MAX_REASON_BYTES):
     return (head + marker + rest).decode('utf-8', 'ignore')
 
 
-def build_task(task, conf, driver, client=None, workdir=None):
+def build_task(task, conf, driver, client=None, workdir=None, owner=None):
     """Build one task's image and record the outcome on the task.
 
     ``building`` (saved) → fetch the source into a fresh directory below
@@ -161,13 +161,16 @@ def build_task(task, conf, driver, client=None, workdir=None):
     task fails.
 
     Every status write goes through the task's state machine
-    (:meth:`craton.objects.task.Task.transition`). When one loses a race
-    (the task was rebuilt, given a new source or deleted meanwhile) the
-    build stops without writing anything more: a rebuilt task is
-    ``pending`` again, and once this build's claim is released the sweep
-    builds it from its new state.
+    (:meth:`craton.objects.task.Task.transition`), conditional on the
+    status read and, with ``owner`` (the conductor's host name), on that
+    conductor still holding the build claim. When one loses a race (the
+    task was rebuilt, given a new source or deleted meanwhile, or another
+    conductor took the build over) the build stops without writing
+    anything more: a rebuilt task is ``pending`` again, and once this
+    build's claim is released the sweep builds it from its new state; the
+    image of a build whose task was deleted meanwhile is removed.
     """
-    if not task.start_build():
+    if not task.start_build(owner=owner):
         LOG.info('Task %s changed before its build started; not building '
                  'it', task.uuid)
         return
@@ -193,14 +196,14 @@ def build_task(task, conf, driver, client=None, workdir=None):
     except (exception.BuildError, exception.EngineUnavailable,
             exception.RegistryError) as exc:
         LOG.info('Build of task %s failed: %s', task.uuid, _scrub(task, exc))
-        _set_error(task, str(exc))
+        _set_error(task, str(exc), owner)
         return
     except Exception as exc:
         # A bug or the host (disk full, state_path not writable) must not
         # leave the task "building" for ever.
         LOG.exception('Unexpected error building task %s', task.uuid)
         _set_error(task, 'internal error while building: %s: %s'
-                   % (type(exc).__name__, exc))
+                   % (type(exc).__name__, exc), owner)
         return
     finally:
         if builddir:
@@ -214,13 +217,14 @@ def build_task(task, conf, driver, client=None, workdir=None):
                  'pending again', task.uuid, task.image_digest,
                  task.approved_digest)
         task.reset_approval()
-    if not distribute(task, conf, driver):
+    if not distribute(task, conf, driver, owner):
+        _forget_if_deleted(task, conf, driver)
         return
     if pushed and task.build_number > 1:
         images.remove_stale(task, conf, driver)
 
 
-def distribute(task, conf, driver):
+def distribute(task, conf, driver, owner=None):
     """Make a built task's image runnable by ``driver``: ``ready``, or
     ``syncing`` while a driver that distributes images (Swarm) brings it
     to its nodes and then ``ready`` (it holds it somewhere) or ``error``
@@ -233,23 +237,24 @@ def distribute(task, conf, driver):
         raised unless saving the task fails.
     """
     if not driver.distributes_images:
-        return _move(task, fsm.TASK_DONE)
+        return _move(task, fsm.TASK_DONE, owner)
     if task.status != states.TASK_SYNCING and \
-            not _move(task, fsm.TASK_SYNC):
+            not _move(task, fsm.TASK_SYNC, owner):
         return False
     try:
         driver.prepare_image(task)
     except exception.ImageNotDistributed as exc:
         LOG.info('Image of task %s not distributed: %s', task.uuid, exc)
-        return _set_error(task, str(exc))
+        return _set_error(task, str(exc), owner)
     except Exception as exc:
         # Nothing picks a task up again once it is "syncing" but the
         # sweep: never leave it there.
         LOG.exception('Unexpected error distributing the image of task %s',
                       task.uuid)
         return _set_error(task, 'internal error while syncing image %s: '
-                          '%s: %s' % (task.image, type(exc).__name__, exc))
-    return _move(task, fsm.TASK_DONE)
+                          '%s: %s' % (task.image, type(exc).__name__, exc),
+                          owner)
+    return _move(task, fsm.TASK_DONE, owner)
 
 
 def _push(client, conf, task, image_id, driver):
@@ -273,23 +278,40 @@ def _scrub(task, text):
                               task_sources.url_secrets(source.get('url')))
 
 
-def _move(task, event):
+def _move(task, event, owner):
     """Move the task by ``event``; False (logged) when it lost a race."""
-    if task.transition(event):
+    if task.transition(event, owner=owner):
         return True
     _lost_race(task)
     return False
 
 
-def _set_error(task, reason):
+def _set_error(task, reason, owner):
     """Move the task to ``error`` with ``reason`` (cut, scrubbed); False
     (logged) when it lost a race.
     """
-    if task.transition(fsm.TASK_FAIL,
+    if task.transition(fsm.TASK_FAIL, owner=owner,
                        reason=limit_reason(_scrub(task, reason))):
         return True
     _lost_race(task)
     return False
+
+
+def _forget_if_deleted(task, conf, driver):
+    """After a lost race: if the task was deleted meanwhile, remove the
+    image this build made. The delete's own clean-up ran before the image
+    existed. Best effort.
+    """
+    try:
+        task.refresh_status()
+    except exception.TaskNotFound:
+        LOG.info('Task %s was deleted during its build; removing the image '
+                 'the build made', task.uuid)
+        try:
+            images.remove_all(task.uuid, conf, driver)
+        except exception.CratonException as exc:
+            LOG.warning('Cannot remove the images of deleted task %s: %s',
+                        task.uuid, exc)
 
 
 def _lost_race(task):

@@ -148,17 +148,20 @@ class TaskMixin:
                            _shared_roles(values),
                            exception.TaskNotFound(task=uuid), 'task')
 
-    def update_task_status(self, uuid, expected_status, values):
+    def update_task_status(self, uuid, expected_status, values,
+                           conductor=None):
         """Write ``values`` (which carry the new ``status``) to a task only
         while its status is still ``expected_status`` (a status, or a
-        sequence of them), in one conditional UPDATE.
+        sequence of them) and, with ``conductor``, while that conductor
+        still holds the task's build claim, in one conditional UPDATE.
 
         ``shared_roles`` in ``values`` replaces the task's roles in the same
         transaction.
 
         :returns: the updated ``models.Task`` row; None when nothing was
-            written because the task has another status by now or is gone
-            (a lost race: the caller decides whether to read it again).
+            written because the task has another status by now, another
+            owner, or is gone (a lost race: the caller decides whether to
+            read it again).
         :raises Duplicate: a new name another task of the project has.
         """
         values = _shared_roles(values)
@@ -170,7 +173,9 @@ class TaskMixin:
                     sa.update(models.Task)
                     .where(models.Task.uuid == uuid,
                            models.Task.status.in_(
-                               _statuses(expected_status)))
+                               _statuses(expected_status)),
+                           *([models.Task.conductor == conductor]
+                             if conductor is not None else []))
                     .values(**values)
                     .execution_options(synchronize_session=False))
                 if res.rowcount != 1:

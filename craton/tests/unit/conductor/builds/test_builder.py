@@ -124,7 +124,10 @@ class FakeTask:
         self.lose = set(lose)
         self.saved = []
 
-    def transition(self, event, reason=None, **values):
+    def refresh_status(self):
+        """Still there (a FakeTask is never deleted)."""
+
+    def transition(self, event, reason=None, owner=None, **values):
         events = (event,) if isinstance(event, str) else tuple(event)
         status = self.status
         for name in events:
@@ -495,7 +498,7 @@ class TestBuildRaces(base.TestCase):
         self.assertTrue(self.dbapi.claim_task(self.task.uuid, 'c1'))
         try:
             task = task_obj.Task.get(self.context, self.task.uuid)
-            build_task(task, client=client)
+            build_task(task, client=client, owner='c1')
         finally:
             self.dbapi.release_task(self.task.uuid, 'c1')
         return client
@@ -525,10 +528,34 @@ class TestBuildRaces(base.TestCase):
         self.assertEqual(1, task.build_number)
 
     def test_a_task_deleted_during_the_build(self):
-        self.build_while(lambda other: self.assertTrue(other.destroy()))
+        with mock.patch.object(images, 'remove_all') as remove_all:
+            self.build_while(lambda other: self.assertTrue(other.destroy()))
         self.assertRaises(exception.TaskNotFound, task_obj.Task.get,
                           self.context, self.task.uuid)
         self.assertNotIn(self.task.uuid, self.dbapi.list_unclaimed_builds())
+        # The delete's clean-up ran before this build's image existed.
+        remove_all.assert_called_once()
+        self.assertEqual(self.task.uuid, remove_all.call_args.args[0])
+
+    def test_a_build_taken_over_does_not_record_its_outcome(self):
+        def take_over(other):
+            # A new source, and another conductor (this one was thought
+            # dead) builds it: this build's outcome is stale.
+            other.source = {'type': 'local',
+                            'path': os.path.join(self.root, 'new')}
+            self.assertTrue(other.transition(fsm.TASK_REBUILD))
+            self.assertTrue(self.dbapi.claim_task(self.task.uuid, 'c2',
+                                                  from_host='c1'))
+            self.assertTrue(other.start_build(owner='c2'))
+        with mock.patch.object(images, 'remove_all') as remove_all:
+            self.build_while(take_over)
+        stored = task_obj.Task.get(self.context, self.task.uuid)
+        self.assertEqual((states.TASK_BUILDING, None, 'c2'),
+                         (stored.status, stored.image_digest,
+                          stored.conductor))
+        self.assertEqual(os.path.join(self.root, 'new'),
+                         stored.source['path'])
+        remove_all.assert_not_called()
 
     def test_a_build_failing_while_rebuilt(self):
         self.build_while(
