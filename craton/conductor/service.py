@@ -39,6 +39,7 @@ class ConductorService:
         self.jobs = pools.BoundedPool('job', conf.conductor.job_workers)
         self.builds = pools.BoundedPool('build', conf.builder.workers)
         self._periodic_worker = None
+        self._periodic_executor = None
         self._periodic_thread = None
         self._driver = None
         self._runner = None
@@ -65,13 +66,18 @@ class ConductorService:
         LOG.info('Conductor %s registered', self.host)
         self.recover_own_claims()
         tasks = self.periodic_tasks()
-        # One thread each, so a slow Swarm sync never delays a heartbeat.
+        # One thread each, so a slow Swarm sync never delays a heartbeat;
+        # ours to shut down, so stop() does not wait for one that hangs.
+        self._periodic_executor = futurist.ThreadPoolExecutor(
+            max_workers=len(tasks))
+        # Each waits its spacing after it finished, as a loop would: a
+        # resync longer than its interval does not run back to back.
         self._periodic_worker = periodics.PeriodicWorker(
-            [(_every(spacing, func), None, None)
-             for _name, spacing, func in tasks],
-            log=LOG,
-            executor_factory=lambda: futurist.ThreadPoolExecutor(
-                max_workers=len(tasks)))
+            [(_every(name, spacing, func), None, None)
+             for name, spacing, func in tasks],
+            log=LOG, schedule_strategy='last_finished',
+            executor_factory=periodics.ExistingExecutor(
+                self._periodic_executor))
         self._periodic_thread = threading.Thread(
             target=self._periodic_worker.start, name='craton-periodic',
             daemon=True)
@@ -94,8 +100,11 @@ class ConductorService:
         """
         if self._periodic_worker is not None:
             self._periodic_worker.stop()
-            self._periodic_thread.join(timeout=5)
-            self._periodic_worker.wait(timeout=5)
+            self._periodic_executor.shutdown(wait=False)
+            # The worker's loop ends at once unless a periodic hangs (an
+            # engine that does not answer); its daemon thread then ends
+            # with that call, and stopping does not wait for it.
+            self._periodic_thread.join(timeout=1)
         self.jobs.shutdown()
         self.builds.shutdown()
         if graceful:
@@ -216,10 +225,12 @@ class ConductorService:
         images.remove_all(task_uuid, self.conf, self.driver)
 
 
-def _every(spacing, func):
-    """``func`` as a futurist periodic callable run every ``spacing`` s."""
+def _every(name, spacing, func):
+    """``func`` as a futurist periodic callable, run ``spacing`` seconds
+    after its previous run finished, named ``name`` in futurist's logs.
+    """
     @periodics.periodic(spacing)
     def run():
         func()
-    run.__name__ = getattr(func, '__name__', 'periodic')
+    run.__name__ = run.__qualname__ = 'craton-%s' % name
     return run

@@ -2,6 +2,7 @@
 """Claims, bounded pools, sweep and recovery of the conductor service."""
 
 import threading
+import time
 from unittest import mock
 
 from craton.common import states
@@ -161,6 +162,44 @@ class ServiceTestCase(base.TestCase):
             threading.Event().wait(0.01)
         # Beats go on after one failed and while another periodic hangs.
         self.assertGreaterEqual(len(beats), 3)
+
+    def test_a_slow_periodic_waits_its_spacing_after_each_run(self):
+        self.config(heartbeat_interval=3600, sweep_interval=3600,
+                    group='conductor')
+        runs = []
+
+        def slow():
+            started = time.monotonic()
+            time.sleep(1.2)     # longer than its spacing
+            runs.append((started, time.monotonic()))
+        self.svc.driver.periodic_tasks = lambda: [('slow', 1, slow)]
+        self.svc.start()
+        self.addCleanup(self.svc.stop, graceful=False)
+        for _ in range(600):
+            if len(runs) >= 2:
+                break
+            threading.Event().wait(0.01)
+        self.assertGreaterEqual(len(runs), 2)
+        # The second run starts a spacing after the first one ended, not
+        # as soon as it ended.
+        self.assertGreaterEqual(runs[1][0] - runs[0][1], 0.9)
+
+    def test_stop_does_not_wait_for_a_hung_periodic(self):
+        self.config(heartbeat_interval=3600, sweep_interval=3600,
+                    group='conductor')
+        entered, stuck = threading.Event(), threading.Event()
+        self.addCleanup(stuck.set)
+
+        def hung():
+            entered.set()
+            stuck.wait(60)
+        self.svc.driver.periodic_tasks = lambda: [('hung', 1, hung)]
+        self.svc.start()
+        self.assertTrue(entered.wait(10))
+        started = time.monotonic()
+        self.svc.stop(graceful=False)
+        # Before: the conductor waited 10 s for it.
+        self.assertLess(time.monotonic() - started, 5)
 
     def test_cancel_wakes_running_job(self):
         uuid = self._job()
