@@ -42,6 +42,8 @@ RPC_CLIENT = 'craton.conductor.rpcapi'
 # chosen by it, and the option's own definition.
 DRIVER_ROOMS = ('craton/conductor/drivers/', 'craton/conf/')
 DRIVER_OPTION = 'execution_driver'
+# The drivers' names, as [conductor] execution_driver gives them.
+DRIVER_NAMES = ('docker', 'swarm')
 
 
 def module_files(root=ROOT):
@@ -77,7 +79,11 @@ def _imported(module, tree, is_package, modules):
     """
     targets = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
+        if _dynamic_import(node):
+            # importlib.import_module('craton....') / __import__ with a
+            # constant name: an import all the same.
+            targets.add(node.args[0].value)
+        elif isinstance(node, ast.Import):
             targets.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ''
@@ -90,6 +96,20 @@ def _imported(module, tree, is_package, modules):
                 child = '%s.%s' % (base, alias.name)
                 targets.add(child if child in modules else base)
     return {t for t in targets if t in modules}
+
+
+def _dynamic_import(node):
+    """Whether ``node`` is ``import_module('…')`` or ``__import__('…')``
+    with a constant module name.
+    """
+    if not isinstance(node, ast.Call) or not node.args:
+        return False
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(
+        func, 'id', None)
+    return (name in ('import_module', '__import__') and
+            isinstance(node.args[0], ast.Constant) and
+            isinstance(node.args[0].value, str))
 
 
 def import_graph(root=ROOT):
@@ -159,10 +179,25 @@ def api_imports_of_conductor(graph):
     return wrong
 
 
+def _names_a_driver(node):
+    """Whether ``node`` compares something with a driver's name (a
+    constant of :data:`DRIVER_NAMES`, or a driver's ``NAME``).
+    """
+    if not isinstance(node, ast.Compare):
+        return False
+    for side in [node.left] + node.comparators:
+        if isinstance(side, ast.Constant) and side.value in DRIVER_NAMES:
+            return True
+        if isinstance(side, ast.Attribute) and side.attr == 'NAME':
+            return True
+    return False
+
+
 def driver_option_readers(root=ROOT):
     """``{module: line numbers}`` where a module outside the drivers and
-    the configuration reads ``execution_driver`` (``conf.conductor.
-    execution_driver``, or the name as a string, e.g. in ``getattr``).
+    the configuration asks which driver is configured: it reads
+    ``execution_driver`` (``conf.conductor.execution_driver``, or the name
+    as a string, e.g. in ``getattr``) or compares with a driver's name.
     """
     found = {}
     top = os.path.dirname(root)
@@ -174,7 +209,8 @@ def driver_option_readers(root=ROOT):
             node.lineno for node in ast.walk(_parse(path))
             if (isinstance(node, ast.Attribute) and
                 node.attr == DRIVER_OPTION) or
-            (isinstance(node, ast.Constant) and node.value == DRIVER_OPTION))
+            (isinstance(node, ast.Constant) and node.value == DRIVER_OPTION) or
+            _names_a_driver(node))
         if lines:
             found[module] = lines
     return found
@@ -245,3 +281,25 @@ class TestCycleFinder(unittest.TestCase):
                    'craton.exception', 'craton.common.exception'}
         self.assertEqual(modules, _imported('craton.api.mod', tree, False,
                                             modules))
+
+    def test_dynamic_imports_count(self):
+        tree = ast.parse('import importlib\n'
+                         'def f():\n'
+                         '    importlib.import_module('
+                         '"craton.conductor.builds.fetch")\n'
+                         '    __import__("craton.conductor.manager")\n'
+                         '    importlib.import_module(name)\n')
+        modules = {'craton.conductor.builds.fetch',
+                   'craton.conductor.manager'}
+        self.assertEqual(modules, _imported('craton.api.mod', tree, False,
+                                            modules))
+
+    def test_naming_a_driver_counts(self):
+        for code, named in (('driver.NAME == "swarm"', True),
+                            ('"docker" != kind', True),
+                            ('x.NAME in names', True),
+                            ('kind == "local"', False),
+                            ('name = "swarm"', False)):
+            node = ast.parse(code).body[0]
+            value = getattr(node, 'value', None)
+            self.assertEqual(named, _names_a_driver(value), code)
