@@ -33,8 +33,16 @@ class SwarmImages:
 
     def prepare_image(self, task):
         """Make the Swarm nodes hold the task's pushed image; see
-        :func:`.sync.distribute` (raises ImageNotDistributed).
+        :func:`.sync.distribute`.
+
+        :raises ImageNotDistributed: the image was never pushed to the
+            registry (no ``registry_digest``), or no node holds it.
         """
+        if not task.registry_digest:
+            raise exception.ImageNotDistributed(
+                reason='image %s of task %s is not in [docker] registry, '
+                       'which Swarm nodes pull from; rebuild the task'
+                       % (task.image, task.uuid))
         sync.distribute(task, self.conf)
 
     def remove_images(self, task_uuid, keep=(), client=None):

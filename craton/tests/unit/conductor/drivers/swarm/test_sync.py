@@ -593,6 +593,15 @@ class TestSyncTask(SyncTestCase):
         self.assertFalse(self.sync_task(task, client))
         self.assertRaises(exception.TaskNotFound, task.refresh)
 
+    def test_an_image_never_pushed_is_an_error(self):
+        task = self.make_task(digest=None)
+        client = self.swarm({'craton-node1': [STARTED_AND_FAILED]})
+        self.assertTrue(self.sync_task(task))
+        task.refresh()
+        self.assertEqual(states.TASK_ERROR, task.status)
+        self.assertIn('is not in [docker] registry', task.status_reason)
+        self.assertEqual([], client.api.created)
+
     def test_rows_of_the_previous_image_are_replaced(self):
         task = self.make_task()
         self.dbapi.set_task_node(task.uuid, 'gone', 'old-node', 'synced',
