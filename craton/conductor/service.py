@@ -14,6 +14,7 @@ import futurist
 from futurist import periodics
 from oslo_log import log as logging
 
+from craton.common import archives
 from craton.common import context as craton_context
 from craton.common import exception
 from craton.common import states
@@ -26,6 +27,11 @@ from craton.db import api as db_api
 from craton.objects import task as task_obj
 
 LOG = logging.getLogger(__name__)
+
+# What a claimed task's build starts from; and how many builds one claim
+# runs when the task keeps changing under them (the sweep does the rest).
+_BUILDABLE = (states.TASK_PENDING, states.TASK_BUILDING)
+_BUILD_ROUNDS = 3
 
 
 class ConductorService:
@@ -199,22 +205,33 @@ class ConductorService:
         return True
 
     def _build(self, task_uuid):
-        """Build a claimed task; one left ``syncing`` (its conductor died
-        while the driver distributed the image) is only distributed again.
+        """Bring a claimed task's build to an end, then release the claim.
+
+        A ``pending`` or ``building`` task is built; one left ``syncing``
+        (its conductor died while the driver distributed the image) is
+        only distributed again; a ``ready`` or ``error`` one (a late or
+        repeated cast) and an upload waiting for its archive are left
+        alone. A build that stopped because the task changed under it (a
+        new source, a rebuild) leaves it ``pending``: it is built again at
+        once, not at the next sweep.
         """
         try:
-            task = task_obj.Task.get(self.context, task_uuid)
-        except exception.TaskNotFound:
-            return
-        try:
-            if task.status == states.TASK_SYNCING and task.registry_digest:
-                LOG.warning('Task %s was left syncing; distributing its '
-                            'image again', task_uuid)
-                builder.distribute(task, self.conf, self.driver,
-                                   owner=self.host)
-            else:
-                builder.build_task(task, self.conf, self.driver,
-                                   owner=self.host)
+            for _round in range(_BUILD_ROUNDS):
+                try:
+                    task = task_obj.Task.get(self.context, task_uuid)
+                except exception.TaskNotFound:
+                    return
+                if task.status == states.TASK_SYNCING:
+                    LOG.warning('Task %s was left syncing; distributing its '
+                                'image again', task_uuid)
+                    builder.distribute(task, self.conf, self.driver,
+                                       owner=self.host)
+                elif (task.status in _BUILDABLE and
+                      not archives.awaits_archive(task.source)):
+                    builder.build_task(task, self.conf, self.driver,
+                                       owner=self.host)
+                else:
+                    return
         finally:
             self.dbapi.release_task(task_uuid, self.host)
 

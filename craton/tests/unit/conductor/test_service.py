@@ -5,6 +5,7 @@ import threading
 import time
 from unittest import mock
 
+from craton.common import fsm
 from craton.common import states
 from craton.conductor import manager
 from craton.conductor import pools
@@ -12,6 +13,7 @@ from craton.conductor import rpcapi
 from craton.conductor import service
 from craton.db import api as db_api
 from craton.objects import job as job_obj
+from craton.objects import task as task_obj
 from craton.tests import base
 
 TASK_UUID = '00000000-0000-0000-0000-000000000000'
@@ -200,6 +202,42 @@ class ServiceTestCase(base.TestCase):
         self.svc.stop(graceful=False)
         # Before: the conductor waited 10 s for it.
         self.assertLess(time.monotonic() - started, 5)
+
+    def _task(self, status, source=None):
+        task = task_obj.Task(
+            self.context, name='t-%s' % status, project_id='p',
+            source=source or {'type': 'local', 'path': '/x'},
+            command=['sh'], timeout=5, status=status, approval='pending',
+            visibility='private', build_number=0)
+        task.create()
+        self.assertTrue(self.dbapi.claim_task(task.uuid, 'c1'))
+        return task.uuid
+
+    def test_a_late_cast_leaves_finished_and_waiting_tasks_alone(self):
+        uuids = [self._task(states.TASK_READY), self._task(states.TASK_ERROR),
+                 self._task(states.TASK_PENDING, {'type': 'upload'})]
+        with mock.patch.object(service.builder, 'build_task') as build:
+            for uuid in uuids:
+                self.svc._build(uuid)
+        build.assert_not_called()
+        self.assertEqual([], self.dbapi.list_task_claims('c1'))
+
+    def test_a_build_stopped_by_a_change_is_built_again_at_once(self):
+        uuid = self._task(states.TASK_PENDING)
+        seen = []
+
+        def build(task, conf, driver, owner=None):
+            seen.append((task.status, owner))
+            if len(seen) == 2:
+                self.assertTrue(task.start_build(owner=owner))
+                self.assertTrue(task.transition(fsm.TASK_DONE, owner=owner))
+            # The first one lost its race to a rebuild: still pending.
+        with mock.patch.object(service.builder, 'build_task', build):
+            self.svc._build(uuid)
+        self.assertEqual([(states.TASK_PENDING, 'c1')] * 2, seen)
+        task = task_obj.Task.get(self.svc.context, uuid)
+        self.assertEqual((states.TASK_READY, None),
+                         (task.status, task.conductor))
 
     def test_cancel_wakes_running_job(self):
         uuid = self._job()
