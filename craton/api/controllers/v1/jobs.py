@@ -10,6 +10,7 @@ from craton.api.controllers.v1 import steps
 from craton.api.controllers.v1 import types
 from craton.api.controllers.v1 import utils
 from craton.common import exception
+from craton.common import fsm
 from craton.common import states
 from craton.objects import job as job_obj
 from craton.objects import task as task_obj
@@ -25,6 +26,10 @@ SORT_KEYS = ('created_at', 'updated_at', 'uuid', 'status')
 # The snapshot's hosts carry no timestamps; by default the list keeps the
 # snapshot's own order (by name).
 INVENTORY_SORT_KEYS = ('name', 'uuid')
+
+# A job's status changes a few times at most (pending, running, final), so
+# a cancel racing its runner lands within this many tries.
+_CANCEL_TRIES = 5
 
 
 def job_view(job):
@@ -100,9 +105,16 @@ class JobsController(base.RestController):
     def cancel(self, ident):
         job = get_job(ident)
         utils.authorize('craton:job:cancel', job)
-        if job.status not in states.JOB_FINAL:
-            job.update({'status': states.JOB_CANCELLING},
-                       expected_status=tuple(states.JOB_UNFINISHED))
+        # Through the job machine, conditional on the status read; a
+        # runner that moved the job meanwhile (pending -> running) makes
+        # the write miss, so ask again from where the job is now.
+        for _attempt in range(_CANCEL_TRIES):
+            if not fsm.job_can(job.status, fsm.JOB_CANCEL):
+                break       # already cancelling, or final
+            if job.update({'status': fsm.job_next(job.status,
+                                                  fsm.JOB_CANCEL)},
+                          expected_status=job.status):
+                break
             job.refresh()
         if job.status in states.JOB_FINAL:
             raise exception.InvalidState(

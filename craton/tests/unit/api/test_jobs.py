@@ -2,10 +2,12 @@
 """/v1/jobs: submission, inventory, cancel and step logs."""
 
 import types
+from unittest import mock
 
 import testtools
 
 from craton.api.controllers.v1 import job_submission
+from craton.common import states
 from craton.db import api as db_api
 from craton.objects import job as job_obj
 from craton.tests.unit.api import base
@@ -200,6 +202,24 @@ class TestReadAndCancel(JobTestCase):
                          self.casts['cancel_job'].call_args[0][2])
         # Again while cancelling: still accepted.
         self.post('/jobs/%s/cancel' % job['uuid'], status=202)
+
+    def test_cancel_racing_the_runner(self):
+        # The runner starts the job (pending -> running) between the
+        # cancel's read and its write: the cancel still lands.
+        job = self.submit(task='patch-host',
+                          inventory={'hosts': ['compute-01']}).json
+        real_update = job_obj.Job.update
+        raced = []
+
+        def update(obj, values, expected_status=None, conductor=None):
+            if not raced:
+                raced.append(1)
+                db_api.get_instance().update_job(
+                    obj.uuid, {'status': states.JOB_RUNNING})
+            return real_update(obj, values, expected_status, conductor)
+        with mock.patch.object(job_obj.Job, 'update', update):
+            resp = self.post('/jobs/%s/cancel' % job['uuid'], status=202)
+        self.assertEqual('cancelling', resp.json['status'])
 
     def test_cancel_finished(self):
         for status in ('succeeded', 'failed', 'error', 'cancelled'):
