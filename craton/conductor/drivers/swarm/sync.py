@@ -302,6 +302,89 @@ def _latest_by_node(tasks):
     return {node: task for node, (_, task) in latest.items()}
 
 
+class _NodeWatch:
+    """What a one-shot global service's tasks say, node by node, read one
+    round at a time (:meth:`poll`) until every node has an outcome.
+    """
+
+    def __init__(self, client, service_id, nodes, judge, timeout):
+        self.client = client
+        self.service_id = service_id
+        self.judge = judge
+        self.timeout = timeout
+        self.pending = {n.id: n for n in nodes}
+        self.results = {}
+        now = time.monotonic()
+        self.deadline = now + timeout
+        self.next_node_check = now + NODE_POLL
+        self.all_ended_since = None
+
+    def done(self, node, status, reason):
+        self.results[node.id] = NodeResult(node.id, node.hostname, status,
+                                           reason)
+        self.pending.pop(node.id, None)
+
+    def poll(self):
+        """One round: judge each node's task; fail nodes that went away,
+        that Swarm placed nothing on, or that ran out of time. Returns
+        True while some node has no outcome yet.
+        """
+        tasks = _latest_by_node(self.client.api.tasks(
+            filters={'service': self.service_id}))
+        for node in list(self.pending.values()):
+            task = tasks.get(node.id)
+            if task is not None:
+                status, reason = self.judge(task)
+                if status:
+                    self.done(node, status, reason)
+        if not self.pending:
+            return False
+        now = time.monotonic()
+        if now >= self.next_node_check:
+            self.next_node_check = now + NODE_POLL
+            self._check_nodes()
+        self._check_placement(tasks, now)
+        if self.pending and now >= self.deadline:
+            for node in list(self.pending.values()):
+                task = tasks.get(node.id) or {}
+                status = task.get('Status') or {}
+                last = status.get('State') or 'no task'
+                if status.get('Err'):
+                    last += ': %s' % status['Err']
+                self.done(node, FAILED, 'not done within %d s ([swarm] '
+                          'sync_timeout); last state: %s'
+                          % (self.timeout, last))
+        return bool(self.pending)
+
+    def _check_nodes(self):
+        current = {n.id: n for n in list_nodes(self.client)}
+        for node in list(self.pending.values()):
+            seen = current.get(node.id)
+            if seen is None:
+                self.done(node, FAILED, LEFT_SWARM)
+            elif seen.state != 'ready':
+                self.done(node, FAILED, 'the node went %s during the sync'
+                          % seen.state)
+            elif seen.availability != 'active':
+                self.done(node, FAILED, 'the node was set to %s during the '
+                          'sync' % seen.availability)
+
+    def _check_placement(self, tasks, now):
+        # Swarm creates a global service's tasks all at once: nodes still
+        # without one once every other node has answered are nodes it
+        # will not place on.
+        if any(n in tasks for n in self.pending):
+            self.all_ended_since = None
+            return
+        self.all_ended_since = self.all_ended_since or now
+        grace = NO_TASK_GRACE if tasks else 3 * NO_TASK_GRACE
+        if now - self.all_ended_since >= grace:
+            for node in list(self.pending.values()):
+                if node.id not in tasks:
+                    self.done(node, FAILED, 'Swarm placed no task on this '
+                              'node (placement constraints or resources)')
+
+
 def run_service(client, conf, template, mode, name, labels, nodes,
                 judge, busy_wait=0):
     """Run a one-shot global service and wait for ``nodes`` to report.
@@ -311,74 +394,25 @@ def run_service(client, conf, template, mode, name, labels, nodes,
     meanwhile, has no task while all others ended, or does not finish
     within ``[swarm] sync_timeout`` is ``failed`` with that reason. The
     service is always removed. Returns ``{node_id: NodeResult}``.
+
+    :raises SyncBusy: another conductor's service of that name stayed
+        longer than ``busy_wait`` seconds.
+    :raises docker.errors.APIError: the manager refused.
     """
     timeout = conf.swarm.sync_timeout
     service_id = _create_service(client, template, mode, name, labels,
                                  busy_wait, stale_after=timeout + 60)
-    pending = {n.id: n for n in nodes}
-    results = {}
-
-    def done(node, status, reason):
-        results[node.id] = NodeResult(node.id, node.hostname, status, reason)
-        pending.pop(node.id, None)
-
-    deadline = time.monotonic() + timeout
-    next_node_check = time.monotonic() + NODE_POLL
-    all_ended_since = None
+    watch = _NodeWatch(client, service_id, nodes, judge, timeout)
     try:
-        while pending:
-            tasks = _latest_by_node(client.api.tasks(
-                filters={'service': service_id}))
-            for node in list(pending.values()):
-                task = tasks.get(node.id)
-                if task is not None:
-                    status, reason = judge(task)
-                    if status:
-                        done(node, status, reason)
-            if not pending:
-                break
-            now = time.monotonic()
-            if now >= next_node_check:
-                next_node_check = now + NODE_POLL
-                current = {n.id: n for n in list_nodes(client)}
-                for node in list(pending.values()):
-                    seen = current.get(node.id)
-                    if seen is None:
-                        done(node, FAILED, LEFT_SWARM)
-                    elif seen.state != 'ready':
-                        done(node, FAILED, 'the node went %s during the '
-                             'sync' % seen.state)
-                    elif seen.availability != 'active':
-                        done(node, FAILED, 'the node was set to %s during '
-                             'the sync' % seen.availability)
-            # Swarm creates a global service's tasks all at once: nodes
-            # still without one once every other node has answered are
-            # nodes it will not place on.
-            if all(n not in tasks for n in pending):
-                all_ended_since = all_ended_since or now
-                grace = NO_TASK_GRACE if tasks else 3 * NO_TASK_GRACE
-                if now - all_ended_since >= grace:
-                    for node in list(pending.values()):
-                        if node.id not in tasks:
-                            done(node, FAILED, 'Swarm placed no task on '
-                                 'this node (placement constraints or '
-                                 'resources)')
-            else:
-                all_ended_since = None
-            if pending and now >= deadline:
-                for node in list(pending.values()):
-                    task = tasks.get(node.id) or {}
-                    status = task.get('Status') or {}
-                    last = status.get('State') or 'no task'
-                    if status.get('Err'):
-                        last += ': %s' % status['Err']
-                    done(node, FAILED, 'not done within %d s ([swarm] '
-                         'sync_timeout); last state: %s' % (timeout, last))
-            if pending:
-                time.sleep(POLL)
+        # Every POLL seconds until each node has an outcome; poll() ends
+        # it at the deadline. This module's sleep, so tests drive it.
+        tenacity.Retrying(
+            retry=tenacity.retry_if_result(bool),
+            wait=tenacity.wait_fixed(POLL),
+            sleep=lambda seconds: time.sleep(seconds))(watch.poll)
     finally:
         remove_service(client, service_id)
-    return results
+    return watch.results
 
 
 def pull(client, conf, task_uuid, ref, nodes, extra_constraints=(),
