@@ -24,10 +24,12 @@ class BoundedPool:
         self._pool = futurist.ThreadPoolExecutor(max_workers=size)
 
     def has_room(self):
+        """Whether a worker is free now."""
         with self._lock:
             return len(self._active) < self.size
 
     def running(self, key):
+        """Whether work for ``key`` (a job or task UUID) runs here."""
         with self._lock:
             return key in self._active
 
@@ -60,8 +62,10 @@ class BoundedPool:
                 self._active.pop(key, None)
 
     def active(self):
+        """The keys of the work running now (a list)."""
         with self._lock:
             return list(self._active)
 
     def shutdown(self):
+        """Take no more work; running work goes on to its end."""
         self._pool.shutdown(wait=False)

@@ -118,6 +118,9 @@ class ConductorService:
 
     # Periodic tasks
     def heartbeat(self):
+        """Say this conductor is alive (registering again if its row went:
+        a database restored, or another conductor's clean-up).
+        """
         if not self.dbapi.touch_conductor(self.host):
             self.dbapi.register_conductor(self.host)
 
@@ -184,6 +187,7 @@ class ConductorService:
         self.runner.run(job_uuid)
 
     def cancel(self, job_uuid):
+        """Make a job the API moved to ``cancelling`` see it now."""
         if self.jobs.running(job_uuid):
             self.runner.cancel(job_uuid)
         else:
@@ -193,6 +197,10 @@ class ConductorService:
 
     # Builds
     def try_build(self, task_uuid, from_host=None):
+        """Claim a task's build and run it if a builder is free (as
+        :meth:`try_run` does for jobs; ``from_host``: take it over from
+        that dead conductor). False only when the pool is full.
+        """
         if self.builds.running(task_uuid):
             return True
         if not self.builds.has_room():

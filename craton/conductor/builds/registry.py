@@ -126,12 +126,18 @@ class RegistryClient:
                       if given else None)
 
     def close(self):
+        """Close the HTTP session's connections."""
         self.session.close()
 
     def _error(self, reason):
         return exception.RegistryError(registry=self.name, reason=reason)
 
     def base_url(self):
+        """``https://REGISTRY``, or ``http://REGISTRY`` for a registry
+        that answers only plain HTTP (tried in that order, once).
+
+        :raises RegistryError: it answers neither.
+        """
         if self._base is None:
             for scheme in ('https', 'http'):
                 url = '%s://%s' % (scheme, self.name)

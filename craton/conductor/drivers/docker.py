@@ -22,7 +22,8 @@ from craton.conductor.drivers import base
 from craton.conductor.drivers import engine_http
 from craton.conductor.drivers import output
 
-_ROOT_USERS = ('0', 'root')
+# A step never runs as these ([sandbox] user must name another).
+ROOT_USERS = ('0', 'root')
 
 # Seconds another conductor gets to finish starting a container it created
 # before this one takes over (see start()), and how often to look.
@@ -250,7 +251,7 @@ class DockerDriver(base.ExecutionDriver):
         name = base.step_name(spec.job_uuid, spec.step_index)
         labels = base.step_labels(spec)
         user = self.conf.sandbox.user
-        if user.partition(':')[0] in _ROOT_USERS:
+        if user.partition(':')[0] in ROOT_USERS:
             raise exception.CratonException(
                 "[sandbox] user is %r: task containers must not run as root;"
                 " set it to an unprivileged uid:gid such as 65534:65534."

@@ -153,16 +153,3 @@ def parse_result_line(raw, max_depth=64):
                       'that is not valid Unicode (a lone surrogate escape)'
                       % RESULT_MARKER)
     return value, None
-
-
-def parse_result(lines, max_bytes=1024 * 1024, max_depth=64):
-    """Find a step's result in ``lines`` of its stdout (str or bytes).
-
-    As :class:`ResultScanner`; for callers that hold the lines already.
-    """
-    scanner = ResultScanner(max_bytes, max_depth)
-    for line in lines or ():
-        if isinstance(line, str):
-            line = line.encode('utf-8', 'surrogateescape')
-        scanner.feed(line.rstrip(b'\r\n') + b'\n')
-    return scanner.result()

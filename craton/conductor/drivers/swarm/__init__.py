@@ -64,6 +64,7 @@ class SwarmDriver(swarm_images.SwarmImages, docker_driver.DockerDriver):
     every step operation.
     """
 
+    NAME = 'swarm'
     KIND = 'Service'
 
     def __init__(self, conf):
@@ -174,7 +175,7 @@ class SwarmDriver(swarm_images.SwarmImages, docker_driver.DockerDriver):
         service name is taken (another conductor's).
         """
         user = self.conf.sandbox.user
-        if user.partition(':')[0] in docker_driver._ROOT_USERS:
+        if user.partition(':')[0] in docker_driver.ROOT_USERS:
             raise exception.CratonException(
                 "[sandbox] user is %r: task containers must not run as root;"
                 " set it to an unprivileged uid:gid such as 65534:65534."

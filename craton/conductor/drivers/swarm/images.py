@@ -27,7 +27,6 @@ class SwarmImages:
     SwarmDriver` (a mixin: it needs ``self.conf``).
     """
 
-    NAME = 'swarm'
     needs_registry = True
     distributes_images = True
 

@@ -19,6 +19,18 @@ def _step(variables=None):
                                  task_uuid='task-uuid', variables=variables)
 
 
+
+def parse_result(lines, max_bytes=1024 * 1024, max_depth=64):
+    """A :class:`payload.ResultScanner` fed ``lines`` of stdout (str or
+    bytes): its ``(result, note)``.
+    """
+    scanner = payload.ResultScanner(max_bytes, max_depth)
+    for line in lines or ():
+        if isinstance(line, str):
+            line = line.encode('utf-8', 'surrogateescape')
+        scanner.feed(line.rstrip(b'\r\n') + b'\n')
+    return scanner.result()
+
 class TestBuildPayload(testtools.TestCase):
 
     def test_shape_matches_the_contract(self):
@@ -70,31 +82,31 @@ class TestParseResult(testtools.TestCase):
 
     def test_no_marker(self):
         self.assertEqual((None, None),
-                         payload.parse_result(['hello', 'world']))
-        self.assertEqual((None, None), payload.parse_result([]))
-        self.assertEqual((None, None), payload.parse_result(None))
+                         parse_result(['hello', 'world']))
+        self.assertEqual((None, None), parse_result([]))
+        self.assertEqual((None, None), parse_result(None))
 
     def test_object_after_marker(self):
-        self.assertEqual(({'a': 1}, None), payload.parse_result(
+        self.assertEqual(({'a': 1}, None), parse_result(
             ['x', '::craton-result::{"a": 1}', 'y']))
 
     def test_spaces_after_marker_and_line_endings(self):
-        self.assertEqual(({'a': 1}, None), payload.parse_result(
+        self.assertEqual(({'a': 1}, None), parse_result(
             ['::craton-result::    {"a": 1}  \r\n']))
 
     def test_last_marker_line_wins(self):
-        self.assertEqual(({'n': 2}, None), payload.parse_result(
+        self.assertEqual(({'n': 2}, None), parse_result(
             ['::craton-result:: {"n": 1}', 'between',
              '::craton-result:: {"n": 2}', 'after']))
 
     def test_last_marker_line_wins_even_if_malformed(self):
-        result, note = payload.parse_result(
+        result, note = parse_result(
             ['::craton-result:: {"n": 1}', '::craton-result:: {oops'])
         self.assertIsNone(result)
         self.assertIn('not valid JSON', note)
 
     def test_marker_must_start_the_line(self):
-        self.assertEqual((None, None), payload.parse_result(
+        self.assertEqual((None, None), parse_result(
             ['echo ::craton-result:: {"a": 1}',
              ' ::craton-result:: {"a": 1}']))
 
@@ -102,18 +114,18 @@ class TestParseResult(testtools.TestCase):
         for raw, kind in (('[1]', 'array'), ('"s"', 'string'),
                           ('3', 'number'), ('null', 'null'),
                           ('true', 'boolean')):
-            result, note = payload.parse_result(['::craton-result:: ' + raw])
+            result, note = parse_result(['::craton-result:: ' + raw])
             self.assertIsNone(result)
             self.assertIn(kind, note)
             self.assertIn('::craton-result::', note)
 
     def test_empty_after_marker(self):
-        result, note = payload.parse_result(['::craton-result::'])
+        result, note = parse_result(['::craton-result::'])
         self.assertIsNone(result)
         self.assertIn('not valid JSON', note)
 
     def test_bytes_lines(self):
-        self.assertEqual(({'ok': True}, None), payload.parse_result(
+        self.assertEqual(({'ok': True}, None), parse_result(
             [b'::craton-result:: {"ok": true}\n']))
 
 
