@@ -50,3 +50,18 @@ class CratonObject(ovo_base.VersionedObject,
     def _from_rows(cls, context, rows):
         """A list of objects, one per row."""
         return [cls._from_db_object(context, cls(), row) for row in rows]
+
+    @classmethod
+    def list_all(cls, context, filters=None, page=100):
+        """Every object ``cls.list`` finds with ``filters``, read ``page``
+        at a time in id order (a generator): for the service's own scans
+        of all projects, which must not hold thousands of rows at once.
+        """
+        marker = None
+        while True:
+            found = cls.list(context, filters, limit=page, marker=marker,
+                             sort_key='id')
+            yield from found
+            if len(found) < page:
+                return
+            marker = found[-1].uuid

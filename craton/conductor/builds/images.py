@@ -25,7 +25,6 @@ from craton.objects import job as job_obj
 
 LOG = logging.getLogger(__name__)
 
-PAGE = 100
 
 
 def tag(task_uuid, build_number):
@@ -91,21 +90,14 @@ def images_in_use(task_uuid):
     context = craton_context.get_admin_context()
     pinned = set()
     for status in sorted(states.JOB_UNFINISHED):
-        marker = None
-        while True:
-            jobs = job_obj.Job.list(context, {'status': status}, limit=PAGE,
-                                    marker=marker, sort_key='id')
-            for job in jobs:
-                for step in job.steps:
-                    if step.task_uuid != task_uuid:
-                        continue
-                    if step.image and '@' in step.image:
-                        pinned.add(step.image.rsplit('@', 1)[1])
-                    if step.image_digest:
-                        pinned.add(step.image_digest)
-            if len(jobs) < PAGE:
-                break
-            marker = jobs[-1].uuid
+        for job in job_obj.Job.list_all(context, {'status': status}):
+            for step in job.steps:
+                if step.task_uuid != task_uuid:
+                    continue
+                if step.image and '@' in step.image:
+                    pinned.add(step.image.rsplit('@', 1)[1])
+                if step.image_digest:
+                    pinned.add(step.image_digest)
     return pinned
 
 

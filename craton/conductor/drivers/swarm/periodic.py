@@ -28,19 +28,6 @@ from craton.conductor.drivers.swarm import sync
 from craton.objects import task as task_obj
 
 LOG = logging.getLogger(__name__)
-PAGE = 100
-
-
-def _tasks(context, status):
-    """Every task in ``status``, of every project, a page at a time."""
-    marker = None
-    while True:
-        tasks = task_obj.Task.list(context, {'status': status}, limit=PAGE,
-                                   marker=marker, sort_key='id')
-        yield from tasks
-        if len(tasks) < PAGE:
-            return
-        marker = tasks[-1].uuid
 
 
 def remove_stale_services(client, conf):
@@ -65,7 +52,8 @@ def resync(conf, client=None):
     ran = {}
     with docker_client.engine(conf, client) as client:
         remove_stale_services(client, conf)
-        tasks = [t for t in _tasks(context, states.TASK_READY)
+        tasks = [t for t in task_obj.Task.list_all(
+                     context, {'status': states.TASK_READY})
                  if t.registry_digest and t.image]
         if not tasks:
             return ran

@@ -100,6 +100,14 @@ class ObjectsTest(base.TestCase):
         task.create()
         return task
 
+    def test_list_all_reads_every_page_in_order(self):
+        made = [self._task('t%d' % i).uuid for i in range(5)]
+        admin = context.get_admin_context()
+        self.assertEqual(made, [t.uuid for t in task_obj.Task.list_all(
+            admin, {'status': 'ready'}, page=2)])
+        self.assertEqual(made[:1], [t.uuid for t in task_obj.Task.list_all(
+            admin, {'name': 't0'}, page=1)])
+
     def test_task_shared_roles_and_who_sees_it(self):
         task = task_obj.Task(
             self.context, project_id='project-a', name='t1',
