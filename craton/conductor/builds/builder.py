@@ -208,15 +208,7 @@ def build_task(task, conf, driver, client=None, workdir=None, owner=None):
     finally:
         if builddir:
             remove_tree(builddir)
-    # Pushed: jobs run REGISTRY/craton/task-<uuid>@<registry_digest>.
-    task.image, task.registry_digest = pushed or (tag, None)
-    task.image_digest = result.image_id
-    if (task.approval == states.APPROVAL_APPROVED and
-            task.approved_digest != task.image_digest):
-        LOG.info('Task %s now builds %s, not the approved %s: approval is '
-                 'pending again', task.uuid, task.image_digest,
-                 task.approved_digest)
-        task.reset_approval()
+    _set_image(task, pushed or (tag, None), result.image_id)
     if not distribute(task, conf, driver, owner):
         _forget_if_deleted(task, conf, driver)
         return
@@ -255,6 +247,22 @@ def distribute(task, conf, driver, owner=None):
                           '%s: %s' % (task.image, type(exc).__name__, exc),
                           owner)
     return _move(task, fsm.TASK_DONE, owner)
+
+
+def _set_image(task, reference, image_id):
+    """Give the task its new image (not saved: the next status write
+    carries it). ``reference`` is ``(image, registry_digest)``: a pushed
+    image runs as ``REGISTRY/craton/task-<uuid>@<registry_digest>``. An
+    approval of another image goes back to ``pending``.
+    """
+    task.image, task.registry_digest = reference
+    task.image_digest = image_id
+    if (task.approval == states.APPROVAL_APPROVED and
+            task.approved_digest != task.image_digest):
+        LOG.info('Task %s now builds %s, not the approved %s: approval is '
+                 'pending again', task.uuid, task.image_digest,
+                 task.approved_digest)
+        task.reset_approval()
 
 
 def _push(client, conf, task, image_id, driver):
