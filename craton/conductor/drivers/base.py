@@ -31,6 +31,9 @@ MAX_INLINE_PAYLOAD = 64 * 1024
 PAYLOAD_DIR = '/run/craton'
 PAYLOAD_FILE = PAYLOAD_DIR + '/payload.json'
 PAYLOAD_ENV = 'CRATON_PAYLOAD_FILE'
+# The step container's own /tmp, a private tmpfs; never a path of the host
+# (which is what bandit's B108 warns about).
+CONTAINER_TMP = '/tmp'  # nosec B108
 
 # Labels on everything a driver creates for a step: how find() and
 # cleanup_job() recognise it on any conductor.

@@ -65,10 +65,8 @@ class _StreamEnds(threading.Thread):
             self.close()
 
     def close(self):
-        try:
+        with contextlib.suppress(OSError):     # already closed
             self.sock.close()
-        except Exception:   # already closed
-            pass
 
     def ends(self, timeout):
         """``{stream: last byte was a newline}``, or {} if not known."""
@@ -111,7 +109,8 @@ def sandbox_kwargs(conf):
         'read_only': True,
         # noexec keeps downloaded binaries from running; interpreters read
         # their scripts, so python3 /tmp/x.py still works.
-        'tmpfs': {'/tmp': 'rw,noexec,nosuid,size=%s' % sandbox.tmpfs_size},
+        'tmpfs': {base.CONTAINER_TMP: 'rw,noexec,nosuid,size=%s'
+                  % sandbox.tmpfs_size},
         'pids_limit': sandbox.pids_limit,
         # Equal limits: no swap beyond the memory limit.
         'mem_limit': sandbox.memory,
@@ -261,7 +260,8 @@ class DockerDriver(base.ExecutionDriver):
                                              **sandbox_kwargs(self.conf))
         # HOME: the root is read-only; tools that keep caches under ~ need
         # somewhere to write.
-        env = {base.PAYLOAD_ENV: base.PAYLOAD_FILE, 'HOME': '/tmp'}
+        env = {base.PAYLOAD_ENV: base.PAYLOAD_FILE,
+               'HOME': base.CONTAINER_TMP}
         with self._engine_errors():
             # Creating a volume that exists returns it: safe under races.
             api.create_volume(name=name, labels=labels)

@@ -10,6 +10,7 @@ keeps waiting for the service's next task. So :func:`follow` reads in a
 thread and decides itself when the step is over.
 """
 
+import contextlib
 import queue
 import threading
 
@@ -48,13 +49,12 @@ class _Follower(threading.Thread):
 
     def close(self):
         """Stop reading: unblock the read, then release the connection."""
-        try:
-            # Shuts the socket down for reading: a read blocked in run()
-            # returns at once (closing the response alone would wait for
-            # that read to end, i.e. for the next log line).
+        # Shuts the socket down for reading: a read blocked in run()
+        # returns at once (closing the response alone would wait for that
+        # read to end, i.e. for the next log line). Already closed or
+        # released: nothing to unblock.
+        with contextlib.suppress(Exception):
             self.response.raw.shutdown()
-        except Exception:   # already closed or released
-            pass
         self.join(5)
         if not self.is_alive():
             self.response.close()

@@ -173,7 +173,7 @@ def service_spec(conf, spec, secrets, secret_ids, constraints, network):
         'ReadOnly': True,
         'CapabilityDrop': ['ALL'],
         # A Swarm tmpfs mount is rw,nosuid,nodev,noexec, like --tmpfs.
-        'Mounts': [{'Type': 'tmpfs', 'Target': '/tmp',
+        'Mounts': [{'Type': 'tmpfs', 'Target': base.CONTAINER_TMP,
                     'TmpfsOptions': {
                         'SizeBytes': docker_utils.parse_bytes(
                             sandbox.tmpfs_size),
