@@ -179,6 +179,24 @@ class Task(base.CratonObject):
         return self.transition((fsm.TASK_REBUILD, fsm.TASK_BUILD),
                                owner=owner)
 
+    def approve(self, user_id, at):
+        """Approve the image this object holds, by ``user_id`` at ``at``
+        (a datetime): written only while the task is still ``ready`` with
+        that ``image_digest``, so an approval never lands on an image the
+        approver did not see.
+
+        :returns: True when written (the object then holds the stored
+            row); False when the task was rebuilt, moved on or deleted
+            meanwhile (nothing written; :meth:`refresh` to look again).
+        """
+        row = self.dbapi().approve_task(self.uuid, self.image_digest, {
+            'approval': states.APPROVAL_APPROVED, 'approved_by': user_id,
+            'approved_at': at, 'approved_digest': self.image_digest})
+        if row is None:
+            return False
+        self._load(row)
+        return True
+
     def reset_approval(self):
         """Put approval back to ``pending`` and forget who approved which
         digest, because what an admin approved is no longer what would

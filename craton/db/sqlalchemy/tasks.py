@@ -189,6 +189,27 @@ class TaskMixin:
             raise exception.Duplicate(kind='task', name=values.get('name'))
         return crud.reload(models.Task, uuid)
 
+    def approve_task(self, uuid, image_digest, values):
+        """Write the approval ``values`` of a task only while it is
+        ``ready`` with the image ``image_digest`` (one conditional UPDATE):
+        an approval is bound to the image the approver saw.
+
+        :returns: the updated ``models.Task`` row; None when the task is
+            no longer ready with that image, or is gone.
+        """
+        values = dict(values, updated_at=timeutils.utcnow())
+        with session.writer() as s:
+            res = s.execute(
+                sa.update(models.Task)
+                .where(models.Task.uuid == uuid,
+                       models.Task.status == states.TASK_READY,
+                       models.Task.image_digest == image_digest)
+                .values(**values)
+                .execution_options(synchronize_session=False))
+            if res.rowcount != 1:
+                return None
+        return crud.reload(models.Task, uuid)
+
     def destroy_task(self, project_id, uuid, expected_status=None):
         """Delete a task, unless a workflow or an unfinished job uses it.
 

@@ -179,17 +179,20 @@ class TasksController(base.RestController):
     def approve(self, ident):
         task = task_views.get_task(ident)
         utils.authorize('craton:task:approve', task_views.target(task))
-        if task.status != states.TASK_READY:
-            raise exception.InvalidState(
-                reason="task '%s' is %s; only a ready task can be approved "
-                       "(wait for its build to finish)" % (task.name,
-                                                          task.status))
-        task.approval = states.APPROVAL_APPROVED
-        task.approved_by = utils.context().user_id
-        task.approved_at = timeutils.utcnow()
-        task.approved_digest = task.image_digest
-        task.save()
-        return task_views.task_view(task)
+        # A build may finish or start between the read and the write: the
+        # approval is written only for the image read, so look again once.
+        for _attempt in range(2):
+            if task.status != states.TASK_READY:
+                raise exception.InvalidState(
+                    reason="task '%s' is %s; only a ready task can be "
+                           "approved (wait for its build to finish)"
+                           % (task.name, task.status))
+            if task.approve(utils.context().user_id, timeutils.utcnow()):
+                return task_views.task_view(task)
+            task.refresh()
+        raise exception.InvalidState(
+            reason="task '%s' changed meanwhile (it is %s now); try again"
+            % (task.name, task.status))
 
     @types.expose(types.jsontype, types.text, body=types.jsontype)
     def reject(self, ident, body=None):

@@ -4,6 +4,7 @@
 import fixtures
 
 from craton.common import fsm
+from craton.db import api as db_api
 from craton.objects import task as task_obj
 from craton.tests.unit.api import base
 
@@ -253,6 +254,44 @@ class TestActions(base.APITestCase):
         resp = self.post('/tasks/patch-host/approve', status=409)
         self.assertError(resp, 409, 'craton.invalid_state',
                          ('patch-host', 'building'))
+
+    def test_approve_racing_a_build(self):
+        # A rebuild finishes with another image between the approve's
+        # read and its write: the approval must not land on an image the
+        # admin did not see; the second look approves the new one.
+        task = self.make_task(approval='pending', approved_digest=None)
+        real = task_obj.Task.approve
+        rebuilt = 'sha256:' + 'e' * 64
+
+        def approve(obj, user_id, at):
+            if obj.image_digest != rebuilt:
+                db_api.get_instance().update_task(None, task.uuid,
+                                       {'image_digest': rebuilt})
+            return real(obj, user_id, at)
+        self.useFixture(fixtures.MockPatchObject(task_obj.Task, 'approve',
+                                                 approve))
+        resp = self.post('/tasks/patch-host/approve', status=200)
+        self.assertEqual(('approved', rebuilt),
+                         (resp.json['approval'], resp.json['image_digest']))
+        stored = task_obj.Task.get(self.ctx(), task.uuid)
+        self.assertEqual(rebuilt, stored.approved_digest)
+
+    def test_approve_racing_a_rebuild_that_is_still_running(self):
+        task = self.make_task(approval='pending', approved_digest=None)
+        real = task_obj.Task.approve
+
+        def approve(obj, user_id, at):
+            db_api.get_instance().update_task(None, task.uuid,
+                                              {'status': 'building'})
+            return real(obj, user_id, at)
+        self.useFixture(fixtures.MockPatchObject(task_obj.Task, 'approve',
+                                                 approve))
+        resp = self.post('/tasks/patch-host/approve', status=409)
+        self.assertError(resp, 409, 'craton.invalid_state',
+                         ('patch-host', 'building'))
+        stored = task_obj.Task.get(self.ctx(), task.uuid)
+        self.assertEqual(('pending', None),
+                         (stored.approval, stored.approved_digest))
 
     def test_reject(self):
         self.make_task()
