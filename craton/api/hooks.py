@@ -9,6 +9,7 @@ from oslo_log import log
 from pecan import hooks
 
 from craton.common import context
+from craton.common import exception
 from craton.conductor import rpcapi
 
 LOG = log.getLogger(__name__)
@@ -53,8 +54,21 @@ class ContextHook(hooks.PecanHook):
     """
 
     def before(self, state):
-        state.request.context = context.RequestContext.from_environ(
-            state.request.environ)
+        ctx = context.RequestContext.from_environ(state.request.environ)
+        # Every resource belongs to a project (API.md: a token not scoped
+        # to a project is 403). Refused before any lookup, so such a token
+        # cannot even tell whether a UUID exists.
+        if ctx.project_id is None and _is_resource(state.request.path):
+            raise exception.ProjectScopeRequired()
+        state.request.context = ctx
+
+
+def _is_resource(path):
+    """Whether ``path`` names a resource of ``/v1`` (not the root or the
+    version documents, which anyone may read).
+    """
+    parts = [p for p in path.split('/') if p]
+    return len(parts) >= 2 and parts[0] == 'v1'
 
 
 class RPCHook(hooks.PecanHook):

@@ -69,6 +69,15 @@ class Forbidden(CratonException):
     error_code = 'craton.forbidden'
 
 
+class ProjectScopeRequired(Forbidden):
+    """The token is not scoped to a project (unscoped, or system- or
+    domain-scoped): every resource belongs to a project.
+    """
+
+    msg_fmt = ('This request needs a token scoped to a project; ask Keystone '
+               'for one (for example with --os-project-name).')
+
+
 class NotFound(CratonException):
     msg_fmt = 'Resource could not be found.'
     code = 404
