@@ -137,10 +137,6 @@ class Op:
         self.cross, self.visible = cross, visible
         self.data, self.headers = data, headers
 
-    def label(self):
-        return '%s %s%s' % (self.method, self.path,
-                            ' [%s]' % self.owner if self.owner else '')
-
 
 def archive():
     """A gzipped tar holding only a Dockerfile (a cheap build)."""
@@ -572,6 +568,25 @@ class PersonaMatrixTest(testtools.TestCase):
                        204, 2, owner, item(kind, kind, fresh=True),
                        visible=private),
                 ]
+        # Creates that name another project's resource by UUID: 400 naming
+        # the field, as for one that does not exist (API.md, Basics).
+        for owner in ('A', 'B'):
+            res = cls.res[owner]
+            ops += [
+                Op('host create in region', 'POST', '/v1/hosts', 'create_ref',
+                   201, 2, owner, body=lambda r=res: {
+                       'name': unique('hs'), 'region': r['region']}),
+                Op('cell create in region', 'POST', '/v1/cells', 'create_ref',
+                   201, 2, owner, body=lambda r=res: {
+                       'name': unique('cl'), 'region': r['region']}),
+                Op('workflow create with task', 'POST', '/v1/workflows',
+                   'create_ref', 201, 2, owner, body=lambda r=res: {
+                       'name': unique('wf'), 'steps': [{'task': r['task']}]}),
+                Op('job create on host', 'POST', '/v1/jobs', 'create_ref',
+                   202, 2, owner, body=lambda r=res: {
+                       'task': cls.job_task,
+                       'inventory': {'hosts': [r['host']]}}),
+            ]
         # A UUID that is nobody's: the same answer as another project's
         # resource (404), so that no caller learns which UUIDs exist.
         for kind, plural in (('task', 'tasks'), ('workflow', 'workflows'),
@@ -595,6 +610,10 @@ class PersonaMatrixTest(testtools.TestCase):
             return op.ok if p.level >= LEVEL['admin'] else 403
         if op.kind == 'create':
             return op.ok if p.level >= op.level else 403
+        if op.kind == 'create_ref':
+            if p.level < op.level:
+                return 403
+            return op.ok if p.project == op.owner else 400
         if p.project == op.owner:
             return op.ok if p.level >= op.level else 403
         if not op.visible(p, op.owner):
@@ -632,9 +651,10 @@ class PersonaMatrixTest(testtools.TestCase):
                     found.append('%s %s %s [%s] now answers %s as expected: '
                                  'remove it from KNOWN_BUGS' % (key + (got,)))
                 if got != want:
-                    line = '%-9s %-6s %-34s [%s] expected %s, got %s: %s' % (
-                        p.name, op.method, op.path, op.owner or '-', want,
-                        got, resp.text[:200].replace('\n', ' '))
+                    line = ('%-12s %-6s %-30s [%s] (%s) expected %s, got '
+                            '%s: %s' % (p.name, op.method, op.path,
+                                        op.owner or '-', op.name, want, got,
+                                        resp.text[:200].replace('\n', ' ')))
                     if key in KNOWN_BUGS:
                         known_hit.append(line + '  (KNOWN: %s)'
                                          % KNOWN_BUGS[key])
