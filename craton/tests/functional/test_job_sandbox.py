@@ -15,10 +15,15 @@ from craton.tests.functional import jobtask
 from craton.tests.functional import swarmenv
 
 # [sandbox] max_log_bytes of these tests: small, so a flood is cut early.
+# The engine keeps about 48 times this of a step's output (the size of its
+# log file, output.log_options) and the result is read from what it keeps:
+# a big_result step's line must fit in it.
 MAX_LOG = 2 * 1024 * 1024
 # What a flood step writes: 8 KiB lines, 2 GiB in all, then its result.
 FLOOD_LINE = b'x' * 8191 + b'\n'
 FLOOD_BYTES = 2 * 1024 ** 3
+# The JSON string in the result line a big_result step writes.
+BIG_RESULT_BYTES = 50 * 1024 * 1024
 
 HOSTILE = textwrap.dedent('''\
     import json, os, signal, socket, sys, time
@@ -60,6 +65,15 @@ HOSTILE = textwrap.dedent('''\
         for _ in range(variables['bytes'] // len(block)):
             out.write(block)
         out.write(b'::craton-result:: {"flood": "done"}\\n')
+        out.flush()
+        sys.exit(0)
+    elif attack == 'big_result':
+        out = sys.stdout.buffer
+        out.write(b'::craton-result:: {"big": "')
+        block = b'x' * (1024 * 1024)
+        for _ in range(variables['bytes'] // len(block)):
+            out.write(block)
+        out.write(b'"}\\n')
         out.flush()
         sys.exit(0)
     elif attack == 'ignore_sigterm':
@@ -174,6 +188,24 @@ class HostileStepsTest(testtools.TestCase):
         resp = self.api.request('GET', '/v1/jobs/%s/steps/0/logs' % uuid,
                                 200, params={'offset': 0})
         self.assertEqual('true', resp.headers['X-Craton-Log-Truncated'])
+
+    def test_big_result_is_ignored(self):
+        job = self.api.wait_job(self.submit('big_result',
+                                            bytes=BIG_RESULT_BYTES),
+                                timeout=120)
+        # The exit code alone decides.
+        self.assertEqual('succeeded', job['status'], job)
+        self.assertEqual(['succeeded', 'succeeded'],
+                         [s['status'] for s in job['steps']])
+        step = job['steps'][0]
+        self.assertEqual(0, step['exit_code'])
+        # No result is kept as {} (runner: the database's empty dict).
+        self.assertEqual({}, step['result'])
+        self.assertIn('result ignored: the JSON of the last '
+                      '::craton-result:: line is larger than [sandbox] '
+                      'max_result_bytes', step['status_reason'])
+        self.assertEqual({}, job['steps'][1]['result']['results'])
+        self.assert_healthy()
 
     def test_sigterm_ignored_past_timeout_is_killed(self):
         timeout = 3
