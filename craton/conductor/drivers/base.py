@@ -162,6 +162,17 @@ class ExecutionDriver(abc.ABC):
         once for a container that is gone or was never started.
         """
 
+    def follow_output(self, handle, skip_bytes=0):
+        """Yield ``(stream, bytes)`` of the step's output, following it
+        until it exits, without the first ``skip_bytes`` bytes of the
+        interleaved output: :meth:`stream_logs` with each piece's stream
+        (``output.STDOUT`` or ``output.STDERR``) kept.
+        """
+        decoder = output.OutputDecoder()
+        return output.skip_pairs(
+            decoder.decode(self.log_frames(handle, follow=True)),
+            skip_bytes)
+
     def stream_logs(self, handle, skip_bytes=0):
         """Yield the step's output as bytes, following it until it exits.
 

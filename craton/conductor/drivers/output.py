@@ -179,10 +179,12 @@ class OutputDecoder:
             yield from self.finish(ends() if ends and self._owed else None)
 
 
-def skip_prefix(pairs, skip_bytes):
-    """Yield the pairs' bytes as one stream without its first skip_bytes."""
+def skip_pairs(pairs, skip_bytes):
+    """Yield the ``(stream, bytes)`` pairs without the first
+    ``skip_bytes`` bytes of the interleaved output.
+    """
     remaining = skip_bytes
-    for _stream, chunk in pairs:
+    for stream, chunk in pairs:
         if remaining:
             if len(chunk) <= remaining:
                 remaining -= len(chunk)
@@ -190,4 +192,10 @@ def skip_prefix(pairs, skip_bytes):
             chunk = chunk[remaining:]
             remaining = 0
         if chunk:
-            yield chunk
+            yield stream, chunk
+
+
+def skip_prefix(pairs, skip_bytes):
+    """Yield the pairs' bytes as one stream without its first skip_bytes."""
+    for _stream, chunk in skip_pairs(pairs, skip_bytes):
+        yield chunk

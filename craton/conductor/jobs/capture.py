@@ -38,20 +38,23 @@ class _LogPump(threading.Thread):
     container writes or exits; the step runner keeps polling meanwhile.
     """
 
-    def __init__(self, driver, handle, writer):
+    def __init__(self, driver, handle, writer, scanner=None):
         super().__init__(name='craton-log-%s' % handle.id[:12], daemon=True)
         self.driver = driver
         self.handle = handle
         self.writer = writer
+        self.scanner = scanner  # fed stdout as it streams, if given
         self.ended = False      # the stream ended by itself
         self.error = None
 
     def run(self):
         try:
             # Resume exactly where stored + buffered output ends.
-            for data in self.driver.stream_logs(
+            for stream, data in self.driver.follow_output(
                     self.handle, skip_bytes=self.writer.position):
                 self.writer.write(data)
+                if self.scanner is not None and stream == output.STDOUT:
+                    self.scanner.feed(data)
             self.ended = True
         except logs.LogWriterClosed:
             pass    # abandoned or taken over: the step runner knows why
@@ -84,10 +87,19 @@ class OutputCapture:
         self.writer = None
         self.pump = None
         self.scanner = None     # the result, found by drain()
+        # stdout as it streamed, from byte 0: the result when the engine's
+        # log file lost its beginning (it keeps a bounded size; see
+        # drivers/output.log_options). None when the stream was not seen
+        # whole (a resumed or taken-over step).
+        self._streamed = None
+        self._seen = 0          # bytes the final re-read got
 
     def start(self):
         """Follow the log from what is already stored."""
-        self._new_writer()
+        self.writer = self._writer()
+        if self.writer.position == 0:
+            self._streamed = self._new_scanner()
+        self._start_pump()
 
     def keep_streaming(self):
         """Start a new pump if the stream broke (an engine restart) while
@@ -129,6 +141,7 @@ class OutputCapture:
                         self.tools.log_drain_timeout)
         # Store what the pump gave; from here on only this method writes.
         self.close()
+        received = self.writer.position
         cut = self.writer.cut
         self.writer = self._writer(self.writer.offset, cut)
         try:
@@ -142,6 +155,12 @@ class OutputCapture:
         if self.writer.cut:
             notes.append('log cut at %d bytes ([sandbox] max_log_bytes)'
                          % self.writer.max_bytes)
+        if (self._streamed is not None and not self.pump.is_alive() and
+                self._seen < received and
+                self.scanner.result() == (None, None)):
+            # The engine no longer holds the beginning of the output: a
+            # result line there was seen only as it streamed.
+            self.scanner = self._streamed
         return notes
 
     def _read_whole_output(self):
@@ -170,10 +189,13 @@ class OutputCapture:
         self.pump.join(seconds)
         self.flush()
 
-    def _read_output_once(self):
-        self.scanner = payload.ResultScanner(
+    def _new_scanner(self):
+        return payload.ResultScanner(
             self.tools.conf.sandbox.max_result_bytes,
             self.tools.conf.api.max_json_depth)
+
+    def _read_output_once(self):
+        self.scanner = self._new_scanner()
         decoder = output.OutputDecoder()
         skip = self.writer.position
         seen = 0
@@ -184,6 +206,7 @@ class OutputCapture:
                 self.writer.write(data[max(skip - seen, 0):])
             seen += len(data)
             self.writer.flush_if_due()
+        self._seen = seen
         names = {output.STDOUT: 'stdout', output.STDERR: 'stderr'}
         return ['the last line of %s was 16 KiB or longer; the engine '
                 'cannot tell whether it ended with a newline, one was '
@@ -212,7 +235,8 @@ class OutputCapture:
         self._start_pump()
 
     def _start_pump(self):
-        self.pump = _LogPump(self.driver, self.handle, self.writer)
+        self.pump = _LogPump(self.driver, self.handle, self.writer,
+                             self._streamed)
         self.pump.start()
 
     def _resync(self):
@@ -232,6 +256,9 @@ class OutputCapture:
         LOG.warning('Log of %s of job %s moved on to byte %d without us; '
                     'following it', job_tools.step_label(self.step),
                     self.job.uuid, self.step.log_bytes)
+        # The stream now resumes past bytes another writer stored: what
+        # it shows of stdout has a gap.
+        self._streamed = None
         self._new_writer()
 
     def close(self):

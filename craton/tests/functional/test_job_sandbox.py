@@ -16,9 +16,10 @@ from craton.tests.functional import swarmenv
 
 # [sandbox] max_log_bytes of these tests: small, so a flood is cut early.
 # The engine keeps about 48 times this of a step's output (the size of its
-# log file, output.log_options) and the result is read from what it keeps:
-# a big_result step's line must fit in it.
+# log file, output.log_options): an early_result step writes more than that
+# after its result line.
 MAX_LOG = 2 * 1024 * 1024
+ENGINE_KEEPS = 48 * MAX_LOG + 1024 * 1024
 # What a flood step writes: 8 KiB lines, 2 GiB in all, then its result.
 FLOOD_LINE = b'x' * 8191 + b'\n'
 FLOOD_BYTES = 2 * 1024 ** 3
@@ -65,6 +66,14 @@ HOSTILE = textwrap.dedent('''\
         for _ in range(variables['bytes'] // len(block)):
             out.write(block)
         out.write(b'::craton-result:: {"flood": "done"}\\n')
+        out.flush()
+        sys.exit(0)
+    elif attack == 'early_result':
+        out = sys.stdout.buffer
+        out.write(b'::craton-result:: {"early": true}\\n')
+        block = (b'y' * 8191 + b'\\n') * 128
+        for _ in range(variables['bytes'] // len(block)):
+            out.write(block)
         out.flush()
         sys.exit(0)
     elif attack == 'big_result':
@@ -205,6 +214,20 @@ class HostileStepsTest(testtools.TestCase):
                       '::craton-result:: line is larger than [sandbox] '
                       'max_result_bytes', step['status_reason'])
         self.assertEqual({}, job['steps'][1]['result']['results'])
+        self.assert_healthy()
+
+    def test_early_result_outlives_the_engines_bounded_log(self):
+        # The result line comes first, then more output than the engine's
+        # log file keeps: the result is still the step's (it was seen as
+        # the output streamed).
+        job = self.api.wait_job(self.submit(
+            'early_result', bytes=ENGINE_KEEPS + 32 * 1024 * 1024),
+            timeout=180)
+        self.assertEqual('succeeded', job['status'], job)
+        step = job['steps'][0]
+        self.assertEqual({'early': True}, step['result'], step)
+        self.assertEqual({'early_result': {'early': True}},
+                         job['steps'][1]['result']['results'])
         self.assert_healthy()
 
     def test_sigterm_ignored_past_timeout_is_killed(self):

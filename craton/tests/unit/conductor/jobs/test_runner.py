@@ -2,6 +2,7 @@
 """The job executor against a fake driver and a real (SQLite) database."""
 
 import datetime
+import itertools
 import json
 import threading
 import time
@@ -375,7 +376,7 @@ class TestLogs(ExecutorTestCase):
     def test_broken_stream_resumes_without_loss(self):
         uuid = self.submit(names=('one',))
         release = threading.Event()
-        real_stream = self.driver.stream_logs
+        real_stream = self.driver.follow_output
         calls = []
 
         def flaky_stream(handle, skip_bytes=0):
@@ -385,7 +386,7 @@ class TestLogs(ExecutorTestCase):
                 yield next(gen)
                 raise RuntimeError('connection reset')
             yield from gen
-        self.driver.stream_logs = flaky_stream
+        self.driver.follow_output = flaky_stream
 
         def one(container):
             container.emit(b'part one\n')
@@ -488,6 +489,46 @@ class TestOutputContract(ExecutorTestCase):
         self.assertEqual(states.JOB_SUCCEEDED, self.runner.run(uuid))
         self.assertEqual({'one': {'token': 'R1'}},
                          self.payloads()[1]['results'])
+
+    def test_result_kept_when_the_engine_lost_the_head_of_the_log(self):
+        # The engine keeps a bounded log file: once the step exited, a
+        # read of the whole output gives only its end. The result line
+        # near the start was seen as the output streamed.
+        def one(container):
+            container.emit(b'::craton-result:: {"early": true}\n')
+            for i in range(50):
+                container.emit(b'line %d\n' % i)
+            container.exit(0)
+        real = self.driver.log_frames
+
+        def log_frames(handle, follow=True):
+            frames = real(handle, follow)
+            return frames if follow else itertools.islice(frames, 10, None)
+        self.driver.log_frames = log_frames
+        self.driver.behaviours['one'] = one
+        uuid = self.submit(names=('one', 'two'))
+        self.assertEqual(states.JOB_SUCCEEDED, self.runner.run(uuid))
+        self.assertEqual({'early': True}, self.job(uuid).steps[0].result)
+        self.assertEqual({'one': {'early': True}},
+                         self.payloads()[1]['results'])
+
+    def test_a_later_result_in_the_kept_end_wins(self):
+        def one(container):
+            container.emit(b'::craton-result:: {"n": 1}\n')
+            for i in range(50):
+                container.emit(b'line %d\n' % i)
+            container.emit(b'::craton-result:: {"n": 2}\n')
+            container.exit(0)
+        real = self.driver.log_frames
+
+        def log_frames(handle, follow=True):
+            frames = real(handle, follow)
+            return frames if follow else itertools.islice(frames, 10, None)
+        self.driver.log_frames = log_frames
+        self.driver.behaviours['one'] = one
+        uuid = self.submit(names=('one',))
+        self.assertEqual(states.JOB_SUCCEEDED, self.runner.run(uuid))
+        self.assertEqual({'n': 2}, self.job(uuid).steps[0].result)
 
     def test_log_cap_cuts_and_says_so(self):
         self.config(max_log_bytes=4096, group='sandbox')
