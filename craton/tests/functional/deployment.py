@@ -29,6 +29,27 @@ RABBIT_URL = os.environ.get('CRATON_TEST_RABBIT_URL',
                             'rabbit://craton:craton@127.0.0.1:5672/')
 MYSQL_URL = os.environ.get('CRATON_TEST_MYSQL_URL',
                            'mysql+pymysql://craton:craton@127.0.0.1/')
+# The Keystone tools/keystone.sh runs, and the service user it creates.
+KEYSTONE_URL = os.environ.get('CRATON_TEST_KEYSTONE_URL',
+                              'http://127.0.0.1:5000/v3')
+
+
+def keystone_config(url=KEYSTONE_URL):
+    """The ``extra`` config of a Deployment that authenticates with the
+    real Keystone at ``url`` (keystonemiddleware with the service user).
+    """
+    return {
+        'api': {'auth_strategy': 'keystone'},
+        'keystone_authtoken': {
+            'www_authenticate_uri': url,
+            'auth_url': url,
+            'auth_type': 'password',
+            'username': 'craton',
+            'password': 'craton-service',
+            'project_name': 'service',
+            'user_domain_name': 'Default',
+            'project_domain_name': 'Default',
+        }}
 
 
 def free_port():

@@ -657,18 +657,7 @@ class KeystoneCLITest(CLITestBase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.deploy_with(extra={
-            'api': {'auth_strategy': 'keystone'},
-            'keystone_authtoken': {
-                'www_authenticate_uri': cls.KEYSTONE,
-                'auth_url': cls.KEYSTONE,
-                'auth_type': 'password',
-                'username': 'craton',
-                'password': 'craton-service',
-                'project_name': 'service',
-                'user_domain_name': 'Default',
-                'project_domain_name': 'Default',
-            }})
+        cls.deploy_with(extra=deployment.keystone_config(cls.KEYSTONE))
 
     def user(self, name, project, password='secret', **kwargs):
         """The CLI as a Keystone user."""

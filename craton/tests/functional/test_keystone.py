@@ -34,18 +34,8 @@ class KeystoneAuthTest(testtools.TestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.deploy = deployment.Deployment(extra={
-            'api': {'auth_strategy': 'keystone'},
-            'keystone_authtoken': {
-                'www_authenticate_uri': KEYSTONE,
-                'auth_url': KEYSTONE,
-                'auth_type': 'password',
-                'username': 'craton',
-                'password': 'craton-service',
-                'project_name': 'service',
-                'user_domain_name': 'Default',
-                'project_domain_name': 'Default',
-            }})
+        cls.deploy = deployment.Deployment(
+            extra=deployment.keystone_config(KEYSTONE))
         cls.deploy.setUp()
         cls.url = 'http://127.0.0.1:%d' % cls.deploy.port
 

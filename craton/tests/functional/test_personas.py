@@ -240,18 +240,8 @@ class PersonaMatrixTest(testtools.TestCase):
 
         cls.root = deployment.source_root()
         cls.deploy = deployment.Deployment(
-            source_roots=[cls.root], extra={
-                'api': {'auth_strategy': 'keystone'},
-                'keystone_authtoken': {
-                    'www_authenticate_uri': KEYSTONE,
-                    'auth_url': KEYSTONE,
-                    'auth_type': 'password',
-                    'username': 'craton',
-                    'password': 'craton-service',
-                    'project_name': 'service',
-                    'user_domain_name': 'Default',
-                    'project_domain_name': 'Default',
-                }})
+            source_roots=[cls.root],
+            extra=deployment.keystone_config(KEYSTONE))
         cls.deploy.setUp()
         cls.url = 'http://127.0.0.1:%d' % cls.deploy.port
         cls.session = requests.Session()
