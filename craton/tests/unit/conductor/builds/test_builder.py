@@ -32,6 +32,20 @@ DIGEST_A = 'sha256:' + 'a' * 64
 DIGEST_B = 'sha256:' + 'b' * 64
 
 
+def local_source(test):
+    """A local task source (a directory holding a one-line Dockerfile)
+    below a fresh allowed root; sets ``state_path`` and
+    ``[builder] local_source_roots`` on ``test``'s config.
+    """
+    root = test.useFixture(fixtures.TempDir()).path
+    test.config(state_path=test.useFixture(fixtures.TempDir()).path)
+    test.config(local_source_roots=[root], group='builder')
+    os.mkdir(os.path.join(root, 't'))
+    with open(os.path.join(root, 't', 'Dockerfile'), 'w') as f:
+        f.write('FROM craton/busybox:latest\n')
+    return {'type': 'local', 'path': os.path.join(root, 't')}
+
+
 def build_task(task, **kwargs):
     """builder.build_task with the configured execution driver."""
     builder.build_task(task, CONF, drivers.get_driver(CONF), **kwargs)

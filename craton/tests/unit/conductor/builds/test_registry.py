@@ -5,10 +5,8 @@ The push chunks and error messages are the ones engine 20.10 sent to a real
 registry (Debian's docker-registry 2.8) on our machines.
 """
 
-import os
 
 import docker
-import fixtures
 import requests
 
 from craton.common import exception
@@ -262,13 +260,7 @@ class TestBuildAndPush(base.TestCase):
 
     def setUp(self):
         super().setUp()
-        root = self.useFixture(fixtures.TempDir()).path
-        self.config(state_path=self.useFixture(fixtures.TempDir()).path)
-        self.config(local_source_roots=[root], group='builder')
-        os.mkdir(os.path.join(root, 't'))
-        with open(os.path.join(root, 't', 'Dockerfile'), 'w') as f:
-            f.write('FROM craton/busybox:latest\n')
-        self.source = {'type': 'local', 'path': os.path.join(root, 't')}
+        self.source = test_builder.local_source(self)
 
     def test_push_sets_registry_tag_and_digest(self):
         self.config(registry=REG, group='docker')

@@ -490,6 +490,18 @@ class TestOutputContract(ExecutorTestCase):
         self.assertEqual({'one': {'token': 'R1'}},
                          self.payloads()[1]['results'])
 
+    def engine_keeps_only_the_end(self):
+        """Reads of the whole output (not the follow stream) miss the
+        first ten messages, as from an engine whose bounded log file
+        dropped them.
+        """
+        real = self.driver.log_frames
+
+        def log_frames(handle, follow=True):
+            frames = real(handle, follow)
+            return frames if follow else itertools.islice(frames, 10, None)
+        self.driver.log_frames = log_frames
+
     def test_result_kept_when_the_engine_lost_the_head_of_the_log(self):
         # The engine keeps a bounded log file: once the step exited, a
         # read of the whole output gives only its end. The result line
@@ -499,12 +511,7 @@ class TestOutputContract(ExecutorTestCase):
             for i in range(50):
                 container.emit(b'line %d\n' % i)
             container.exit(0)
-        real = self.driver.log_frames
-
-        def log_frames(handle, follow=True):
-            frames = real(handle, follow)
-            return frames if follow else itertools.islice(frames, 10, None)
-        self.driver.log_frames = log_frames
+        self.engine_keeps_only_the_end()
         self.driver.behaviours['one'] = one
         uuid = self.submit(names=('one', 'two'))
         self.assertEqual(states.JOB_SUCCEEDED, self.runner.run(uuid))
@@ -519,12 +526,7 @@ class TestOutputContract(ExecutorTestCase):
                 container.emit(b'line %d\n' % i)
             container.emit(b'::craton-result:: {"n": 2}\n')
             container.exit(0)
-        real = self.driver.log_frames
-
-        def log_frames(handle, follow=True):
-            frames = real(handle, follow)
-            return frames if follow else itertools.islice(frames, 10, None)
-        self.driver.log_frames = log_frames
+        self.engine_keeps_only_the_end()
         self.driver.behaviours['one'] = one
         uuid = self.submit(names=('one',))
         self.assertEqual(states.JOB_SUCCEEDED, self.runner.run(uuid))

@@ -8,7 +8,6 @@ the docker SDK), so the classification is tested on real strings.
 
 import copy
 import json
-import os
 import time
 from unittest import mock
 
@@ -738,13 +737,7 @@ class TestBuildAndSync(SyncTestCase):
 
     def setUp(self):
         super().setUp()
-        root = self.useFixture(fixtures.TempDir()).path
-        self.config(state_path=self.useFixture(fixtures.TempDir()).path)
-        self.config(local_source_roots=[root], group='builder')
-        os.mkdir(os.path.join(root, 't'))
-        with open(os.path.join(root, 't', 'Dockerfile'), 'w') as f:
-            f.write('FROM craton/busybox:latest\n')
-        self.source = {'type': 'local', 'path': os.path.join(root, 't')}
+        self.source = test_builder.local_source(self)
 
     def build(self, outcomes):
         task = self.make_task(status=states.TASK_PENDING, build=0)
