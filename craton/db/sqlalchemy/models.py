@@ -153,6 +153,8 @@ class Workflow(Base):
     name = sa.Column(sa.String(255), nullable=False)
     description = sa.Column(sa.Text)
     variables = sa.Column(JsonDict)
+    # Names of secrets of the project every step receives.
+    secrets = sa.Column(JsonList)
     steps = orm.relationship('WorkflowStep', lazy='selectin',
                              order_by='WorkflowStep.position',
                              cascade='all, delete-orphan')
@@ -172,6 +174,8 @@ class WorkflowStep(Base):
     task_uuid = sa.Column(sa.String(36), nullable=False)
     variables = sa.Column(JsonDict)
     timeout = sa.Column(sa.Integer)
+    # Names of secrets this step receives besides the workflow's.
+    secrets = sa.Column(JsonList)
 
 
 class Job(Base):
@@ -189,6 +193,8 @@ class Job(Base):
     status = sa.Column(sa.String(16), nullable=False)
     status_reason = sa.Column(sa.Text)
     variables = sa.Column(JsonDict)
+    # Names of secrets the job's submitter added for every step.
+    secrets = sa.Column(JsonList)
     # Thousands of hosts: loaded only by whoever needs the snapshot.
     inventory = orm.deferred(sa.Column(LongJsonList))
     host_count = sa.Column(sa.Integer, nullable=False, default=0)
@@ -215,6 +221,9 @@ class JobStep(Base):
     image_digest = sa.Column(sa.String(255))
     command = sa.Column(JsonList)
     variables = sa.Column(JsonDict)
+    # UUIDs of the secrets the step receives, resolved at submission; the
+    # values are read when the step starts.
+    secrets = sa.Column(JsonList)
     timeout = sa.Column(sa.Integer, nullable=False)
     status = sa.Column(sa.String(16), nullable=False)
     status_reason = sa.Column(sa.Text)
@@ -285,3 +294,47 @@ class TaskUploadChunk(Base):
                         nullable=False)
     offset = sa.Column(sa.BigInteger, nullable=False)
     data = sa.Column(LogBlob, nullable=False)
+
+
+class Secret(Base):
+    """A secret value of a project, kept encrypted: ``ciphertext`` is a
+    Fernet token (``backend`` ``fernet``) or empty with ``key_ref`` naming
+    the secret in the key manager (``backend`` ``castellan``).
+    """
+
+    __tablename__ = 'secrets'
+    __table_args__ = _args(
+        sa.UniqueConstraint('project_id', 'name',
+                            name='uniq_secrets0project_id0name'),
+        sa.Index('secrets_project_id_idx', 'project_id'))
+    id = sa.Column(sa.Integer, primary_key=True)
+    uuid = sa.Column(sa.String(36), nullable=False, unique=True)
+    project_id = sa.Column(sa.String(64), nullable=False)
+    user_id = sa.Column(sa.String(64))
+    name = sa.Column(sa.String(255), nullable=False)
+    description = sa.Column(sa.Text)
+    backend = sa.Column(sa.String(16), nullable=False)
+    ciphertext = sa.Column(sa.LargeBinary().with_variant(
+        mysql.MEDIUMBLOB(), 'mysql'))
+    key_ref = sa.Column(sa.String(255))
+
+
+class Event(Base):
+    """One entry of the audit trail: who did what to which resource."""
+
+    __tablename__ = 'events'
+    __table_args__ = _args(
+        sa.Index('events_project_id_time_idx', 'project_id', 'time'),
+        sa.Index('events_resource_uuid_idx', 'resource_uuid'))
+    id = sa.Column(sa.Integer, primary_key=True)
+    uuid = sa.Column(sa.String(36), nullable=False, unique=True)
+    time = sa.Column(sa.DateTime().with_variant(mysql.DATETIME(fsp=6),
+                                                'mysql'), nullable=False)
+    project_id = sa.Column(sa.String(64), nullable=False)
+    user_id = sa.Column(sa.String(64))
+    action = sa.Column(sa.String(16), nullable=False)
+    resource_type = sa.Column(sa.String(32), nullable=False)
+    resource_uuid = sa.Column(sa.String(36))
+    outcome = sa.Column(sa.String(16), nullable=False)
+    detail = sa.Column(JsonDict)
+    request_id = sa.Column(sa.String(64))
