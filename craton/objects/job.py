@@ -9,7 +9,8 @@ from craton.objects import fields
 class JobStep(base.CratonObject):
     # Version 1.0: initial version
     # Version 1.1: log_truncated
-    VERSION = '1.1'
+    # Version 1.2: secrets
+    VERSION = '1.2'
     fields = {
         'id': fields.IntegerField(),
         'job_id': fields.IntegerField(),
@@ -20,6 +21,8 @@ class JobStep(base.CratonObject):
         'image_digest': fields.StringField(nullable=True),
         'command': fields.ListOfStringsField(nullable=True),
         'variables': fields.JsonField(nullable=True),
+        # UUIDs of the secrets the step receives (values read at start).
+        'secrets': fields.ListOfStringsField(nullable=True),
         'timeout': fields.IntegerField(),
         'status': fields.StringField(),
         'status_reason': fields.StringField(nullable=True),
@@ -61,7 +64,8 @@ class JobStep(base.CratonObject):
 @base.CratonObjectRegistry.register
 class Job(base.CratonObject):
     # Version 1.0: initial version
-    VERSION = '1.0'
+    # Version 1.1: secrets
+    VERSION = '1.1'
     extra_fields = ('steps',)
     fields = {
         'id': fields.IntegerField(),
@@ -73,6 +77,8 @@ class Job(base.CratonObject):
         'status': fields.StringField(),
         'status_reason': fields.StringField(nullable=True),
         'variables': fields.JsonField(nullable=True),
+        # Names of the secrets the submitter added for every step.
+        'secrets': fields.ListOfStringsField(nullable=True),
         'host_count': fields.IntegerField(default=0),
         'conductor': fields.StringField(nullable=True),
         'steps': fields.ListOfObjectsField('JobStep'),

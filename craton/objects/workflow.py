@@ -8,7 +8,8 @@ from craton.objects import fields
 @base.CratonObjectRegistry.register
 class Workflow(base.CratonObject):
     # Version 1.0: initial version
-    VERSION = '1.0'
+    # Version 1.1: secrets (also in each step)
+    VERSION = '1.1'
     extra_fields = ('steps',)
     fields = {
         'id': fields.IntegerField(),
@@ -18,7 +19,10 @@ class Workflow(base.CratonObject):
         'name': fields.StringField(),
         'description': fields.StringField(nullable=True),
         'variables': fields.JsonField(nullable=True),
-        # [{"name", "task_uuid", "variables", "timeout"}], in order.
+        # Names of the project's secrets every step receives.
+        'secrets': fields.ListOfStringsField(nullable=True),
+        # [{"name", "task_uuid", "variables", "timeout", "secrets"}], in
+        # order.
         'steps': fields.JsonField(),
         'created_at': fields.DateTimeField(nullable=True),
         'updated_at': fields.DateTimeField(nullable=True),
@@ -27,7 +31,8 @@ class Workflow(base.CratonObject):
     def _from_db_extra(self, row):
         self.steps = [{'name': st.name, 'task_uuid': st.task_uuid,
                        'variables': st.variables or {},
-                       'timeout': st.timeout} for st in row.steps]
+                       'timeout': st.timeout,
+                       'secrets': st.secrets or []} for st in row.steps]
 
     @classmethod
     def get(cls, context, ident):

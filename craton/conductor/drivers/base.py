@@ -31,6 +31,9 @@ MAX_INLINE_PAYLOAD = 64 * 1024
 PAYLOAD_DIR = '/run/craton'
 PAYLOAD_FILE = PAYLOAD_DIR + '/payload.json'
 PAYLOAD_ENV = 'CRATON_PAYLOAD_FILE'
+# Each secret a step receives is the file SECRETS_DIR/<secret name>, owned
+# by the step's user, mode 0400 (API.md, "Secrets").
+SECRETS_DIR = PAYLOAD_DIR + '/secrets'
 # The step container's own /tmp, a private tmpfs; never a path of the host
 # (which is what bandit's B108 warns about).
 CONTAINER_TMP = '/tmp'  # nosec B108
@@ -58,6 +61,14 @@ class StepSpec:
     # The step's task: the swarm driver places the step on nodes whose
     # sync record says they hold the image.
     task_uuid: typing.Optional[str] = None
+    # {secret name: value bytes}: each becomes the file
+    # SECRETS_DIR/<name>. Never in a repr (log lines, tracebacks).
+    secrets: dict = dataclasses.field(default_factory=dict, repr=False)
+
+
+def secret_path(name):
+    """The absolute path of secret ``name`` in a step's container."""
+    return '%s/%s' % (SECRETS_DIR, name)
 
 
 @dataclasses.dataclass

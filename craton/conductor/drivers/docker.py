@@ -87,16 +87,36 @@ def payload_owner(user):
     return 65534, 65534, 0o444
 
 
-def payload_tar(payload, user):
-    """A tar archive holding payload.json, for put_archive into /craton."""
+def payload_tar(payload, user, secrets=None):
+    """A tar archive for put_archive into ``base.PAYLOAD_DIR``: payload.json
+    and, for each of ``secrets`` ({name: value bytes}), the file
+    ``secrets/<name>``, all owned by ``user`` and readable by it alone
+    (see :func:`payload_owner`); the ``secrets`` directory is ``user``'s,
+    mode 0500.
+    """
     uid, gid, mode = payload_owner(user)
+    now = time.time()
     buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode='w', format=tarfile.PAX_FORMAT) as tar:
-        info = tarfile.TarInfo('payload.json')
-        info.size = len(payload)
+
+    def add(name, data):
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
         info.uid, info.gid, info.mode = uid, gid, mode
-        info.mtime = time.time()
-        tar.addfile(info, io.BytesIO(payload))
+        info.mtime = now
+        tar.addfile(info, io.BytesIO(data))
+
+    with tarfile.open(fileobj=buf, mode='w', format=tarfile.PAX_FORMAT) as tar:
+        add('payload.json', payload)
+        if secrets:
+            folder = tarfile.TarInfo(
+                base.SECRETS_DIR[len(base.PAYLOAD_DIR) + 1:])
+            folder.type = tarfile.DIRTYPE
+            folder.uid, folder.gid = uid, gid
+            folder.mode = mode | ((mode & 0o444) >> 2)   # r -> r-x
+            folder.mtime = now
+            tar.addfile(folder)
+            for name, value in sorted(secrets.items()):
+                add('%s/%s' % (folder.name, name), value)
     return buf.getvalue()
 
 
@@ -302,7 +322,8 @@ class DockerDriver(base.ExecutionDriver):
         api = self._api()
         with self._engine_errors():
             api.put_archive(container_id, base.PAYLOAD_DIR,
-                            payload_tar(spec.payload, self.conf.sandbox.user))
+                            payload_tar(spec.payload, self.conf.sandbox.user,
+                                        spec.secrets))
             self._attach(container_id)
             try:
                 api.start(container_id)

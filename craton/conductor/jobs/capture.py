@@ -20,6 +20,7 @@ from craton.common import exception
 from craton.conductor.drivers import output
 from craton.conductor.jobs import logs
 from craton.conductor.jobs import payload
+from craton.conductor.jobs import redact
 from craton.conductor.jobs import tools as job_tools
 
 LOG = logging.getLogger(__name__)
@@ -38,20 +39,30 @@ class _LogPump(threading.Thread):
     container writes or exits; the step runner keeps polling meanwhile.
     """
 
-    def __init__(self, driver, handle, writer, scanner=None):
+    def __init__(self, driver, handle, writer, scanner=None, secrets=()):
         super().__init__(name='craton-log-%s' % handle.id[:12], daemon=True)
         self.driver = driver
         self.handle = handle
         self.writer = writer
         self.scanner = scanner  # fed stdout as it streams, if given
+        self.secrets = secrets  # values cut out of what is stored
         self.ended = False      # the stream ended by itself
         self.error = None
 
     def run(self):
         try:
-            # Resume exactly where stored + buffered output ends.
-            for stream, data in self.driver.follow_output(
-                    self.handle, skip_bytes=self.writer.position):
+            # Resume exactly where stored + buffered output ends. The
+            # stored log of a step with secrets is redacted: its length
+            # counts redacted bytes, so the output is followed from its
+            # first byte and redacted again up to there.
+            if self.secrets:
+                pieces = redact.redacted(
+                    self.driver.follow_output(self.handle, skip_bytes=0),
+                    self.secrets, skip=self.writer.position)
+            else:
+                pieces = self.driver.follow_output(
+                    self.handle, skip_bytes=self.writer.position)
+            for stream, data in pieces:
                 self.writer.write(data)
                 if self.scanner is not None and stream == output.STDOUT:
                     self.scanner.feed(data)
@@ -78,8 +89,16 @@ class OutputCapture:
     :raises StepChanged: another writer moved the step's log or row.
     """
 
-    def __init__(self, tools, job, step, handle):
+    def __init__(self, tools, job, step, handle, secrets=()):
+        """Capture the output of ``step`` of ``job`` from ``handle``.
+
+        :param secrets: the values (bytes) of the secrets the step
+            received; each occurrence in its output is stored as ``***``
+            (:mod:`craton.conductor.jobs.redact`), and its result is read
+            from the redacted stdout.
+        """
         self.tools = tools
+        self.secrets = tuple(secrets)
         self.driver = tools.driver
         self.job = job
         self.step = step
@@ -199,7 +218,8 @@ class OutputCapture:
         decoder = output.OutputDecoder()
         skip = self.writer.position
         seen = 0
-        for stream, data in self.driver.read_output(self.handle, decoder):
+        for stream, data in redact.redacted(
+                self.driver.read_output(self.handle, decoder), self.secrets):
             if stream == output.STDOUT:
                 self.scanner.feed(data)
             if seen + len(data) > skip:
@@ -236,7 +256,7 @@ class OutputCapture:
 
     def _start_pump(self):
         self.pump = _LogPump(self.driver, self.handle, self.writer,
-                             self._streamed)
+                             self._streamed, self.secrets)
         self.pump.start()
 
     def _resync(self):

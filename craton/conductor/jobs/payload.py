@@ -12,6 +12,7 @@ How the payload reaches the container (argument, ``@file``,
 import json
 
 from craton.common import json_text
+from craton.conductor.drivers import base
 
 RESULT_MARKER = '::craton-result::'
 
@@ -30,7 +31,7 @@ def merge_variables(step_variables, job_variables):
     return merged
 
 
-def build_payload(job, step, inventory, results):
+def build_payload(job, step, inventory, results, secrets=()):
     """Return the payload of one step as compact UTF-8 JSON bytes.
 
     :param job: the :class:`~craton.objects.job.Job`.
@@ -39,6 +40,8 @@ def build_payload(job, step, inventory, results):
         submission (host variables already resolved region → cell → host).
     :param results: ``{earlier step name: result object}``; steps that
         reported no result are absent.
+    :param secrets: the names of the secrets the step receives; the
+        payload maps each to its file (never its value).
     """
     doc = {
         'job': {'uuid': job.uuid,
@@ -50,6 +53,7 @@ def build_payload(job, step, inventory, results):
         'inventory': list(inventory or []),
         'variables': merge_variables(step.variables, job.variables),
         'results': dict(results or {}),
+        'secrets': {name: base.secret_path(name) for name in sorted(secrets)},
     }
     # ensure_ascii=False keeps non-ASCII text readable and the payload
     # small; the bytes are UTF-8 either way.

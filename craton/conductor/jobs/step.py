@@ -73,6 +73,7 @@ class StepRun:
         self.wake = wake
         self.handle = None
         self.capture = None     # the step's output, once it is watched
+        self._secrets = None    # {name: value}, read once per run
 
     # Entry point
     def run(self):
@@ -154,14 +155,16 @@ class StepRun:
         """
         step = self.step
         try:
+            secrets = self._secret_values(delivering=True)
             spec = driver_base.StepSpec(
                 job_uuid=self.job.uuid, step_index=step.index,
                 step_name=step.name, image=step.image or step.image_digest,
                 command=list(step.command or []),
                 payload=payload.build_payload(self.job, step,
                                               self.inventory(),
-                                              self.results),
-                timeout=step.timeout, task_uuid=step.task_uuid)
+                                              self.results, secrets),
+                timeout=step.timeout, task_uuid=step.task_uuid,
+                secrets=secrets)
             return self.tools.engine_call(self.driver.start, spec)
         except (exception.EngineUnavailable,) + _TRANSIENT:
             raise
@@ -170,12 +173,22 @@ class StepRun:
             # encoded: the service cannot run it, the job is in error.
             raise _StartFailed(exc)
 
+    def _secret_values(self, delivering=False):
+        """The step's secrets, ``{name: value bytes}``, read on first
+        use (see :meth:`StepTools.step_secrets`).
+        """
+        if self._secrets is None:
+            self._secrets = self.tools.step_secrets(self.job, self.step,
+                                                    delivering)
+        return self._secrets
+
     # Watching
     def _watch(self, handle):
         step = self.step
         self.handle = handle
-        self.capture = capture.OutputCapture(self.tools, self.job, step,
-                                             handle)
+        self.capture = capture.OutputCapture(
+            self.tools, self.job, step, handle,
+            secrets=self._secret_values().values())
         self.capture.start()
         started = timeutils.normalize_time(step.started_at)
         deadline = started + datetime.timedelta(seconds=step.timeout)

@@ -16,9 +16,11 @@ import typing
 from oslo_log import log as logging
 import tenacity
 
+from craton.common import audit
 from craton.common import context as craton_context
 from craton.common import exception
 from craton.objects import job as job_obj
+from craton.objects import secret as secret_obj
 
 LOG = logging.getLogger(__name__)
 
@@ -103,6 +105,27 @@ class StepTools:
                 exception.EngineUnavailable),
             before_sleep=_log_engine_retry, sleep=time.sleep, reraise=True)
         return retrying(func, *args)
+
+    def step_secrets(self, job, step, delivering=False):
+        """The secrets ``step`` of ``job`` receives, with their values as
+        they are now: ``{secret name: value bytes}``.
+
+        :param delivering: the values go into the step's container now:
+            each is recorded as a ``read`` event of its secret, with
+            ``detail`` ``{"job": <uuid>, "step": <index>}``, by the job's
+            user (API.md, "Audit and notifications").
+        :raises SecretNotFound: a secret the step names is gone.
+        """
+        values = {}
+        for uuid in step.secrets or ():
+            secret = secret_obj.Secret.get_by_uuid(self.context, uuid)
+            values[secret.name] = secret.reveal()
+            if delivering:
+                audit.record(
+                    'read', 'secret', secret.uuid, secret.project_id,
+                    job.user_id, detail={'job': job.uuid,
+                                         'step': step.index})
+        return values
 
 
 class Inventory:

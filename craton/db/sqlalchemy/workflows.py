@@ -16,7 +16,8 @@ def _step_rows(steps):
     return [models.WorkflowStep(position=i, name=st['name'],
                                 task_uuid=st['task_uuid'],
                                 variables=st.get('variables') or {},
-                                timeout=st.get('timeout'))
+                                timeout=st.get('timeout'),
+                                secrets=st.get('secrets') or [])
             for i, st in enumerate(steps)]
 
 
@@ -24,8 +25,8 @@ class WorkflowMixin:
 
     def create_workflow(self, values, steps):
         """Insert a workflow from ``values`` and its ``steps`` (dicts with
-        ``name``, ``task_uuid``, optional ``variables`` and ``timeout``,
-        in order).
+        ``name``, ``task_uuid``, optional ``variables``, ``timeout`` and
+        ``secrets`` (names), in order).
 
         :returns: the ``models.Workflow`` row, its steps loaded.
         :raises Duplicate: the name is taken in the project.

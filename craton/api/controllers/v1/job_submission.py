@@ -8,6 +8,7 @@ image id, and every task must be ``ready`` and ``approved`` now.
 
 from oslo_utils import uuidutils
 
+from craton.api.controllers.v1 import secret_refs
 from craton.api.controllers.v1 import utils
 from craton.api import inventory_resolve
 from craton.common import exception
@@ -64,25 +65,32 @@ def run_image(task):
     return task.image_digest
 
 
-def _step(name, task, timeout, variables):
+def _step(name, task, timeout, variables, secrets):
     return {'name': name, 'task_uuid': task.uuid,
             'image': run_image(task), 'image_digest': task.image_digest,
             'command': list(task.command), 'timeout': timeout or task.timeout,
-            'variables': variables}
+            'variables': variables, 'secrets': secrets}
 
 
 def target(body):
-    """``(values, steps)`` for a job running a workflow or one task."""
+    """``(values, steps)`` for a job running a workflow or one task.
+
+    ``values`` holds the job's ``secrets`` (names); each step gets the
+    UUIDs of its workflow's, its own and the job's secrets.
+    """
     given = [k for k in ('workflow', 'task')
              if body.values().get(k) is not None]
     if len(given) != 1:
         raise utils.invalid('workflow', 'give exactly one of "workflow" '
                             'and "task"')
+    job_secrets = secret_refs.checked_names(body.values().get('secrets'),
+                                            'secrets')
     if given == ['task']:
         task = _ref(task_obj.Task, body.task, 'task', 'task')
         check_runnable(task)
-        return ({'task_uuid': task.uuid},
-                [_step(task.name, task, None, {})])
+        return ({'task_uuid': task.uuid, 'secrets': job_secrets},
+                [_step(task.name, task, None, {},
+                       secret_refs.uuids(job_secrets, 'secrets'))])
     workflow = _ref(workflow_obj.Workflow, body.workflow, 'workflow',
                     'workflow')
     steps = []
@@ -101,8 +109,12 @@ def target(body):
         check_runnable(task)
         variables = inventory_resolve.merge_variables(
             workflow.variables, st.get('variables'))
-        steps.append(_step(st['name'], task, st.get('timeout'), variables))
-    return {'workflow_uuid': workflow.uuid}, steps
+        names = (list(workflow.secrets or []) + list(st.get('secrets') or [])
+                 + job_secrets)
+        steps.append(_step(st['name'], task, st.get('timeout'), variables,
+                           secret_refs.uuids(names, 'workflow')))
+    return ({'workflow_uuid': workflow.uuid, 'secrets': job_secrets},
+            steps)
 
 
 def hosts_snapshot(spec):

@@ -35,6 +35,7 @@ _CANCEL_TRIES = 5
 def job_view(job):
     out = utils.view(job, FIELDS, 'jobs')
     out['variables'] = out['variables'] or {}
+    out['secrets'] = list(job.secrets or [])
     out['steps'] = [utils.view(st, STEP_FIELDS)
                     for st in sorted(job.steps, key=lambda s: s.index)]
     return out

@@ -195,12 +195,14 @@ class WorkflowStepInput(InputBase):
     task = _mandatory(text)
     variables = jsonobject
     timeout = integer
+    secrets = stringlist
 
 
 class WorkflowInput(InputBase):
     name = _mandatory(text)
     description = text
     variables = jsonobject
+    secrets = stringlist
     steps = _mandatory([WorkflowStepInput])
 
 
@@ -216,6 +218,7 @@ class JobCreate(InputBase):
     task = text
     inventory = _mandatory(JobInventory)
     variables = jsonobject
+    secrets = stringlist
 
 
 class RegionCreate(InputBase):

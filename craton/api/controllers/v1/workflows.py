@@ -4,6 +4,7 @@
 
 from craton.api.controllers import base
 from craton.api.controllers.v1 import collection
+from craton.api.controllers.v1 import secret_refs
 from craton.api.controllers.v1 import types
 from craton.api.controllers.v1 import utils
 from craton.common import exception
@@ -35,10 +36,12 @@ def workflow_view(workflow, task_names=None):
     task_names = task_names or _TaskNames()
     out = utils.view(workflow, FIELDS, 'workflows')
     out['variables'] = out['variables'] or {}
+    out['secrets'] = list(workflow.secrets or [])
     out['steps'] = [{'name': st['name'], 'task': st['task_uuid'],
                      'task_name': task_names(st['task_uuid']),
                      'variables': st.get('variables') or {},
-                     'timeout': st.get('timeout')}
+                     'timeout': st.get('timeout'),
+                     'secrets': list(st.get('secrets') or [])}
                     for st in workflow.steps]
     return out
 
@@ -49,7 +52,9 @@ def _checked(body):
               'description': utils.check_description(
                   body.values().get('description')),
               'variables': utils.check_variables(body.values().get(
-                  'variables'))}
+                  'variables')),
+              'secrets': secret_refs.checked_names(
+                  body.values().get('secrets'), 'secrets')}
     if not body.steps:
         raise utils.invalid('steps', 'must list at least one step')
     steps, seen = [], set()
@@ -76,7 +81,10 @@ def _checked(body):
         timeout = step.timeout if step.timeout is not types.Unset else None
         variables = step.variables if step.variables is not types.Unset \
             else None
+        secrets = step.secrets if step.secrets is not types.Unset else None
         steps.append({
+            'secrets': secret_refs.checked_names(secrets,
+                                                 field + '.secrets'),
             'name': name, 'task_uuid': task.uuid,
             'variables': utils.check_variables(variables,
                                                field + '.variables'),

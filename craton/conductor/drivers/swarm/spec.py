@@ -61,9 +61,20 @@ def payload_secrets(spec):
 
     A list of dicts: ``name``, ``data`` (bytes), ``template`` (bool) and
     ``target`` (the absolute file name in the container, under
-    ``base.PAYLOAD_DIR``). The payload file's
-    secret is always the last one.
+    ``base.PAYLOAD_DIR``). The payload file's secret comes after its
+    parts; then one secret per secret value the step receives
+    (``spec.secrets``), each the file ``base.secret_path(name)``. Their
+    names carry the step and an index, never anything of the value.
     """
+    prefix, _ = secret_names(spec)
+    values = [{'name': '%s-s%03d' % (prefix, i), 'data': value,
+               'template': False, 'target': base.secret_path(name)}
+              for i, (name, value) in enumerate(sorted(
+                  spec.secrets.items()))]
+    return _payload_parts(spec) + values
+
+
+def _payload_parts(spec):
     payload = spec.payload
     prefix, name = secret_names(spec)
     if len(payload) <= SECRET_MAX:

@@ -28,10 +28,13 @@ class TestWorkflows(base.APITestCase):
         self.assertEqual([
             {'name': 'disable', 'task': self.disable.uuid,
              'task_name': 'disable-compute',
-             'variables': {'reason': 'patching'}, 'timeout': 300},
+             'variables': {'reason': 'patching'}, 'timeout': 300,
+             'secrets': []},
             {'name': 'patch-host', 'task': self.patch_task.uuid,
-             'task_name': 'patch-host', 'variables': {}, 'timeout': None},
+             'task_name': 'patch-host', 'variables': {}, 'timeout': None,
+             'secrets': []},
         ], wf['steps'])
+        self.assertEqual([], wf['secrets'])
         self.assertEqual(wf, self.get('/workflows/host-maintenance').json)
         self.assertEqual([wf], self.get('/workflows').json['workflows'])
 

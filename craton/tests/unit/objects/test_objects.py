@@ -22,11 +22,11 @@ from craton.tests import base
 EXPECTED = {
     'Cell': '1.0-b9240a2bd4081b050a94667b8cbca15a',
     'Host': '1.0-db4c94f3fe9eab38cde06651d55ffeef',
-    'Job': '1.0-ade7d8eee57ff8744c95aa9930f8e5f7',
-    'JobStep': '1.1-33f8c64149098d51b4f9b9c78a101fe6',
+    'Job': '1.1-8174f3cb661c6610249f5df134ba4ea6',
+    'JobStep': '1.2-9445bee249eb8390eecba4c084231237',
     'Region': '1.0-6cb56de818f2927e0430923949c053c7',
     'Task': '1.0-10602cdbca804478a7796e174782dd45',
-    'Workflow': '1.0-6e98c1f1284b1436f37faa44a1bba29e',
+    'Workflow': '1.1-cd4dc6dbfa0e2fd1e83a41600f2c1d74',
 }
 
 

@@ -498,3 +498,40 @@ class TestGetDriver(base.BaseTestCase):
         fake = types.SimpleNamespace(
             conductor=types.SimpleNamespace(execution_driver='nope'))
         self.assertRaises(exception.CratonException, drivers.get_driver, fake)
+
+
+class TestSecretFiles(DriverTestCase):
+    """Each secret a step receives is a file under /run/craton/secrets,
+    the step user's, mode 0400, and nowhere in the container's spec.
+    """
+
+    SECRETS = {'cloud-admin': b'p4ss word\n', 'bmc': b'\xc3\xa9t\xc3\xa9!'}
+
+    def test_files_owned_by_the_step_user_read_only(self):
+        spec = self.spec()
+        spec.secrets = dict(self.SECRETS)
+        h = self.driver.start(spec)
+        with tarfile.open(fileobj=io.BytesIO(self.api.archives[h.id])) as t:
+            folder = t.getmember('secrets')
+            self.assertTrue(folder.isdir())
+            self.assertEqual((65534, 65534, 0o500),
+                             (folder.uid, folder.gid, folder.mode))
+            for name, value in self.SECRETS.items():
+                info = t.getmember('secrets/' + name)
+                self.assertEqual((65534, 65534, 0o400),
+                                 (info.uid, info.gid, info.mode))
+                self.assertEqual(value, t.extractfile(info).read())
+
+    def test_values_not_in_the_container_spec_or_repr(self):
+        spec = self.spec()
+        spec.secrets = dict(self.SECRETS)
+        h = self.driver.start(spec)
+        text = repr(self.container(h)) + repr(spec)
+        for value in self.SECRETS.values():
+            self.assertNotIn(repr(value)[2:-1], text)
+        self.assertNotIn('p4ss', text)
+
+    def test_no_secrets_no_folder(self):
+        h = self.driver.start(self.spec())
+        with tarfile.open(fileobj=io.BytesIO(self.api.archives[h.id])) as t:
+            self.assertEqual(['payload.json'], t.getnames())

@@ -50,7 +50,15 @@ class TestBuildPayload(testtools.TestCase):
             'inventory': inventory,
             'variables': {'reason': 'patching', 'ticket': 'OPS-42'},
             'results': {'first': {'ok': True}},
+            'secrets': {},
         }, json.loads(raw))
+
+    def test_secrets_map_names_to_files_never_values(self):
+        raw = payload.build_payload(_job(), _step(), [], {},
+                                    ['cloud-admin', 'bmc'])
+        self.assertEqual({'bmc': '/run/craton/secrets/bmc',
+                          'cloud-admin': '/run/craton/secrets/cloud-admin'},
+                         json.loads(raw)['secrets'])
 
     def test_compact(self):
         raw = payload.build_payload(_job({'a': [1, 2]}), _step(), [], {})

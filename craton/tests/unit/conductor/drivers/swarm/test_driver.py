@@ -409,6 +409,35 @@ class TestPayload(SwarmTestCase):
         self.assertEqual(0o444, self.refs(handle)[0]['File']['Mode'])
 
 
+class TestSecretFiles(SwarmTestCase):
+    """Each secret a step receives is a Swarm secret mounted at
+    /run/craton/secrets/<name>, the step user's, mode 0400; its name
+    tells nothing of its value.
+    """
+
+    def test_one_swarm_secret_per_value(self):
+        spec = self.spec()
+        spec.secrets = {'cloud-admin': b'hunter22', 'bmc': b'p4ssw0rd'}
+        handle = self.driver.start(spec)
+        refs = {r['File']['Name']: r for r in self.service(handle)[
+            'TaskTemplate']['ContainerSpec']['Secrets']}
+        self.assertEqual(
+            {'/run/craton/payload.json', '/run/craton/secrets/bmc',
+             '/run/craton/secrets/cloud-admin'}, set(refs))
+        for name, value in spec.secrets.items():
+            ref = refs['/run/craton/secrets/' + name]
+            self.assertEqual(('65534', '65534', 0o400),
+                             (ref['File']['UID'], ref['File']['GID'],
+                              ref['File']['Mode']))
+            created = [s for s in self.api.secrets_.values()
+                       if s['Name'] == ref['SecretName']][0]
+            self.assertEqual(value, base64.b64decode(created['Data']))
+            self.assertNotIn(name, ref['SecretName'])
+        text = json.dumps(self.service(handle))
+        self.assertNotIn('hunter22', text)
+        self.assertNotIn(base64.b64encode(b'hunter22').decode(), text)
+
+
 class TestIdempotence(SwarmTestCase):
 
     def test_existing_service_reused(self):
