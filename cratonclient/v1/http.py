@@ -202,8 +202,9 @@ class HTTPClient:
         query = ('?' + urllib.parse.urlencode(params, True)
                  if params else '')
         secret_fields = frozenset(secret_fields or ())
+        debug = LOG.isEnabledFor(logging.DEBUG)
         try:
-            if secret_fields:
+            if secret_fields and debug:
                 # keystoneauth logs request bodies whole: log this one here.
                 LOG.debug('REQ: %s %s%s %s -d %s', method, url, query,
                           ' '.join('-H "%s: %s"' % h
@@ -217,7 +218,7 @@ class HTTPClient:
                 url, method, data=data, params=params or None,
                 headers=headers, raise_exc=False, timeout=self.timeout,
                 log=log_body and not secret_fields)
-            if secret_fields:
+            if secret_fields and debug:
                 LOG.debug('RESP: [%s] %s RESP BODY: %s',
                           response.status_code, _header_text(response),
                           _masked_text(response, secret_fields))
