@@ -17,9 +17,11 @@ Against a service in ``noauth`` mode (development)::
 from keystoneauth1 import adapter as ksa_adapter
 from keystoneauth1 import session as ksa_session
 
+from cratonclient.v1 import events
 from cratonclient.v1 import http
 from cratonclient.v1 import inventory
 from cratonclient.v1 import jobs
+from cratonclient.v1 import secrets
 from cratonclient.v1 import tasks
 
 USER_AGENT = 'python-cratonclient'
@@ -60,6 +62,8 @@ class Client:
         self.tasks = tasks.TaskManager(self.http)
         self.workflows = jobs.WorkflowManager(self.http)
         self.jobs = jobs.JobManager(self.http)
+        self.secrets = secrets.SecretManager(self.http)
+        self.events = events.EventManager(self.http)
 
     @classmethod
     def noauth(cls, endpoint, project_id=None, user_id=None, roles=None,

@@ -91,6 +91,20 @@ def _keep_dot_segments(adapter, root):
 
 # Seconds a request may wait for the connection and then for each read.
 DEFAULT_TIMEOUT = 60.0
+# What a masked field's value is written as in the debug log.
+MASK = '***'
+
+
+def masked(body, fields):
+    """A copy of the JSON value ``body`` in which every value of an object
+    key named in ``fields`` (at any depth) is replaced by ``MASK``.
+    """
+    if isinstance(body, dict):
+        return {k: MASK if k in fields else masked(v, fields)
+                for k, v in body.items()}
+    if isinstance(body, list):
+        return [masked(v, fields) for v in body]
+    return body
 
 
 class HTTPClient:
@@ -149,7 +163,7 @@ class HTTPClient:
 
     def request(self, method, path, json=None, data=None, params=None,
                 headers=None, content_type=None, accept=JSON,
-                log_body=True):
+                log_body=True, secret_fields=()):
         """Send one request; return the ``requests.Response`` (status < 400).
 
         :param path: ``/v1/...`` or an absolute URL.
@@ -160,6 +174,11 @@ class HTTPClient:
         :param log_body: False to keep the answer's body out of the debug
             log (a step's log: a user's data, and large); the request and
             the answer's status and headers are still logged.
+        :param secret_fields: keys of ``json`` (at any depth) whose values
+            must never reach the debug log (a secret's ``value``): the
+            request and its answer are then logged here, with those values
+            written ``***``, instead of by keystoneauth, which logs a body
+            whole.
         :raises ApiError: the API answered 4xx/5xx.
         :raises ConnectionFailure: the API could not be reached, or did not
             answer within ``timeout`` seconds.
@@ -180,22 +199,32 @@ class HTTPClient:
             headers['Content-Type'] = content_type
         if params:
             params = {k: v for k, v in params.items() if v is not None}
+        query = ('?' + urllib.parse.urlencode(params, True)
+                 if params else '')
+        secret_fields = frozenset(secret_fields or ())
+        debug = LOG.isEnabledFor(logging.DEBUG)
         try:
-            if not log_body:
+            if secret_fields and debug:
+                # keystoneauth logs request bodies whole: log this one here.
+                LOG.debug('REQ: %s %s%s %s -d %s', method, url, query,
+                          ' '.join('-H "%s: %s"' % h
+                                   for h in sorted(headers.items())),
+                          jsonlib.dumps(masked(json, secret_fields)))
+            elif not log_body:
                 # keystoneauth logs text bodies whole; log this call here.
                 LOG.debug('REQ: %s %s%s (answer body not logged)', method,
-                          url, '?' + urllib.parse.urlencode(params, True)
-                          if params else '')
-            response = self.adapter.request(url, method, data=data,
-                                            params=params or None,
-                                            headers=headers, raise_exc=False,
-                                            timeout=self.timeout,
-                                            log=log_body)
-            if not log_body:
+                          url, query)
+            response = self.adapter.request(
+                url, method, data=data, params=params or None,
+                headers=headers, raise_exc=False, timeout=self.timeout,
+                log=log_body and not secret_fields)
+            if secret_fields and debug:
+                LOG.debug('RESP: [%s] %s RESP BODY: %s',
+                          response.status_code, _header_text(response),
+                          _masked_text(response, secret_fields))
+            elif not log_body:
                 LOG.debug('RESP: [%s] %s (%d bytes, not logged)',
-                          response.status_code,
-                          ' '.join('%s: %s' % h for h in
-                                   sorted(response.headers.items())),
+                          response.status_code, _header_text(response),
                           len(response.content))
         except ksa_exc.ConnectTimeout as exc:
             # keystoneauth raises this for a read timeout too.
@@ -261,6 +290,21 @@ class HTTPClient:
             path = nxt
             # ``next`` carries the query already.
             params = None
+
+
+def _header_text(response):
+    return ' '.join('%s: %s' % h for h in sorted(response.headers.items()))
+
+
+def _masked_text(response, fields):
+    """An answer's body for the debug log: its JSON with ``fields``
+    masked, or only its size when it is not JSON.
+    """
+    try:
+        body = response.json()
+    except ValueError:
+        return '(%d bytes, not JSON, not logged)' % len(response.content)
+    return jsonlib.dumps(masked(body, fields))
 
 
 def _shape(body):

@@ -14,6 +14,9 @@ step's stored log bytes), to compare with what the CLI printed.
   following a running step, cancel), every other command, the output
   formats, and the error paths (unknown name, unapproved task, service
   down).
+  The secret commands (values from a file and from stdin, never shown,
+  not even by ``--debug``; a step receiving one, its log masked) and
+  ``event list`` run here too: the deployment has a secrets key.
 * :class:`KeystoneCLITest`: the service behind the real Keystone of
   ``tools/keystone.sh``, the CLI logged in through the usual ``OS_*``
   variables; Craton found through ``OS_CRATON_URL`` or through a catalog
@@ -25,6 +28,7 @@ tools/keystone.sh (CRATON_TEST_KEYSTONE_URL, default
 http://127.0.0.1:5000/v3).
 """
 
+import base64
 import csv
 import io
 import json
@@ -71,9 +75,28 @@ steps:
   - name: second
     task: seed-git
 '''
+# The key the deployment encrypts secret values with (a Fernet key).
+SECRETS_KEY = base64.urlsafe_b64encode(os.urandom(32)).decode()
+# A task that prints the secrets it received (the stored log must show
+# *** instead of each value) and reports their names and paths.
+SECRET_READER = '''\
+import json, os
+with open(os.environ['CRATON_PAYLOAD_FILE']) as f:
+    payload = json.load(f)
+paths = payload.get('secrets') or {}
+for name in sorted(paths):
+    with open(paths[name]) as f:
+        print('secret %s: %s' % (name, f.read()), flush=True)
+print('::craton-result:: ' + json.dumps({'paths': paths}))
+'''
+# What secret show/list print: metadata, never a value.
+SECRET_FIELDS = {'uuid', 'name', 'description', 'project_id', 'user_id',
+                 'created_at', 'updated_at'}
+EVENT_COLUMNS = ['time', 'action', 'resource_type', 'resource_uuid',
+                 'outcome', 'user_id']
 HEADER = re.compile(rb'^==> step (\d+) (\S+) \((\w+)\) <==$', re.M)
 
-# Every command of CLI.md this plugin has now (secret and event come later).
+# Every command of CLI.md.
 COMMANDS = [
     'region create', 'region list', 'region show', 'region set',
     'region delete', 'cell create', 'cell list', 'cell show', 'cell set',
@@ -82,7 +105,9 @@ COMMANDS = [
     'task rebuild', 'task set', 'task approve', 'task reject',
     'workflow create', 'workflow list', 'workflow show', 'workflow set',
     'workflow delete', 'job run', 'job list', 'job show', 'job cancel',
-    'job inventory', 'job watch', 'job logs']
+    'job inventory', 'job watch', 'job logs', 'secret create',
+    'secret list', 'secret show', 'secret set', 'secret delete',
+    'event list']
 
 
 def log_sections(output):
@@ -150,7 +175,8 @@ class NoauthCLITest(CLITestBase):
     def setUpClass(cls):
         super().setUpClass()
         cls.root = deployment.source_root()
-        cls.deploy_with(source_roots=[cls.root])
+        cls.deploy_with(source_roots=[cls.root],
+                        extra={'secrets': {'encryption_keys': SECRETS_KEY}})
         # The CLI's default noauth identity is the REST client's.
         cls.api = cls.deploy.client
         cls.craton = cli.CLI.noauth(cls.url)
@@ -618,6 +644,259 @@ class NoauthCLITest(CLITestBase):
         self.assertEqual([], other.json('region', 'list'))
         self.assertOneLine(other('region', 'create', 'nope', check=False),
                            '403')
+
+    # ------------------------------------------------ secrets and events
+    def write_bytes(self, name, data):
+        path = os.path.join(self.tmp, name)
+        with open(path, 'wb') as f:
+            f.write(data)
+        return path
+
+    def assertNoValue(self, result, value):
+        """``value`` (text) is nowhere in what the command printed."""
+        for text in (result.text, result.stderr):
+            self.assertNotIn(value, text, result)
+            self.assertNotIn(json.dumps(value)[1:-1], text, result)
+
+    def test_secret_commands(self):
+        craton = self.craton
+        tag = uuid.uuid4().hex[:8]
+        # From a file: its bytes as they are, the final newline included.
+        value = 'cli-file-value-%s \u00e9\n' % tag
+        path = self.write_bytes('value', value.encode('utf-8'))
+        made = craton('secret', 'create', 'cli-file', '--value-file', path,
+                      '--description', 'from a file', '-f', 'json')
+        self.assertNoValue(made, value.strip())
+        secret = made.json()
+        self.assertEqual(SECRET_FIELDS, SECRET_FIELDS & set(secret))
+        self.assertNotIn('value', secret)
+        self.assertEqual(('cli-file', 'from a file', 'project-a', 'user-a'),
+                         (secret['name'], secret['description'],
+                          secret['project_id'], secret['user_id']))
+        # From stdin.
+        piped = 'cli-stdin-value-%s' % tag
+        made = craton('secret', 'create', 'cli-stdin', '--value-stdin',
+                      '-f', 'json', stdin=piped.encode('utf-8'))
+        self.assertNoValue(made, piped)
+        self.assertNotIn('value', made.json())
+
+        # list and show: metadata only, in every format.
+        for args in (('secret', 'list'), ('secret', 'list', '--long'),
+                     ('secret', 'show', 'cli-file'),
+                     ('secret', 'show', secret['uuid'])):
+            for fmt in ('table', 'json', 'yaml', 'value'):
+                result = craton(*args, '-f', fmt)
+                self.assertNoValue(result, value.strip())
+                self.assertNoValue(result, piped)
+        listed = craton.json('secret', 'list', '--long')
+        self.assertTrue({'cli-file', 'cli-stdin'} <= {
+            s['name'] for s in listed}, listed)
+        for item in listed:
+            self.assertNotIn('value', item)
+            self.assertEqual(SECRET_FIELDS, SECRET_FIELDS & set(item))
+        shown = craton.json('secret', 'show', secret['uuid'])
+        self.assertEqual(('cli-file', 'from a file'),
+                         (shown['name'], shown['description']))
+        rows = csv.DictReader(io.StringIO(craton('secret', 'list', '-f',
+                                                 'csv').text))
+        self.assertIn({'uuid': secret['uuid'], 'name': 'cli-file',
+                       'description': 'from a file'}, list(rows))
+
+        # --debug shows the requests, never the value.
+        debug_value = 'cli-debug-value-%s' % tag
+        result = craton('--debug', 'secret', 'create', 'cli-debug',
+                        '--value-file', self.write_bytes(
+                            'debug', debug_value.encode()))
+        self.assertNoValue(result, debug_value)
+        self.assertIn('/v1/secrets', result.stderr)
+        self.assertIn('"value": "***"', result.stderr)
+        result = craton('--debug', 'secret', 'set', 'cli-debug',
+                        '--value-stdin', stdin=(debug_value + '2').encode())
+        self.assertNoValue(result, debug_value)
+
+        # Rotation: a new value from a file or stdin; metadata printed.
+        rotated = craton('secret', 'set', 'cli-file', '--value-file',
+                         self.write_bytes('rotated', b'rotated-' +
+                                          tag.encode()), '-f', 'json')
+        self.assertNoValue(rotated, 'rotated-' + tag)
+        self.assertEqual(secret['uuid'], rotated.json()['uuid'])
+        self.assertNotIn('value', rotated.json())
+        craton('secret', 'set', secret['uuid'], '--value-stdin',
+               stdin=b'rotated again')
+
+        # Refusals: one line each, nothing stored.
+        self.assertOneLine(craton('secret', 'create', 'cli-file',
+                                  '--value-stdin', stdin=b'another',
+                                  check=False), '409', 'cli-file')
+        bad = craton('secret', 'create', 'cli-latin1', '--value-file',
+                     self.write_bytes('latin1', b'caf\xe9-value'),
+                     check=False)
+        self.assertOneLine(bad, 'not UTF-8')
+        self.assertOneLine(craton('secret', 'create', 'cli-short',
+                                  '--value-stdin', stdin=b'abc',
+                                  check=False), '400')
+        names = {s['name'] for s in craton.json('secret', 'list')}
+        self.assertFalse({'cli-latin1', 'cli-short'} & names, names)
+        self.assertOneLine(craton('secret', 'show', 'cli-nope',
+                                  check=False), 'cli-nope', '404')
+        # Another project sees none of them.
+        other = cli.CLI.noauth(self.url, project='project-b', user='bee')
+        self.assertOneLine(other('secret', 'show', 'cli-file', check=False),
+                           'cli-file', '404')
+        self.assertNotIn('cli-file', [s['name'] for s in other.json(
+            'secret', 'list')])
+
+        craton('secret', 'delete', 'cli-file', 'cli-stdin', 'cli-debug')
+        names = {s['name'] for s in craton.json('secret', 'list')}
+        self.assertFalse({'cli-file', 'cli-stdin', 'cli-debug'} & names)
+        self.assertOneLine(craton('secret', 'show', secret['uuid'],
+                                  check=False), '404')
+
+    def test_secret_reaches_a_step_and_is_masked_in_its_log(self):
+        craton = self.craton
+        _, host = self.shared_task()
+        tag = uuid.uuid4().hex[:8]
+        value = 'step-secret-%s' % tag
+        secret = craton.json('secret', 'create', 'cli-step-%s' % tag,
+                             '--value-stdin', stdin=value.encode())
+        name = secret['name']
+        craton('task', 'create', 'secret-reader', '--command', COMMAND,
+               '--from-dir', self.task_dir('secret-reader', SECRET_READER),
+               '--wait')
+        craton('task', 'approve', 'secret-reader')
+
+        # A workflow naming the secret: shown back by workflow show.
+        wf = craton.json('workflow', 'create', 'wf-secret', '--step',
+                         'secret-reader', '--secret', name)
+        self.assertEqual([name], wf['secrets'])
+        self.assertEqual([name], craton.json('workflow', 'show',
+                                             'wf-secret')['secrets'])
+        self.assertIn(name, craton('workflow', 'show', 'wf-secret').text)
+        run = craton('job', 'run', '--workflow', 'wf-secret', '--host', host,
+                     '--wait', '-f', 'json')
+        job = run.json()
+        self.assertEqual('succeeded', job['status'], run)
+        self.assertNoValue(run, value)
+        log = craton('job', 'logs', job['uuid'], '0').stdout
+        self.assertNotIn(value.encode(), log)
+        self.assertIn(('secret %s: ***\n' % name).encode(), log)
+        result = json.loads(jobtask.result_line(log).split('::', 2)[2])
+        self.assertEqual({name: '/run/craton/secrets/' + name},
+                         result['paths'])
+
+        # A single-task job naming it with --secret.
+        run = craton('job', 'run', '--task', 'secret-reader', '--host', host,
+                     '--secret', name, '--wait', '-f', 'json')
+        job = run.json()
+        self.assertEqual('succeeded', job['status'], run)
+        # API.md does not list secrets among a job's fields: checked when
+        # the API gives them.
+        if 'secrets' in job:
+            self.assertEqual([name], job['secrets'])
+        log = craton('job', 'logs', job['uuid']).stdout
+        self.assertNotIn(value.encode(), log)
+        self.assertIn(('secret %s: ***\n' % name).encode(), log)
+
+        # The step's reading of it is in the audit trail.
+        reads = craton.json('event', 'list', '--resource', secret['uuid'],
+                            '--action', 'read')
+        self.assertIn(job['uuid'], [(e.get('detail') or {}).get('job')
+                                    for e in reads], reads)
+        self.assertEqual({'secret'}, {e['resource_type'] for e in reads})
+
+        # An unknown secret is refused at creation and submission.
+        self.assertOneLine(craton('workflow', 'create', 'wf-nope', '--step',
+                                  'secret-reader', '--secret', 'cli-nope',
+                                  check=False), '400', 'cli-nope')
+        self.assertOneLine(craton('job', 'run', '--task', 'secret-reader',
+                                  '--host', host, '--secret', 'cli-nope',
+                                  check=False), '400', 'cli-nope')
+        # In use by a workflow: not deleted.
+        self.assertOneLine(craton('secret', 'delete', name, check=False),
+                           '409', 'wf-secret')
+        craton('workflow', 'delete', 'wf-secret')
+        craton('secret', 'delete', name)
+
+    def test_event_list(self):
+        craton = self.craton
+        tag = uuid.uuid4().hex[:8]
+        secret = craton.json('secret', 'create', 'cli-audit-%s' % tag,
+                             '--value-stdin', stdin=b'audit-value-' +
+                             tag.encode())
+        craton('secret', 'set', secret['uuid'], '--value-stdin',
+               stdin=b'audit-value-2-' + tag.encode())
+        events = craton.json('event', 'list', '--resource', secret['uuid'])
+        self.assertEqual(['create', 'update'], [e['action'] for e in events])
+        first = events[0]
+        self.assertEqual(
+            ('secret', secret['uuid'], 'success', 'user-a', 'project-a'),
+            (first['resource_type'], first['resource_uuid'],
+             first['outcome'], first['user_id'], first['project_id']))
+        self.assertTrue(first['request_id'].startswith('req-'), first)
+        for event in events:
+            self.assertNotIn('audit-value', json.dumps(event))
+        # Filters.
+        self.assertEqual([first['uuid']], [e['uuid'] for e in craton.json(
+            'event', 'list', '--resource', secret['uuid'], '--action',
+            'create', '--resource-type', 'secret', '--user', 'user-a')])
+        self.assertEqual([], craton.json('event', 'list', '--resource',
+                                         secret['uuid'], '--user',
+                                         'someone-else'))
+        created = craton.json('event', 'list', '--resource-type', 'secret',
+                              '--action', 'create')
+        self.assertIn(first['uuid'], [e['uuid'] for e in created])
+        self.assertEqual({('secret', 'create')}, {
+            (e['resource_type'], e['action']) for e in created})
+        # --limit and --marker walk the list.
+        self.assertEqual([first['uuid']], [e['uuid'] for e in craton.json(
+            'event', 'list', '--resource', secret['uuid'], '--limit', '1')])
+        self.assertEqual([events[1]['uuid']], [e['uuid'] for e in craton.json(
+            'event', 'list', '--resource', secret['uuid'], '--marker',
+            first['uuid'])])
+        # Columns: the default six; --long adds the others.
+        table = list(csv.reader(io.StringIO(craton(
+            'event', 'list', '--resource', secret['uuid'], '-f',
+            'csv').text)))
+        self.assertEqual(EVENT_COLUMNS, table[0])
+        self.assertEqual(['create', 'secret', secret['uuid'], 'success',
+                          'user-a'], table[1][1:])
+        wide = list(csv.reader(io.StringIO(craton(
+            'event', 'list', '--resource', secret['uuid'], '--long', '-f',
+            'csv').text)))
+        self.assertTrue(set(EVENT_COLUMNS) | {'project_id', 'request_id',
+                                              'detail'} <= set(wide[0]),
+                        wide[0])
+        craton('secret', 'delete', secret['uuid'])
+        self.assertEqual(['create', 'update', 'delete'], [
+            e['action'] for e in craton.json('event', 'list', '--resource',
+                                             secret['uuid'])])
+
+        # A refused write is recorded, as a failure.
+        reader = 'reader-%s' % tag
+        ro = cli.CLI.noauth(self.url, user=reader, roles='reader')
+        self.assertOneLine(ro('secret', 'create', 'cli-refused',
+                              '--value-stdin', stdin=b'refused',
+                              check=False), '403')
+        refused = craton.json('event', 'list', '--user', reader)
+        self.assertEqual([('create', 'secret', 'failure')], [
+            (e['action'], e['resource_type'], e['outcome'])
+            for e in refused])
+        # A reader lists the project's events, and no other project's.
+        self.assertEqual([e['uuid'] for e in refused], [
+            e['uuid'] for e in ro.json('event', 'list', '--user', reader)])
+        self.assertOneLine(ro('event', 'list', '--all-projects',
+                              check=False), '403')
+        # Another project's events: only with --all-projects (admins).
+        bee = 'bee-%s' % tag
+        other = cli.CLI.noauth(self.url, project='project-b', user=bee)
+        region = other.json('region', 'create', 'events-b-%s' % tag)
+        self.assertEqual([], craton.json('event', 'list', '--resource',
+                                         region['uuid']))
+        seen = craton.json('event', 'list', '--resource', region['uuid'],
+                           '--all-projects')
+        self.assertEqual([('create', 'region', 'project-b', bee)], [
+            (e['action'], e['resource_type'], e['project_id'], e['user_id'])
+            for e in seen])
 
     # ------------------------------------------------------ error paths
     def test_unknown_name_is_one_line_naming_it(self):

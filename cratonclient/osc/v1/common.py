@@ -83,6 +83,22 @@ def add_var_options(parser, unset=False):
             default=[], help='Remove a variable (repeat for more)')
 
 
+def add_secret_option(parser, help_text):
+    """``--secret SECRET``, repeatable, into ``parsed_args.secrets``."""
+    parser.add_argument(
+        '--secret', dest='secrets', action='append', default=[],
+        metavar='SECRET', help=help_text)
+
+
+def merge_secrets(current, added):
+    """The secret names of ``current`` (a list, or anything else when a
+    file has none) followed by those of ``added`` not already there.
+    """
+    names = list(current) if isinstance(current, list) else []
+    names.extend(n for n in added if n not in names)
+    return names
+
+
 class DictColumn(columns.FormattableColumn):
     """A JSON object: ``key='value', …`` in a table."""
 
@@ -155,6 +171,9 @@ class WorkflowStepsColumn(ListOfDictsColumn):
             text += ', timeout %ss' % step['timeout']
         if step.get('variables'):
             text += ', %s' % osc_utils.format_dict(step['variables'])
+        if step.get('secrets'):
+            text += ', secrets %s' % ', '.join(str(s) for s in
+                                               step['secrets'])
         return text
 
 

@@ -44,6 +44,9 @@ class RunJob(JobCommand):
         parser.add_argument('--region', help='... in this region')
         parser.add_argument('--cell', help='... in this cell')
         common.add_var_options(parser)
+        common.add_secret_option(
+            parser, 'A secret (name) every step of the job '
+                    'receives as a file (repeat for more)')
         parser.add_argument('--wait', action='store_true',
                             help='Show the steps live on stderr until the '
                                  'job ends; exit 1 unless it succeeded')
@@ -65,6 +68,8 @@ class RunJob(JobCommand):
             body['task'] = parsed_args.task
         if parsed_args.vars:
             body['variables'] = common.vars_dict(parsed_args.vars)
+        if parsed_args.secrets:
+            body['secrets'] = list(dict.fromkeys(parsed_args.secrets))
         job = self.craton.jobs.create(body)
         if parsed_args.wait:
             return self.watch(job['uuid'])

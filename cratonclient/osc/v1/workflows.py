@@ -97,7 +97,8 @@ def step_of(text):
 
 def apply_options(body, parsed_args):
     """Command-line ``--description`` replaces the file's, ``--var`` adds
-    to or replaces the file's variables.
+    to or replaces the file's variables, ``--secret`` adds to the file's
+    ``secrets``.
     """
     if parsed_args.description is not None:
         body['description'] = parsed_args.description
@@ -106,6 +107,9 @@ def apply_options(body, parsed_args):
         variables = dict(variables) if isinstance(variables, dict) else {}
         variables.update(parsed_args.vars)
         body['variables'] = variables
+    if parsed_args.secrets:
+        body['secrets'] = common.merge_secrets(body.get('secrets'),
+                                               parsed_args.secrets)
     return body
 
 
@@ -133,6 +137,9 @@ class CreateWorkflow(WorkflowCommand):
         parser.add_argument('--description', help='Description (replaces '
                                                   'the file\'s)')
         common.add_var_options(parser)
+        common.add_secret_option(
+            parser, 'A secret (name) every step receives as a file (repeat '
+                    'for more; adds to the file\'s secrets)')
         return parser
 
     def take_action(self, parsed_args):
@@ -193,6 +200,9 @@ class SetWorkflow(ShowWorkflow):
         parser.add_argument('--description', help='Description (replaces '
                                                   'the file\'s)')
         common.add_var_options(parser)
+        common.add_secret_option(
+            parser, 'A secret (name) every step receives as a file (repeat '
+                    'for more; adds to the file\'s secrets)')
         return parser
 
     def take_action(self, parsed_args):

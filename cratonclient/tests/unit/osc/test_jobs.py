@@ -57,6 +57,28 @@ class TestRun(base.ShellTestCase):
         self.assertEqual('pending', out['status'])
         self.assertEqual(1, self.api.call_count)
 
+    def test_secret_options(self):
+        self.api.post(self.url('/v1/jobs'), status_code=202,
+                      json=base.job(secrets=['cloud-admin', 'bmc']))
+        out = self.run_json('job', 'run', '--task', 'audit', '--host', 'h1',
+                            '--secret', 'cloud-admin', '--secret', 'bmc',
+                            '--secret', 'cloud-admin')
+        self.assertEqual({'task': 'audit', 'inventory': {'hosts': ['h1']},
+                          'secrets': ['cloud-admin', 'bmc']}, self.sent())
+        self.assertEqual(['cloud-admin', 'bmc'], out['secrets'])
+        # None given: no secrets key at all.
+        self.run_json('job', 'run', '--task', 'audit', '--host', 'h1')
+        self.assertNotIn('secrets', self.sent())
+
+    def test_unknown_secret_is_the_api_400(self):
+        self.api.post(self.url('/v1/jobs'), status_code=400,
+                      json=base.error_body(
+                          400, "Invalid value for 'secrets': secret 'nope' "
+                               "does not exist", request_id='req-s'))
+        result = self.run_cli('job', 'run', '--task', 'audit', '--host',
+                              'h1', '--secret', 'nope')
+        self.assert_one_error_line(result, "secret 'nope'", '400', 'req-s')
+
     def test_single_task(self):
         self.run_json('job', 'run', '--task', 'audit', '--label', 'web')
         self.assertEqual({'task': 'audit', 'inventory': {'labels': ['web']}},
@@ -189,6 +211,18 @@ class TestOthers(base.ShellTestCase):
         self.assertEqual(job, self.run_json('job', 'show', UUID))
         result = self.run_cli('job', 'show', UUID)
         self.assertIn('0 a: running on n', result.stdout)
+
+    def test_show_displays_secrets(self):
+        job = base.job('pending', [base.step(0, 'a')],
+                       secrets=['cloud-admin', 'bmc'])
+        self.api.get(self.url('/v1/jobs/' + UUID), json=job)
+        self.assertEqual(['cloud-admin', 'bmc'],
+                         self.run_json('job', 'show', UUID)['secrets'])
+        result = self.run_cli('job', 'show', UUID)
+        self.assertIn('cloud-admin, bmc', result.stdout)
+        result = self.run_cli('job', 'show', UUID, '-f', 'yaml', '-c',
+                              'secrets')
+        self.assertEqual('secrets:\n- cloud-admin\n- bmc\n', result.stdout)
 
     def test_cancel(self):
         self.api.post(self.url('/v1/jobs/%s/cancel' % UUID), status_code=202,

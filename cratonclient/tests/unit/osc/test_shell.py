@@ -17,7 +17,7 @@ from cratonclient.osc import plugin
 from cratonclient.tests.unit import base
 from cratonclient.v1 import client
 
-# CLI.md's commands (the secret and event commands come later).
+# CLI.md's commands.
 COMMANDS = """
 region create, region list, region show, region set, region delete,
 cell create, cell list, cell show, cell set, cell delete,
@@ -26,7 +26,9 @@ task create, task list, task show, task set, task delete, task rebuild,
 task approve, task reject,
 workflow create, workflow list, workflow show, workflow set,
 workflow delete,
-job run, job list, job show, job cancel, job inventory, job watch, job logs
+job run, job list, job show, job cancel, job inventory, job watch, job logs,
+secret create, secret list, secret show, secret set, secret delete,
+event list
 """
 COMMANDS = [c.strip() for c in COMMANDS.replace('\n', ' ').split(',')]
 

@@ -186,3 +186,63 @@ steps: [{task: audit}]
                                                 'maint')['name'])
         self.api.delete(self.url('/v1/workflows/maint'), status_code=204)
         self.assertEqual(0, self.run_cli('workflow', 'delete', 'maint').rc)
+
+
+class TestWorkflowSecrets(base.ShellTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.tmp = self.useFixture(fixtures.TempDir()).path
+        self.shown = workflow(secrets=['cloud-admin', 'bmc'], steps=[
+            {'name': 'check', 'task': 't-1', 'task_name': 'audit',
+             'secrets': ['ipmi']}])
+        self.api.post(self.url('/v1/workflows'), status_code=201,
+                      json=self.shown)
+
+    def test_secret_options_make_the_top_level_list(self):
+        out = self.run_json('workflow', 'create', 'maint', '--step',
+                            'audit', '--secret', 'cloud-admin', '--secret',
+                            'bmc')
+        self.assertEqual({'name': 'maint', 'steps': [{'task': 'audit'}],
+                          'secrets': ['cloud-admin', 'bmc']}, self.sent())
+        # -f json: the API's secrets list as a JSON value.
+        self.assertEqual(['cloud-admin', 'bmc'], out['secrets'])
+        self.assertEqual(['ipmi'], out['steps'][0]['secrets'])
+
+    def test_no_secret_option_sends_none(self):
+        self.run_json('workflow', 'create', 'maint', '--step', 'audit')
+        self.assertNotIn('secrets', self.sent())
+
+    def test_secret_options_add_to_the_files(self):
+        path = os.path.join(self.tmp, 'w.yaml')
+        with open(path, 'w') as f:
+            f.write('secrets: [cloud-admin]\n'
+                    'steps: [{task: audit, secrets: [ipmi]}]\n')
+        self.run_json('workflow', 'create', 'maint', '--file', path,
+                      '--secret', 'bmc', '--secret', 'cloud-admin')
+        self.assertEqual({'name': 'maint',
+                          'secrets': ['cloud-admin', 'bmc'],
+                          'steps': [{'task': 'audit',
+                                     'secrets': ['ipmi']}]}, self.sent())
+        # Without --secret the file's list goes as it is.
+        self.run_json('workflow', 'create', 'maint', '--file', path)
+        self.assertEqual(['cloud-admin'], self.sent()['secrets'])
+
+    def test_set_takes_secret_options_too(self):
+        self.api.put(self.url('/v1/workflows/maint'), json=self.shown)
+        path = os.path.join(self.tmp, 'w.json')
+        with open(path, 'w') as f:
+            json.dump({'steps': [{'task': 'audit'}]}, f)
+        self.run_json('workflow', 'set', 'maint', '--file', path, '--name',
+                      'maint', '--secret', 'bmc')
+        self.assertEqual({'name': 'maint', 'steps': [{'task': 'audit'}],
+                          'secrets': ['bmc']}, self.sent())
+
+    def test_show_displays_secrets(self):
+        self.api.get(self.url('/v1/workflows/maint'), json=self.shown)
+        table = self.run_cli('workflow', 'show', 'maint').stdout
+        self.assertIn('cloud-admin, bmc', table)
+        self.assertIn('check: task audit (t-1), secrets ipmi', table)
+        value = self.run_cli('workflow', 'show', 'maint', '-f', 'value',
+                             '-c', 'secrets').stdout
+        self.assertEqual('["cloud-admin","bmc"]\n', value)
