@@ -141,8 +141,6 @@ class JobMixin:
         with session.writer() as s:
             res = s.execute(query.values(**values).execution_options(
                 synchronize_session=False))
-            if res.rowcount == 1:
-                trail.touched(s, models.Job, uuid)
             return res.rowcount == 1
 
     def get_job_inventory(self, job_id):
