@@ -159,16 +159,16 @@ def _job_values(job, outcome, detail):
             'detail': detail, 'request_id': None}
 
 
-def job_started(job):
-    """``craton.job.run.start``: the conductor starts running ``job``."""
-    send(CONDUCTOR, audit.event_type(audit.JOB, audit.RUN, 'start'),
-         _job_values(job, audit.SUCCESS, {'status': job.status}))
-
-
-def job_finished(job):
-    """``craton.job.run.end`` (the job succeeded) or ``.error`` (it
-    failed, errored or was cancelled), once ``job`` is final.
+def job_moved(job, started):
+    """After the conductor wrote ``job``'s new status: ``craton.job.run.
+    start`` when it ``started`` the job; once the job is final,
+    ``craton.job.run.end`` (it succeeded) or ``.error`` (it failed, errored
+    or was cancelled); nothing otherwise.
     """
+    if started:
+        send(CONDUCTOR, audit.event_type(audit.JOB, audit.RUN, 'start'),
+             _job_values(job, audit.SUCCESS, {'status': job.status}))
+        return
     if job.status not in states.JOB_FINAL:
         return
     ok = job.status == states.JOB_SUCCEEDED
