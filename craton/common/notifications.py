@@ -86,17 +86,27 @@ def enabled(conf=None):
     return bool(drivers)
 
 
-def _notifier(service, conf):
+def transport(conf=None):
+    """The notification transport (``[oslo_messaging_notifications]
+    transport_url``, else ``[DEFAULT] transport_url``), made on first use.
+    """
     global _TRANSPORT
+    conf = conf or craton_conf.CONF
+    with _LOCK:
+        if _TRANSPORT is None:
+            _TRANSPORT = messaging.get_notification_transport(conf)
+        return _TRANSPORT
+
+
+def _notifier(service, conf):
     with _LOCK:
         notifier = _NOTIFIERS.get(service)
-        if notifier is None:
-            if _TRANSPORT is None:
-                _TRANSPORT = messaging.get_notification_transport(conf)
-            notifier = messaging.Notifier(
-                _TRANSPORT, publisher_id='%s.%s' % (service, conf.host))
-            _NOTIFIERS[service] = notifier
-        return notifier
+    if notifier is None:
+        notifier = messaging.Notifier(
+            transport(conf), publisher_id='%s.%s' % (service, conf.host))
+        with _LOCK:
+            notifier = _NOTIFIERS.setdefault(service, notifier)
+    return notifier
 
 
 def cleanup():
