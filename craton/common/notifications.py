@@ -16,6 +16,7 @@ is logged and dropped, never fails the request or the job.
 
 import threading
 
+from oslo_config import cfg
 import oslo_messaging as messaging
 from oslo_messaging import opts as messaging_opts
 from oslo_log import log
@@ -80,9 +81,14 @@ def enabled(conf=None):
     alone sends nothing).
     """
     conf = conf or craton_conf.CONF
-    register_opts(conf)
-    drivers = [d for d in conf.oslo_messaging_notifications.driver or ()
-               if d and d != 'noop']
+    try:
+        configured = conf.oslo_messaging_notifications.driver
+    except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
+        # Not registered yet: oslo.messaging registers them only when a
+        # transport or notifier is made.
+        register_opts(conf)
+        configured = conf.oslo_messaging_notifications.driver
+    drivers = [d for d in configured or () if d and d != 'noop']
     return bool(drivers)
 
 
