@@ -6,7 +6,7 @@ the caller of every write that reaches the API's own checks (body checks,
 policy, validation, the controllers). For a write to a resource
 (:func:`classify` maps the route to a resource type and an action) it:
 
-1. announces the request's event (:func:`craton.common.audit.begin`)
+1. announces the request's event (:func:`craton.common.audit_state.begin`)
    before the request runs. The database layer writes that event into the
    first writer transaction that touches the resource, just before it
    commits (:mod:`craton.db.sqlalchemy.trail`): the change and its event
@@ -33,7 +33,7 @@ import webob
 import webob.exc
 
 from craton.api import middleware
-from craton.common import audit
+from craton.common import audit_state
 from craton.common import context
 from craton.common import exception
 from craton.common import notifications
@@ -44,23 +44,24 @@ LOG = log.getLogger(__name__)
 
 # The collections of /v1 and their resource types.
 COLLECTIONS = {
-    'tasks': audit.TASK, 'workflows': audit.WORKFLOW, 'jobs': audit.JOB,
-    'hosts': audit.HOST, 'regions': audit.REGION, 'cells': audit.CELL,
-    'secrets': audit.SECRET,
+    'tasks': audit_state.TASK, 'workflows': audit_state.WORKFLOW,
+    'jobs': audit_state.JOB, 'hosts': audit_state.HOST,
+    'regions': audit_state.REGION, 'cells': audit_state.CELL,
+    'secrets': audit_state.SECRET,
 }
 # (collection, method) on the collection itself.
-_ON_COLLECTION = {'POST': audit.CREATE}
-_RUN = {('jobs', 'POST'): audit.RUN}
+_ON_COLLECTION = {'POST': audit_state.CREATE}
+_RUN = {('jobs', 'POST'): audit_state.RUN}
 # Method on one resource.
-_ON_ITEM = {'PATCH': audit.UPDATE, 'PUT': audit.UPDATE,
-            'DELETE': audit.DELETE}
+_ON_ITEM = {'PATCH': audit_state.UPDATE, 'PUT': audit_state.UPDATE,
+            'DELETE': audit_state.DELETE}
 # (collection, sub-path, method) on one resource.
 _ON_ACTION = {
-    ('tasks', 'approve', 'POST'): audit.APPROVE,
-    ('tasks', 'reject', 'POST'): audit.REJECT,
-    ('tasks', 'rebuild', 'POST'): audit.UPDATE,
-    ('tasks', 'source', 'PUT'): audit.UPDATE,
-    ('jobs', 'cancel', 'POST'): audit.CANCEL,
+    ('tasks', 'approve', 'POST'): audit_state.APPROVE,
+    ('tasks', 'reject', 'POST'): audit_state.REJECT,
+    ('tasks', 'rebuild', 'POST'): audit_state.UPDATE,
+    ('tasks', 'source', 'PUT'): audit_state.UPDATE,
+    ('jobs', 'cancel', 'POST'): audit_state.CANCEL,
 }
 MUTATING = frozenset(('POST', 'PUT', 'PATCH', 'DELETE'))
 # Answers that are not the API refusing a write of a known route.
@@ -115,7 +116,7 @@ class AuditMiddleware:
         if ctx is None or ctx.project_id is None:
             return self.app(environ, start_response)
         rtype, action, ident = route
-        pend = audit.begin(action, rtype, ctx.user_id, ctx.project_id,
+        pend = audit_state.begin(action, rtype, ctx.user_id, ctx.project_id,
                            ctx.request_id, ident)
         try:
             try:
@@ -125,7 +126,7 @@ class AuditMiddleware:
                 raise
             self._after(ctx, pend, resp.status_int, environ, resp)
         finally:
-            audit.clear()
+            audit_state.clear()
         return resp(environ, start_response)
 
     def _after(self, ctx, pend, status, environ, resp):
@@ -134,10 +135,10 @@ class AuditMiddleware:
         try:
             if status < 400:
                 resource = self._answered(pend, ctx, resp)
-                outcome, detail = audit.SUCCESS, None
+                outcome, detail = audit_state.SUCCESS, None
             else:
                 resource = self._visible(pend, ctx)
-                outcome = audit.FAILURE
+                outcome = audit_state.FAILURE
                 error = environ.get(middleware.ERROR_ENVIRON_KEY) or {}
                 detail = {'status': status}
                 if error.get('status') == status and error.get('code'):
@@ -173,7 +174,7 @@ class AuditMiddleware:
         """
         if pend.ident is None:
             return None
-        any_project = pend.resource_type == audit.TASK and policy.check(
+        any_project = pend.resource_type == audit_state.TASK and policy.check(
             'craton:task:get_any_project', ctx)
         found = event_obj.Event.resource_of(ctx, pend.resource_type,
                                             pend.ident, any_project)

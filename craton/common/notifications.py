@@ -25,7 +25,7 @@ from oslo_utils import uuidutils
 from oslo_versionedobjects import base as ovo_base
 from oslo_versionedobjects import fields
 
-from craton.common import audit
+from craton.common import audit_state
 from craton.common import states
 from craton import conf as craton_conf
 
@@ -160,8 +160,8 @@ def event_recorded(values, service):
     """Notify an event of the audit trail (``values``: the event row's
     fields) after its transaction committed.
     """
-    failed = values.get('outcome') == audit.FAILURE
-    send(service, audit.event_type(values['resource_type'],
+    failed = values.get('outcome') == audit_state.FAILURE
+    send(service, audit_state.event_type(values['resource_type'],
                                    values['action'],
                                    'error' if failed else 'end'),
          values, error=failed)
@@ -170,7 +170,7 @@ def event_recorded(values, service):
 def _job_values(job, outcome, detail):
     return {'uuid': uuidutils.generate_uuid(), 'time': timeutils.utcnow(),
             'project_id': job.project_id, 'user_id': job.user_id,
-            'action': audit.RUN, 'resource_type': audit.JOB,
+            'action': audit_state.RUN, 'resource_type': audit_state.JOB,
             'resource_uuid': job.uuid, 'outcome': outcome,
             'detail': detail, 'request_id': None}
 
@@ -182,15 +182,16 @@ def job_moved(job, started):
     or was cancelled); nothing otherwise.
     """
     if started:
-        send(CONDUCTOR, audit.event_type(audit.JOB, audit.RUN, 'start'),
-             _job_values(job, audit.SUCCESS, {'status': job.status}))
+        send(CONDUCTOR, audit_state.event_type(audit_state.JOB,
+                                               audit_state.RUN, 'start'),
+             _job_values(job, audit_state.SUCCESS, {'status': job.status}))
         return
     if job.status not in states.JOB_FINAL:
         return
     ok = job.status == states.JOB_SUCCEEDED
-    send(CONDUCTOR, audit.event_type(audit.JOB, audit.RUN,
+    send(CONDUCTOR, audit_state.event_type(audit_state.JOB, audit_state.RUN,
                                      'end' if ok else 'error'),
-         _job_values(job, audit.SUCCESS if ok else audit.FAILURE,
+         _job_values(job, audit_state.SUCCESS if ok else audit_state.FAILURE,
                      {'status': job.status,
                       'status_reason': job.status_reason}),
          error=not ok)
@@ -203,7 +204,8 @@ def step_finished(job, step):
     if step.status not in states.STEP_FINAL:
         return
     ok = step.status == states.STEP_SUCCEEDED
-    values = _job_values(job, audit.SUCCESS if ok else audit.FAILURE, {
+    outcome = audit_state.SUCCESS if ok else audit_state.FAILURE
+    values = _job_values(job, outcome, {
         'step': step.index, 'name': step.name, 'status': step.status,
         'exit_code': step.exit_code})
     values.update(action='finish', resource_type='step')

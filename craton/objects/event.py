@@ -7,7 +7,7 @@ written by the database layer inside the transaction of the change
 others, e.g. the conductor handing a secret to a step.
 """
 
-from craton.common import audit
+from craton.common import audit_state
 from craton.common import notifications
 from craton.objects import base
 from craton.objects import fields
@@ -53,7 +53,7 @@ class Event(base.CratonObject):
 
     @staticmethod
     def record(action, resource_type, resource_uuid, project_id, user_id,
-               detail=None, outcome=audit.SUCCESS, request_id=None,
+               detail=None, outcome=audit_state.SUCCESS, request_id=None,
                service=notifications.CONDUCTOR):
         """Write one event, in the caller's open writer transaction if
         there is one (``craton.db.sqlalchemy.session.writer()`` blocks

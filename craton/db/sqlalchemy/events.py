@@ -8,7 +8,7 @@ others (the conductor's, a refused request's).
 
 import sqlalchemy as sa
 
-from craton.common import audit
+from craton.common import audit_state
 from craton.common import exception
 from craton.common import notifications
 from craton.db.sqlalchemy import crud
@@ -24,7 +24,7 @@ _FILTERS = ('resource_type', 'resource_uuid', 'action', 'user_id',
 class EventMixin:
 
     def record_event(self, action, resource_type, resource_uuid, project_id,
-                     user_id, detail=None, outcome=audit.SUCCESS,
+                     user_id, detail=None, outcome=audit_state.SUCCESS,
                      request_id=None, service=notifications.CONDUCTOR):
         """Write one event of the audit trail, in the caller's open writer
         transaction if there is one (it commits or rolls back with it),
@@ -32,9 +32,9 @@ class EventMixin:
         :data:`~craton.common.notifications.CONDUCTOR` or ``API``) once
         that transaction commits.
 
-        :param action: one of :data:`craton.common.audit.ACTIONS`.
+        :param action: one of :data:`craton.common.audit_state.ACTIONS`.
         :param resource_type: one of
-            :data:`craton.common.audit.RESOURCE_TYPES`.
+            :data:`craton.common.audit_state.RESOURCE_TYPES`.
         :param resource_uuid: the resource's UUID (None if unknown).
         :param project_id: the resource's project (the caller's when the
             resource is not the caller's to see).
@@ -45,11 +45,11 @@ class EventMixin:
         :returns: the event's columns as a dict (``uuid``, ``time``...).
         :raises ValueError: an unknown action, resource type or outcome.
         """
-        if action not in audit.ACTIONS:
+        if action not in audit_state.ACTIONS:
             raise ValueError('unknown action %r' % (action,))
-        if resource_type not in audit.RESOURCE_TYPES:
+        if resource_type not in audit_state.RESOURCE_TYPES:
             raise ValueError('unknown resource type %r' % (resource_type,))
-        if outcome not in audit.OUTCOMES:
+        if outcome not in audit_state.OUTCOMES:
             raise ValueError('unknown outcome %r' % (outcome,))
         with session.writer() as s:
             return trail.add(s, {

@@ -4,7 +4,7 @@
 :mod:`.session` calls :func:`before_commit` as the outermost writer
 transaction is about to commit, and :func:`after_commit` once it has.
 
-* A request's pending event (:mod:`craton.common.audit`) is written into
+* A request's pending event (:mod:`craton.common.audit_state`) is written into
   the first writer transaction that touched a row of its resource: a row
   of that model the ORM flushed (new, changed or deleted; a child row such
   as a job's step or a task's archive chunk counts for its parent), or
@@ -21,22 +21,22 @@ from oslo_utils import uuidutils
 import sqlalchemy as sa
 from sqlalchemy import orm
 
-from craton.common import audit
+from craton.common import audit_state
 from craton.common import notifications
 from craton.db.sqlalchemy import models
 
 # Session.info keys.
-_TOUCHED = 'craton.audit.touched'
-_EVENTS = 'craton.audit.events'
+_TOUCHED = 'craton.audit_state.touched'
+_EVENTS = 'craton.audit_state.events'
 
 MODELS = {
-    audit.TASK: models.Task,
-    audit.WORKFLOW: models.Workflow,
-    audit.JOB: models.Job,
-    audit.HOST: models.Host,
-    audit.REGION: models.Region,
-    audit.CELL: models.Cell,
-    audit.SECRET: models.Secret,
+    audit_state.TASK: models.Task,
+    audit_state.WORKFLOW: models.Workflow,
+    audit_state.JOB: models.Job,
+    audit_state.HOST: models.Host,
+    audit_state.REGION: models.Region,
+    audit_state.CELL: models.Cell,
+    audit_state.SECRET: models.Secret,
 }
 
 # Rows that belong to a resource: (its model, the column holding its id).
@@ -59,13 +59,13 @@ def touched(s, model, uuid):
     statement the ORM does not track (a conditional UPDATE), so that the
     request's pending event can name it.
     """
-    if audit.pending() is not None:
+    if audit_state.pending() is not None:
         _note(s, model, uuid=uuid)
 
 
 @sa.event.listens_for(orm.Session, 'after_flush')
 def _after_flush(s, flush_context):
-    pend = audit.pending()
+    pend = audit_state.pending()
     if pend is None:
         return
     wanted = MODELS.get(pend.resource_type)
@@ -110,7 +110,7 @@ def add(s, values, service=notifications.CONDUCTOR, pend=None):
     values = dict(values)
     values.setdefault('uuid', uuidutils.generate_uuid())
     values.setdefault('time', timeutils.utcnow())
-    values.setdefault('outcome', audit.SUCCESS)
+    values.setdefault('outcome', audit_state.SUCCESS)
     row = models.Event()
     row.update(values)
     s.add(row)
@@ -123,7 +123,7 @@ def before_commit(s):
     write the pending event if this transaction touched its resource.
     Returns what :func:`after_commit` needs.
     """
-    pend = audit.pending()
+    pend = audit_state.pending()
     if pend is not None and MODELS.get(pend.resource_type) is not None:
         s.flush()
         resource = _resource(s, pend)

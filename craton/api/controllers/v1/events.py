@@ -7,7 +7,7 @@ from craton.api.controllers import base
 from craton.api.controllers.v1 import collection
 from craton.api.controllers.v1 import types
 from craton.api.controllers.v1 import utils
-from craton.common import audit
+from craton.common import audit_state
 from craton.common import exception
 from craton.objects import event as event_obj
 
@@ -44,10 +44,10 @@ class EventsController(base.RestController):
         if resource is not None and not uuidutils.is_uuid_like(resource):
             raise utils.invalid('resource', 'must be the UUID of a resource')
         filters = {
-            'resource_type': _one_of(resource_type, audit.RESOURCE_TYPES,
+            'resource_type': _one_of(resource_type, audit_state.RESOURCE_TYPES,
                                      'resource_type'),
-            'action': _one_of(action, audit.ACTIONS, 'action'),
-            'outcome': _one_of(outcome, audit.OUTCOMES, 'outcome'),
+            'action': _one_of(action, audit_state.ACTIONS, 'action'),
+            'outcome': _one_of(outcome, audit_state.OUTCOMES, 'outcome'),
             'resource_uuid': resource.lower() if resource else None,
             'user_id': user,
         }

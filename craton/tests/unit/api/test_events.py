@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from craton.api import audit as api_audit
 from craton.api.controllers import v1
-from craton.common import audit
+from craton.common import audit_state
 from craton.db import api as db_api
 from craton.db.sqlalchemy import models
 from craton.db.sqlalchemy import session
@@ -240,8 +240,8 @@ class TestOutcomes(EventsTestCase):
                          (event.action, event.outcome, event.resource_uuid))
 
     def test_rolled_back_change_leaves_no_event(self):
-        audit.begin('create', 'region', 'user-a', self.project, 'req-1')
-        self.addCleanup(audit.clear)
+        audit_state.begin('create', 'region', 'user-a', self.project, 'req-1')
+        self.addCleanup(audit_state.clear)
         try:
             with session.writer() as s:
                 s.add(models.Region(uuid=uuidutils.generate_uuid(),
@@ -252,14 +252,14 @@ class TestOutcomes(EventsTestCase):
             pass
         self.assertEqual([], events())
         self.assertEqual(0, self.db.count(models.Region))
-        self.assertIsNotNone(audit.pending())
+        self.assertIsNotNone(audit_state.pending())
         # The next transaction touching a region carries it.
         with session.writer() as s:
             s.add(models.Region(uuid=uuidutils.generate_uuid(),
                                 project_id=self.project, name='kept'))
         [event] = events()
         self.assertEqual('req-1', event.request_id)
-        self.assertIsNone(audit.pending())
+        self.assertIsNone(audit_state.pending())
 
     def test_failed_delete_rolls_back_with_no_success_event(self):
         task = self.make_task('used')
@@ -370,3 +370,25 @@ class TestEventsAPI(EventsTestCase):
         mine = self.get('/events').json['events']
         self.assertNotIn(other['uuid'], [e['uuid'] for e in mine])
         self.post('/events', {}, status=405)
+
+
+class TestRecord(base.APITestCase):
+
+    def test_record_joins_the_callers_transaction(self):
+        from craton.common import audit as public_audit
+        try:
+            with session.writer():
+                public_audit.record(public_audit.READ, public_audit.SECRET,
+                                    None, 'project-a', 'user-a',
+                                    detail={'job': 'j', 'step': 2})
+                raise RuntimeError('rolled back')
+        except RuntimeError:
+            pass
+        self.assertEqual([], events())
+        values = public_audit.record('read', 'secret', None, 'project-a',
+                                     'user-a', detail={'job': 'j',
+                                                       'step': 2})
+        [event] = events()
+        self.assertEqual((values['uuid'], 'read', 'secret', 'success'),
+                         (event.uuid, event.action, event.resource_type,
+                          event.outcome))
