@@ -4,8 +4,8 @@
 From the outside in: error format → request id → path and query checks
 (UTF-8) → Content-Type in canonical form → proxy headers → body size cap
 → healthcheck → authentication (keystonemiddleware ``auth_token``, or the
-development ``noauth``) → body checks (JSON depth, Unicode) → pecan
-(hooks, then the controllers).
+development ``noauth``) → audit trail of writes → body checks (JSON
+depth, Unicode) → pecan (hooks, then the controllers).
 """
 
 from keystoneauth1 import loading
@@ -13,6 +13,7 @@ from oslo_middleware import http_proxy_to_wsgi
 from oslo_middleware import request_id
 import pecan
 
+from craton.api import audit
 from craton.api.controllers import root
 from craton.api.controllers.v1 import task_source
 from craton.api import hooks
@@ -63,8 +64,8 @@ def setup_app(conf=None):
     """Build the API's WSGI application from ``conf`` (read now)."""
     if conf is None:
         conf = craton_conf.CONF
-    app = _auth(input_checks.BodyCheckMiddleware(_pecan_app(conf), conf),
-                conf)
+    app = _auth(audit.AuditMiddleware(
+        input_checks.BodyCheckMiddleware(_pecan_app(conf), conf)), conf)
     app = middleware.HealthcheckRoute(app, conf)
     app = middleware.BodySizeLimitMiddleware(
         app, routes=[task_source.body_route(conf)])

@@ -119,6 +119,11 @@ class StepNotFound(NotFound):
     error_code = 'craton.job.step_not_found'
 
 
+class EventNotFound(NotFound):
+    msg_fmt = "Event '%(event)s' could not be found."
+    error_code = 'craton.event.not_found'
+
+
 class ConductorNotFound(NotFound):
     msg_fmt = "Conductor '%(host)s' could not be found."
     error_code = 'craton.conductor.not_found'

@@ -5,6 +5,7 @@
 def register_all():
     """Import every object module, registering its classes."""
     # The imports register each class with the object registry.
+    __import__('craton.objects.event')
     __import__('craton.objects.inventory')
     __import__('craton.objects.job')
     __import__('craton.objects.task')

@@ -21,6 +21,7 @@ from oslo_utils import timeutils
 from craton.common import context as craton_context
 from craton.common import exception
 from craton.common import fsm
+from craton.common import notifications
 from craton.common import states
 from craton.conductor.jobs import step as job_step
 from craton.conductor.jobs import tools as job_tools
@@ -251,6 +252,7 @@ class JobRunner:
             values = dict(values, status=fsm.job_next(job.status, event))
             if job.update(values, expected_status=job.status,
                           conductor=self.host):
+                notifications.job_moved(job, event == fsm.JOB_START)
                 return True
             # Raced with the API's cancel (or a takeover): look again.
             fresh = self.fresh_job(job)

@@ -18,6 +18,7 @@ from oslo_utils import timeutils
 
 from craton.common import exception
 from craton.common import fsm
+from craton.common import notifications
 from craton.common import states
 from craton.conductor.drivers import base as driver_base
 from craton.conductor.jobs import capture
@@ -314,6 +315,7 @@ class StepRun:
         if event is not None:
             values['status'] = fsm.step_next(step.status, event)
         if step.update(values, expected_status=step.status):
+            notifications.step_finished(self.job, step)
             return
         self.tools.fresh_job(self.job)     # JobTakenOver if so
         step.refresh()

@@ -8,6 +8,7 @@ busy is retried, then raises DatabaseBusy (see :mod:`.session`).
 """
 
 from craton.db.sqlalchemy import conductors
+from craton.db.sqlalchemy import events
 from craton.db.sqlalchemy import inventory
 from craton.db.sqlalchemy import jobs
 from craton.db.sqlalchemy import logs
@@ -20,5 +21,6 @@ from craton.db.sqlalchemy import workflows
 @session.retry_all_when_busy
 class Connection(inventory.InventoryMixin, tasks.TaskMixin,
                  task_extras.TaskExtrasMixin, workflows.WorkflowMixin,
-                 jobs.JobMixin, logs.LogMixin, conductors.ConductorMixin):
+                 jobs.JobMixin, logs.LogMixin, conductors.ConductorMixin,
+                 events.EventMixin):
     """Craton's database API (one concrete implementation)."""

@@ -55,14 +55,14 @@ def get(model, project_id, ident, not_found, s=None):
 
 
 def page(model, query, limit, marker, sort_key, sort_dir, project_id=None,
-         scope=None):
+         scope=None, tiebreak='id'):
     """One page of ``query`` as a list of ``model`` rows; see
     :func:`craton.db.sqlalchemy.query.paginate` (the marker is a row of
     ``scope``, or of ``project_id``; InvalidParameter otherwise).
     """
     with session.reader() as s:
         return q.paginate(s, query, model, limit, marker, sort_key, sort_dir,
-                          project_id, scope)
+                          project_id, scope, tiebreak)
 
 
 def update(model, project_id, uuid, values, not_found, kind):

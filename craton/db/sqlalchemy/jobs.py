@@ -11,6 +11,7 @@ from craton.db.sqlalchemy import crud
 from craton.db.sqlalchemy import models
 from craton.db.sqlalchemy import query as q
 from craton.db.sqlalchemy import session
+from craton.db.sqlalchemy import trail
 
 
 class JobMixin:
@@ -73,6 +74,8 @@ class JobMixin:
         with session.writer() as s:
             res = s.execute(query.values(**values).execution_options(
                 synchronize_session=False))
+            if res.rowcount == 1:
+                trail.touched(s, models.Job, uuid)
             return res.rowcount == 1
 
     def claim_job(self, uuid, host, from_host=None):

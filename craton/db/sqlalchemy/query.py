@@ -40,12 +40,13 @@ def one_or_raise(session, query, not_found):
 
 
 def paginate(session, query, model, limit, marker, sort_key, sort_dir,
-             project_id=None, scope=None):
+             project_id=None, scope=None, tiebreak='id'):
     """One page of ``query`` in a total order, by keyset pagination.
 
     Rows are ordered by ``sort_key`` (default ``created_at``) in
-    ``sort_dir`` (``asc`` default, or ``desc``), then by the row's ``id``
-    in the same direction, so no two rows tie. A NULL sorts as the lowest
+    ``sort_dir`` (``asc`` default, or ``desc``), then by the row's
+    ``tiebreak`` column (``id`` by default; a unique column) in the same
+    direction, so no two rows tie. A NULL sorts as the lowest
     value on every backend (first in ``asc``, last in ``desc``): SQLite
     and MariaDB put NULLs first in ascending order, PostgreSQL last, so
     the order is spelt out as ``CASE WHEN col IS NULL THEN 0 ELSE 1 END``
@@ -68,7 +69,7 @@ def paginate(session, query, model, limit, marker, sort_key, sort_dir,
     """
     sort_key = sort_key or 'created_at'
     desc = (sort_dir or 'asc') == 'desc'
-    keys = _sort_keys(model, sort_key)
+    keys = _sort_keys(model, sort_key, tiebreak)
     if marker is not None:
         if scope is None:
             scope = scoped(sa.select(model), model, project_id)
@@ -89,9 +90,11 @@ def paginate(session, query, model, limit, marker, sort_key, sort_dir,
     return session.execute(query).unique().scalars().all()
 
 
-def _sort_keys(model, sort_key):
-    """``[(column, nullable), ...]``: the sort key, then the row id."""
-    names = [sort_key] if sort_key == 'id' else [sort_key, 'id']
+def _sort_keys(model, sort_key, tiebreak='id'):
+    """``[(column, nullable), ...]``: the sort key, then the unique
+    ``tiebreak`` column (the row id by default).
+    """
+    names = [sort_key] if sort_key == tiebreak else [sort_key, tiebreak]
     return [(getattr(model, name), bool(model.__table__.c[name].nullable))
             for name in names]
 

@@ -35,6 +35,7 @@ import sqlalchemy as sa
 
 from craton.common import exception
 from craton import conf
+from craton.db.sqlalchemy import trail
 
 _CONTEXT = threading.local()
 
@@ -103,17 +104,29 @@ def reset():
 @contextlib.contextmanager
 def _transaction(mode, writing):
     outer_writing = getattr(_STATE, 'writing', False)
+    outermost = writing and not outer_writing
     _STATE.depth = getattr(_STATE, 'depth', 0) + 1
     _STATE.writing = outer_writing or writing
+    written = None
     try:
         with mode.using(_CONTEXT) as s:
-            yield s
+            try:
+                yield s
+                if outermost:
+                    # The audit trail's event goes into the transaction of
+                    # the change it records (craton.db.sqlalchemy.trail).
+                    written = trail.before_commit(s)
+            except BaseException:
+                if outermost:
+                    trail.forget(s)
+                raise
     finally:
         _STATE.depth -= 1
         _STATE.writing = outer_writing
-    if writing and not outer_writing:
+    if outermost:
         # The outermost writer block left without an error: committed.
         _STATE.commits = getattr(_STATE, 'commits', 0) + 1
+        trail.after_commit(written)
 
 
 def reader():

@@ -18,6 +18,7 @@ from craton.db.sqlalchemy import crud
 from craton.db.sqlalchemy import models
 from craton.db.sqlalchemy import query as q
 from craton.db.sqlalchemy import session
+from craton.db.sqlalchemy import trail
 
 _FILTERS = ('status', 'approval', 'visibility', 'name')
 
@@ -180,6 +181,7 @@ class TaskMixin:
                     .execution_options(synchronize_session=False))
                 if res.rowcount != 1:
                     return None
+                trail.touched(s, models.Task, uuid)
                 if roles is not None:
                     row = s.execute(sa.select(models.Task).where(
                         models.Task.uuid == uuid)).scalars().one()
@@ -208,6 +210,7 @@ class TaskMixin:
                 .execution_options(synchronize_session=False))
             if res.rowcount != 1:
                 return None
+            trail.touched(s, models.Task, uuid)
         return crud.reload(models.Task, uuid)
 
     def destroy_task(self, project_id, uuid, expected_status=None):

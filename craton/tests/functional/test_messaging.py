@@ -2,11 +2,14 @@
 """The production shape: craton-api and craton-conductor processes talking
 over real RabbitMQ (rpc_transport = oslo) with a real MariaDB database."""
 
+import queue
 import subprocess
 import time
 import uuid
 
 import fixtures
+from oslo_config import cfg
+import oslo_messaging as messaging
 import sqlalchemy as sa
 import testtools
 
@@ -125,3 +128,49 @@ class MessagingTest(testtools.TestCase):
         self.assertEqual(jobtask.expected_log(30, jobtask.result_line(log)),
                          log)
         self.assertEqual({'0': 1}, recorder.creates(job_uuid))
+
+
+class _Notifications:
+    """A notification endpoint: what arrives, in a queue."""
+
+    def __init__(self):
+        self.got = queue.Queue()
+
+    def info(self, ctxt, publisher_id, event_type, payload, metadata):
+        self.got.put((publisher_id, event_type, payload))
+
+
+@dbfixtures.requires_functional
+class NotificationTest(testtools.TestCase):
+
+    def test_event_notified_over_rabbitmq(self):
+        """An API write's event reaches a consumer on the real broker as a
+        versioned notification.
+        """
+        vhost = self.useFixture(RabbitVhost())
+        conf = cfg.ConfigOpts()
+        transport = messaging.get_notification_transport(conf,
+                                                         url=vhost.url)
+        self.addCleanup(transport.cleanup)
+        endpoint = _Notifications()
+        listener = messaging.get_notification_listener(
+            transport, [messaging.Target(topic='notifications')],
+            [endpoint], executor='threading')
+        listener.start()
+        self.addCleanup(listener.wait)
+        self.addCleanup(listener.stop)
+        deploy = self.useFixture(deployment.Deployment(extra={
+            'oslo_messaging_notifications': {
+                'driver': 'messagingv2', 'transport_url': vhost.url}}))
+        region = deploy.client.post('/v1/regions', {'name': 'notified'},
+                                    expect=201)
+        deadline = time.monotonic() + 60
+        while True:
+            publisher, event_type, payload = endpoint.got.get(
+                timeout=max(0.1, deadline - time.monotonic()))
+            if event_type == 'craton.region.create.end':
+                break
+        self.assertTrue(publisher.startswith('craton-api.'), publisher)
+        self.assertEqual('EventPayload', payload['craton_object.name'])
+        self.assertEqual(region['uuid'],
+                         payload['craton_object.data']['resource_uuid'])

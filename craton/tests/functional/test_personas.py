@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """Personas x endpoints under a real Keystone (tools/keystone.sh).
 
-One table: every endpoint and method of API.md (but /v1/secrets and
-/v1/events, not built yet) on resources of project A and of project B,
+One table: every endpoint and method of API.md (but /v1/secrets, not
+built yet) on resources of project A and of project B,
 against every persona, each cell with the status API.md and the default
 policy (craton.common.policy) give it. The test prints the matrix size and
 every mismatch, and fails on any mismatch not in :data:`KNOWN_BUGS`; it
@@ -356,6 +356,13 @@ class PersonaMatrixTest(testtools.TestCase):
         for project in ('A', 'B'):
             cls._wait(OWNER[project], '/v1/jobs/%s' % cls.res[project]['job'],
                       'status', ('succeeded',), timeout=300)
+        for project in ('A', 'B'):
+            # The audit trail's first event of the project (its region's
+            # creation, or a task's): events are never deleted.
+            cls.res[project]['event'] = cls.ok(
+                OWNER[project], 'GET', '/v1/events?limit=1',
+                expect=200)['events'][0]['uuid']
+            cls.private[project].add(cls.res[project]['event'])
 
     @classmethod
     def _job(cls, project, sleep):
@@ -520,6 +527,16 @@ class PersonaMatrixTest(testtools.TestCase):
                    2, owner, item('job', 'job', fresh=True),
                    visible=private),
             ]
+        # The audit trail: read-only.
+        ops += [
+            Op('event list', 'GET', '/v1/events', 'list', 200),
+            Op('event list all', 'GET', '/v1/events?all_projects=true',
+               'list_all', 200),
+        ]
+        for owner in ('A', 'B'):
+            ops.append(Op('event show', 'GET', '/v1/events/{id}', 'item',
+                          200, 1, owner, item('event', 'event'),
+                          visible=private))
         # Inventory.
         for kind, plural, create, patch in (
                 ('region', 'regions', lambda: {'name': unique('rg')},
@@ -573,7 +590,8 @@ class PersonaMatrixTest(testtools.TestCase):
         # resource (404), so that no caller learns which UUIDs exist.
         for kind, plural in (('task', 'tasks'), ('workflow', 'workflows'),
                              ('job', 'jobs'), ('region', 'regions'),
-                             ('cell', 'cells'), ('host', 'hosts')):
+                             ('cell', 'cells'), ('host', 'hosts'),
+                             ('event', 'events')):
             ops.append(Op('%s show' % kind, 'GET', '/v1/%s/{id}' % plural,
                           'item', 200, 1, 'none', item(kind, kind),
                           visible=private))

@@ -4,6 +4,7 @@
 from pecan import rest
 
 from craton.api.controllers.v1 import cells
+from craton.api.controllers.v1 import events
 from craton.api.controllers.v1 import hosts
 from craton.api.controllers.v1 import jobs
 from craton.api.controllers.v1 import regions
@@ -12,7 +13,8 @@ from craton.api.controllers.v1 import types
 from craton.api.controllers.v1 import utils
 from craton.api.controllers.v1 import workflows
 
-RESOURCES = ('tasks', 'workflows', 'jobs', 'regions', 'cells', 'hosts')
+RESOURCES = ('tasks', 'workflows', 'jobs', 'regions', 'cells', 'hosts',
+             'events')
 
 
 class Controller(rest.RestController):
@@ -23,6 +25,7 @@ class Controller(rest.RestController):
     regions = regions.RegionsController()
     cells = cells.CellsController()
     hosts = hosts.HostsController()
+    events = events.EventsController()
 
     @types.expose(types.jsontype)
     def get(self):

@@ -22,6 +22,7 @@ RESOURCES = {
              'list_all_projects'),
     'host': ('get', 'list', 'create', 'update', 'delete',
              'list_all_projects'),
+    'event': ('get', 'list', 'list_all_projects'),
 }
 READS = ('get', 'list', 'logs', 'inventory')
 ADMIN_ONLY = ('craton:task:approve', 'craton:task:reject',

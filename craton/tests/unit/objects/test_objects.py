@@ -21,6 +21,8 @@ from craton.tests import base
 # and update the hash here in the same change.
 EXPECTED = {
     'Cell': '1.0-b9240a2bd4081b050a94667b8cbca15a',
+    'Event': '1.0-7de60815fe567da714bd2e8a1928a5d0',
+    'EventPayload': '1.0-f584d2a29adde2e041b9f17eeb85b129',
     'Host': '1.0-db4c94f3fe9eab38cde06651d55ffeef',
     'Job': '1.1-8174f3cb661c6610249f5df134ba4ea6',
     'JobStep': '1.2-9445bee249eb8390eecba4c084231237',
