@@ -7,5 +7,6 @@ def register_all():
     # The imports register each class with the object registry.
     __import__('craton.objects.inventory')
     __import__('craton.objects.job')
+    __import__('craton.objects.secret')
     __import__('craton.objects.task')
     __import__('craton.objects.workflow')

@@ -11,6 +11,7 @@ from craton.db.sqlalchemy import conductors
 from craton.db.sqlalchemy import inventory
 from craton.db.sqlalchemy import jobs
 from craton.db.sqlalchemy import logs
+from craton.db.sqlalchemy import secrets
 from craton.db.sqlalchemy import session
 from craton.db.sqlalchemy import task_extras
 from craton.db.sqlalchemy import tasks
@@ -20,5 +21,6 @@ from craton.db.sqlalchemy import workflows
 @session.retry_all_when_busy
 class Connection(inventory.InventoryMixin, tasks.TaskMixin,
                  task_extras.TaskExtrasMixin, workflows.WorkflowMixin,
-                 jobs.JobMixin, logs.LogMixin, conductors.ConductorMixin):
+                 jobs.JobMixin, logs.LogMixin, conductors.ConductorMixin,
+                 secrets.SecretMixin):
     """Craton's database API (one concrete implementation)."""

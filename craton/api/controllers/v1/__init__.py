@@ -7,12 +7,14 @@ from craton.api.controllers.v1 import cells
 from craton.api.controllers.v1 import hosts
 from craton.api.controllers.v1 import jobs
 from craton.api.controllers.v1 import regions
+from craton.api.controllers.v1 import secrets
 from craton.api.controllers.v1 import tasks
 from craton.api.controllers.v1 import types
 from craton.api.controllers.v1 import utils
 from craton.api.controllers.v1 import workflows
 
-RESOURCES = ('tasks', 'workflows', 'jobs', 'regions', 'cells', 'hosts')
+RESOURCES = ('tasks', 'workflows', 'jobs', 'regions', 'cells', 'hosts',
+             'secrets')
 
 
 class Controller(rest.RestController):
@@ -23,6 +25,7 @@ class Controller(rest.RestController):
     regions = regions.RegionsController()
     cells = cells.CellsController()
     hosts = hosts.HostsController()
+    secrets = secrets.SecretsController()
 
     @types.expose(types.jsontype)
     def get(self):

@@ -238,3 +238,17 @@ class HostCreate(InputBase):
     ip_address = text
     labels = stringlist
     variables = jsonobject
+
+
+class SecretCreate(InputBase):
+    name = _mandatory(text)
+    description = text
+    # Any JSON value, checked by the controller: WSME's own type errors
+    # quote the value they refuse, and a secret value must not be quoted
+    # in an answer or a log line.
+    value = _mandatory(jsontype)
+
+
+class SecretUpdate(InputBase):
+    description = text
+    value = _mandatory(jsontype)

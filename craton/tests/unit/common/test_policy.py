@@ -22,6 +22,8 @@ RESOURCES = {
              'list_all_projects'),
     'host': ('get', 'list', 'create', 'update', 'delete',
              'list_all_projects'),
+    'secret': ('get', 'list', 'create', 'update', 'delete',
+               'list_all_projects'),
 }
 READS = ('get', 'list', 'logs', 'inventory')
 ADMIN_ONLY = ('craton:task:approve', 'craton:task:reject',

@@ -25,6 +25,7 @@ EXPECTED = {
     'Job': '1.0-ade7d8eee57ff8744c95aa9930f8e5f7',
     'JobStep': '1.1-33f8c64149098d51b4f9b9c78a101fe6',
     'Region': '1.0-6cb56de818f2927e0430923949c053c7',
+    'Secret': '1.0-0fc0eeee4bf5cb32c3ec13e182c8e098',
     'Task': '1.0-10602cdbca804478a7796e174782dd45',
     'Workflow': '1.0-6e98c1f1284b1436f37faa44a1bba29e',
 }
