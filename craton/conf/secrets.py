@@ -3,7 +3,10 @@ from oslo_config import cfg
 
 group = cfg.OptGroup('secrets', title='Secrets: how values are kept at rest')
 
-BACKENDS = ('fernet', 'castellan')
+BACKENDS = [
+    ('fernet', 'encrypted with [secrets] encryption_keys in the database'),
+    ('castellan', "kept in castellan's key manager (Barbican)"),
+]
 
 opts = [
     cfg.StrOpt('backend', default='fernet', choices=BACKENDS,

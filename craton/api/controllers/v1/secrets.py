@@ -78,6 +78,33 @@ def check_value(value, field='value'):
     return raw
 
 
+def _kind(value):
+    for kind, name in ((bool, 'a boolean'), ((int, float), 'a number'),
+                       (str, 'a string'), (list, 'a list')):
+        if isinstance(value, kind):
+            return name
+    return 'null'
+
+
+def check_body(body, allowed, required):
+    """``body`` (parsed JSON) as a dict with only ``allowed`` keys and
+    every ``required`` one. Messages name fields, never values.
+
+    :raises InvalidParameter: (400) naming ``body`` or the field.
+    """
+    if not isinstance(body, dict):
+        raise utils.invalid('body', 'must be a JSON object, not %s'
+                            % _kind(body))
+    unknown = sorted(set(body) - set(allowed))
+    if unknown:
+        raise utils.invalid('body', 'unknown field(s) %s; the fields are %s'
+                            % (', '.join(unknown), ', '.join(allowed)))
+    for field in required:
+        if field not in body:
+            raise utils.invalid(field, 'is required')
+    return body
+
+
 def get_secret(ident):
     return secret_obj.Secret.get(utils.context(), ident)
 
@@ -102,11 +129,12 @@ class SecretsController(base.RestController):
         utils.authorize('craton:secret:get', secret)
         return secret_view(secret)
 
-    @types.expose(types.jsontype, body=types.SecretCreate, status_code=201)
+    @types.expose(types.jsontype, body=types.secretbody, status_code=201)
     def post(self, body):
         ctx = utils.context()
         utils.authorize('craton:secret:create')
-        values = body.values()
+        values = check_body(body, ('name', 'description', 'value'),
+                            ('name', 'value'))
         name = check_name(values.get('name'))
         description = utils.check_description(values.get('description'))
         value = check_value(values.get('value'))
@@ -117,11 +145,11 @@ class SecretsController(base.RestController):
         secret.create(value)
         return secret_view(secret)
 
-    @types.expose(types.jsontype, types.text, body=types.SecretUpdate)
+    @types.expose(types.jsontype, types.text, body=types.secretbody)
     def put(self, ident, body):
         secret = get_secret(ident)
         utils.authorize('craton:secret:update', secret)
-        values = body.values()
+        values = check_body(body, ('value', 'description'), ('value',))
         value = check_value(values.get('value'))
         if 'description' in values:
             secret.description = utils.check_description(
