@@ -21,6 +21,14 @@ docker_url=$(bash tools/docker-engine.sh start | tail -n 1)
 bash tools/build-base-images.sh >&2
 
 mkdir -p "$state"
+# The demo's Fernet key for secrets at rest: made once and kept beside the
+# demo's database (a new key each run could not read the secrets already
+# stored). Never reuse it outside the demo.
+if [ ! -s "$state/secrets.key" ]; then
+    (umask 077 && "$venv/bin/python" -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())' > "$state/secrets.key")
+fi
+secrets_key=$(cat "$state/secrets.key")
+touch "$state/craton.conf" && chmod 600 "$state/craton.conf"
 cat > "$state/craton.conf" <<CONF
 [DEFAULT]
 rpc_transport = local
@@ -44,6 +52,9 @@ local_source_roots = $top/examples/tasks
 
 [conductor]
 sweep_interval = 2
+
+[secrets]
+encryption_keys = $secrets_key
 CONF
 
 "$venv/bin/craton-dbsync" --config-file "$state/craton.conf" upgrade

@@ -4,6 +4,7 @@
     craton-dbsync [--config-file F] upgrade [--revision R]
     craton-dbsync [--config-file F] version
     craton-dbsync [--config-file F] stamp REVISION
+    craton-dbsync [--config-file F] secrets-rotate
 """
 
 import sys
@@ -14,8 +15,10 @@ from oslo_db import exception as db_exc
 from oslo_log import log
 import sqlalchemy as sa
 
+from craton.common import exception
 from craton import conf
 from craton.db import migration
+from craton.objects import secret as secret_obj
 
 LOG = log.getLogger(__name__)
 
@@ -36,6 +39,15 @@ def _stamp():
     LOG.info('Database schema stamped as %s', conf.CONF.command.revision)
 
 
+def _secrets_rotate():
+    rotated, total = secret_obj.Secret.rotate_keys()
+    msg = ('Re-encrypted %d of %d secrets kept in the database under the '
+           'first key of [secrets] encryption_keys (the others already '
+           'were)' % (rotated, total))
+    LOG.info(msg)
+    print(msg)
+
+
 def _add_parsers(subparsers):
     parser = subparsers.add_parser(
         'upgrade', help='Upgrade the schema (default: to the latest).')
@@ -50,6 +62,12 @@ def _add_parsers(subparsers):
                       'migration.')
     parser.add_argument('revision', help='Revision id, or "head".')
     parser.set_defaults(func=_stamp)
+    parser = subparsers.add_parser(
+        'secrets-rotate',
+        help='Re-encrypt every secret kept in the database (backend '
+             'fernet) under the first key of [secrets] encryption_keys, '
+             'so that older keys can be dropped. Safe to run again.')
+    parser.set_defaults(func=_secrets_rotate)
 
 
 command_opt = cfg.SubCommandOpt('command', title='Commands',
@@ -79,6 +97,8 @@ def main(argv=None):
         return _fail('cannot connect to the database %s: %s'
                      % (_safe_url(CONF.database.connection), e))
     except alembic_util.CommandError as e:
+        return _fail(str(e))
+    except exception.SecretStoreUnavailable as e:
         return _fail(str(e))
     return 0
 

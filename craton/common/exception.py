@@ -124,6 +124,11 @@ class EventNotFound(NotFound):
     error_code = 'craton.event.not_found'
 
 
+class SecretNotFound(NotFound):
+    msg_fmt = "Secret '%(secret)s' could not be found."
+    error_code = 'craton.secret.not_found'
+
+
 class ConductorNotFound(NotFound):
     msg_fmt = "Conductor '%(host)s' could not be found."
     error_code = 'craton.conductor.not_found'
@@ -178,6 +183,16 @@ class ServiceUnavailable(CratonException):
     msg_fmt = 'Service unavailable: %(reason)s'
     code = 503
     error_code = 'craton.unavailable'
+
+
+class SecretStoreUnavailable(ServiceUnavailable):
+    """Secret values cannot be encrypted, decrypted or reached: no key is
+    configured, a key is malformed, or the key manager failed. The message
+    names the option or the cause, never a value or a key.
+    """
+
+    msg_fmt = 'Secrets unavailable: %(reason)s'
+    error_code = 'craton.secret.store_unavailable'
 
 
 class DatabaseBusy(ServiceUnavailable):

@@ -10,6 +10,7 @@ from craton.conf import database
 from craton.conf import default
 from craton.conf import docker
 from craton.conf import sandbox
+from craton.conf import secrets
 from craton.conf import swarm
 
 CONF = cfg.CONF
@@ -21,4 +22,5 @@ conductor.register_opts(CONF)
 database.register_opts(CONF)
 docker.register_opts(CONF)
 sandbox.register_opts(CONF)
+secrets.register_opts(CONF)
 swarm.register_opts(CONF)

@@ -13,6 +13,7 @@ from craton.conf import database
 from craton.conf import default
 from craton.conf import docker
 from craton.conf import sandbox
+from craton.conf import secrets
 from craton.conf import swarm
 
 
@@ -25,5 +26,6 @@ def list_opts():
         ('database', database.list_opts()),
         ('docker', docker.list_opts()),
         ('sandbox', sandbox.list_opts()),
+        ('secrets', secrets.list_opts()),
         ('swarm', swarm.list_opts()),
     ]

@@ -8,5 +8,6 @@ def register_all():
     __import__('craton.objects.event')
     __import__('craton.objects.inventory')
     __import__('craton.objects.job')
+    __import__('craton.objects.secret')
     __import__('craton.objects.task')
     __import__('craton.objects.workflow')

@@ -14,6 +14,7 @@ from craton.common import exception
 from craton.common.policy import events
 from craton.common.policy import inventory
 from craton.common.policy import jobs
+from craton.common.policy import secrets
 from craton.common.policy import tasks
 from craton.common.policy import workflows
 from craton import conf as craton_conf
@@ -26,7 +27,8 @@ def list_rules():
     """Every default rule (entry point ``oslo.policy.policies``)."""
     return list(itertools.chain(tasks.list_rules(), workflows.list_rules(),
                                 jobs.list_rules(), inventory.list_rules(),
-                                events.list_rules()))
+                                events.list_rules(),
+                                secrets.list_rules()))
 
 
 def get_enforcer(conf=None):

@@ -118,7 +118,7 @@ class StepTools:
         """
         values = {}
         for uuid in step.secrets or ():
-            secret = secret_obj.Secret.get_by_uuid(self.context, uuid)
+            secret = secret_obj.Secret.get_by_uuid(uuid, self.context)
             values[secret.name] = secret.reveal()
             if delivering:
                 audit.record(

@@ -12,6 +12,7 @@ from craton.db.sqlalchemy import events
 from craton.db.sqlalchemy import inventory
 from craton.db.sqlalchemy import jobs
 from craton.db.sqlalchemy import logs
+from craton.db.sqlalchemy import secrets
 from craton.db.sqlalchemy import session
 from craton.db.sqlalchemy import task_extras
 from craton.db.sqlalchemy import tasks
@@ -22,5 +23,5 @@ from craton.db.sqlalchemy import workflows
 class Connection(inventory.InventoryMixin, tasks.TaskMixin,
                  task_extras.TaskExtrasMixin, workflows.WorkflowMixin,
                  jobs.JobMixin, logs.LogMixin, conductors.ConductorMixin,
-                 events.EventMixin):
+                 events.EventMixin, secrets.SecretMixin):
     """Craton's database API (one concrete implementation)."""

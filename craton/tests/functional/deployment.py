@@ -17,6 +17,7 @@ import tempfile
 import textwrap
 import time
 
+from cryptography import fernet
 import fixtures
 import requests
 import testtools
@@ -97,6 +98,9 @@ class Deployment(fixtures.Fixture):
             'conductor': {'sweep_interval': '1', 'heartbeat_interval': '1',
                           'heartbeat_timeout': '6'},
             'sandbox': {'network_mode': 'none'},
+            # A test-only key, made for this deployment.
+            'secrets': {'encryption_keys':
+                        fernet.Fernet.generate_key().decode()},
         }
         if self.transport_url:
             sections['DEFAULT']['transport_url'] = self.transport_url

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """Personas x endpoints under a real Keystone (tools/keystone.sh).
 
-One table: every endpoint and method of API.md (but /v1/secrets, not
-built yet) on resources of project A and of project B,
+One table: every endpoint and method of API.md on resources of project A
+and of project B,
 against every persona, each cell with the status API.md and the default
 policy (craton.common.policy) give it. The test prints the matrix size and
 every mismatch, and fails on any mismatch not in :data:`KNOWN_BUGS`; it
@@ -65,6 +65,8 @@ IDENTITIES = [
 ]
 
 NOWHERE = str(uuid.uuid4())
+# What the persona matrix stores in secrets; no answer may hold it.
+SECRET_VALUE = 'persona-secret-value-%s' % uuid.uuid4().hex
 
 LEVEL = {'reader': 1, 'member': 2, 'admin': 3}
 IMPLIED = {'admin': {'admin', 'member', 'reader'},
@@ -329,8 +331,11 @@ class PersonaMatrixTest(testtools.TestCase):
             res['host'] = cls.ok(owner, 'POST', '/v1/hosts', {
                 'name': 'persona-host', 'region': 'persona-region',
                 'ip_address': '127.0.0.9'}, 201)['uuid']
+            res['secret'] = cls.ok(owner, 'POST', '/v1/secrets', {
+                'name': 'persona-secret', 'value': SECRET_VALUE},
+                201)['uuid']
             cls.private[project].update(
-                (res['region'], res['cell'], res['host']))
+                (res['region'], res['cell'], res['host'], res['secret']))
         for project in ('A', 'B'):
             res = cls.res[project]
             res['task'] = cls._upload_task(project)
@@ -400,6 +405,9 @@ class PersonaMatrixTest(testtools.TestCase):
         elif kind == 'cell':
             body = {'name': unique('cl'), 'region': 'persona-region'}
             path = '/v1/cells'
+        elif kind == 'secret':
+            body = {'name': unique('sc'), 'value': SECRET_VALUE}
+            path = '/v1/secrets'
         else:
             body = {'name': unique('hs'), 'region': 'persona-region'}
             path = '/v1/hosts'
@@ -567,6 +575,25 @@ class PersonaMatrixTest(testtools.TestCase):
                        204, 2, owner, item(kind, kind, fresh=True),
                        visible=private),
                 ]
+        # Secrets: metadata for readers, writes for members.
+        ops += [
+            Op('secret list', 'GET', '/v1/secrets', 'list', 200),
+            Op('secret list all', 'GET', '/v1/secrets?all_projects=true',
+               'list_all', 200),
+            Op('secret create', 'POST', '/v1/secrets', 'create', 201, 2,
+               body=lambda: {'name': unique('sc'), 'value': SECRET_VALUE}),
+        ]
+        for owner in ('A', 'B'):
+            ops += [
+                Op('secret show', 'GET', '/v1/secrets/{id}', 'item', 200, 1,
+                   owner, item('secret', 'secret'), visible=private),
+                Op('secret replace', 'PUT', '/v1/secrets/{id}', 'item', 200,
+                   2, owner, item('secret', 'secret'),
+                   body=lambda: {'value': SECRET_VALUE}, visible=private),
+                Op('secret delete', 'DELETE', '/v1/secrets/{id}', 'item',
+                   204, 2, owner, item('secret', 'secret', fresh=True),
+                   visible=private),
+            ]
         # Creates that name another project's resource by UUID: 400 naming
         # the field, as for one that does not exist (API.md, Basics).
         for owner in ('A', 'B'):
@@ -591,7 +618,8 @@ class PersonaMatrixTest(testtools.TestCase):
         for kind, plural in (('task', 'tasks'), ('workflow', 'workflows'),
                              ('job', 'jobs'), ('region', 'regions'),
                              ('cell', 'cells'), ('host', 'hosts'),
-                             ('event', 'events')):
+                             ('event', 'events'),
+                             ('secret', 'secrets')):
             ops.append(Op('%s show' % kind, 'GET', '/v1/%s/{id}' % plural,
                           'item', 200, 1, 'none', item(kind, kind),
                           visible=private))
@@ -630,7 +658,7 @@ class PersonaMatrixTest(testtools.TestCase):
     def test_matrix(self):
         ops = self.operations()
         cells = mismatches = 0
-        found, known_hit, lists = [], [], []
+        found, known_hit, lists, leaked_values = [], [], [], []
         for op in ops:
             for p in PERSONAS:
                 want = self.expected(p, op)
@@ -641,6 +669,9 @@ class PersonaMatrixTest(testtools.TestCase):
                 body = op.body() if op.body else None
                 resp = self.call(p, op.method, path, body, data=op.data,
                                  headers=op.headers)
+                if SECRET_VALUE.encode() in resp.content:
+                    leaked_values.append('%s %s %s' % (p.name, op.method,
+                                                       path))
                 cells += 1
                 got = resp.status_code
                 if op.kind in ('list', 'list_all') and got == 200:
@@ -661,7 +692,8 @@ class PersonaMatrixTest(testtools.TestCase):
                     else:
                         mismatches += 1
                         found.append(line)
-        leaks = self._leaks(lists)
+        leaks = self._leaks(lists) + [
+            'secret value in the answer to ' + v for v in leaked_values]
         elapsed = time.monotonic() - self.started
         print('\npersona matrix: %d personas x %d endpoint-methods = %d '
               'cells, %d mismatches (%d known bugs), %d leaks, %.0f s'

@@ -8,13 +8,14 @@ from craton.api.controllers.v1 import events
 from craton.api.controllers.v1 import hosts
 from craton.api.controllers.v1 import jobs
 from craton.api.controllers.v1 import regions
+from craton.api.controllers.v1 import secrets
 from craton.api.controllers.v1 import tasks
 from craton.api.controllers.v1 import types
 from craton.api.controllers.v1 import utils
 from craton.api.controllers.v1 import workflows
 
 RESOURCES = ('tasks', 'workflows', 'jobs', 'regions', 'cells', 'hosts',
-             'events')
+             'events', 'secrets')
 
 
 class Controller(rest.RestController):
@@ -26,6 +27,7 @@ class Controller(rest.RestController):
     cells = cells.CellsController()
     hosts = hosts.HostsController()
     events = events.EventsController()
+    secrets = secrets.SecretsController()
 
     @types.expose(types.jsontype)
     def get(self):

@@ -23,6 +23,8 @@ RESOURCES = {
     'host': ('get', 'list', 'create', 'update', 'delete',
              'list_all_projects'),
     'event': ('get', 'list', 'list_all_projects'),
+    'secret': ('get', 'list', 'create', 'update', 'delete',
+               'list_all_projects'),
 }
 READS = ('get', 'list', 'logs', 'inventory')
 ADMIN_ONLY = ('craton:task:approve', 'craton:task:reject',

@@ -27,6 +27,7 @@ EXPECTED = {
     'Job': '1.1-8174f3cb661c6610249f5df134ba4ea6',
     'JobStep': '1.2-9445bee249eb8390eecba4c084231237',
     'Region': '1.0-6cb56de818f2927e0430923949c053c7',
+    'Secret': '1.0-0fc0eeee4bf5cb32c3ec13e182c8e098',
     'Task': '1.0-10602cdbca804478a7796e174782dd45',
     'Workflow': '1.1-cd4dc6dbfa0e2fd1e83a41600f2c1d74',
 }
