@@ -29,7 +29,7 @@ JOB = 'job'
 HOST = 'host'
 REGION = 'region'
 CELL = 'cell'
-SECRET = 'secret'
+SECRET = 'secret'  # nosec B105 - a resource type's name, not a password
 RESOURCE_TYPES = (TASK, WORKFLOW, JOB, HOST, REGION, CELL, SECRET)
 
 SUCCESS = 'success'
