@@ -39,13 +39,15 @@ class _LogPump(threading.Thread):
     container writes or exits; the step runner keeps polling meanwhile.
     """
 
-    def __init__(self, driver, handle, writer, scanner=None, secrets=()):
+    def __init__(self, driver, handle, writer, scanner=None, secrets=(),
+                 on_end=None):
         super().__init__(name='craton-log-%s' % handle.id[:12], daemon=True)
         self.driver = driver
         self.handle = handle
         self.writer = writer
         self.scanner = scanner  # fed stdout as it streams, if given
         self.secrets = secrets  # values cut out of what is stored
+        self.on_end = on_end    # called when the stream ends, however
         self.ended = False      # the stream ended by itself
         self.error = None
 
@@ -75,6 +77,11 @@ class _LogPump(threading.Thread):
             LOG.warning('Log stream of container %s broke: %s',
                         self.handle.id, exc)
             self.error = exc
+        finally:
+            # The stream of a container ends when it exits (or when the
+            # engine went away): the step's watcher looks at once.
+            if self.on_end is not None:
+                self.on_end()
 
 
 class OutputCapture:
@@ -89,15 +96,19 @@ class OutputCapture:
     :raises StepChanged: another writer moved the step's log or row.
     """
 
-    def __init__(self, tools, job, step, handle, secrets=()):
+    def __init__(self, tools, job, step, handle, secrets=(), on_end=None):
         """Capture the output of ``step`` of ``job`` from ``handle``.
 
         :param secrets: the values (bytes) of the secrets the step
             received; each occurrence in its output is stored as ``***``
             (:mod:`craton.conductor.jobs.redact`), and its result is read
             from the redacted stdout.
+        :param on_end: called (from the pump's thread) each time a
+            followed stream ends: the container exited, or the stream
+            broke.
         """
         self.tools = tools
+        self.on_end = on_end
         self.secrets = tuple(secrets)
         self.driver = tools.driver
         self.job = job
@@ -126,6 +137,10 @@ class OutputCapture:
         """
         if not self.pump.is_alive():
             self._start_pump()
+
+    def flush_due_in(self):
+        """Seconds until buffered output must be stored, or None."""
+        return self.writer.due_in()
 
     def result(self):
         """``(result dict or None, note or None)`` found by :meth:`drain`."""
@@ -256,7 +271,7 @@ class OutputCapture:
 
     def _start_pump(self):
         self.pump = _LogPump(self.driver, self.handle, self.writer,
-                             self._streamed, self.secrets)
+                             self._streamed, self.secrets, self.on_end)
         self.pump.start()
 
     def _resync(self):

@@ -142,6 +142,16 @@ class StepLogWriter:
             if self._due():
                 self._store_all()
 
+    def due_in(self):
+        """Seconds until what is buffered must be stored (0 if overdue),
+        or None when nothing waits: how long a watcher may sleep.
+        """
+        with self._lock:
+            if not self._buffer or self._oldest is None:
+                return None
+            return max(0.0, self.flush_interval -
+                       (self._clock() - self._oldest))
+
     def close(self):
         """Store what is left and take no more output.
 

@@ -64,14 +64,16 @@ class JobRunner:
     :param engine_grace: seconds an unreachable engine is retried before
         the job errors (an engine restart is transient and the container
         may well still run).
-    :param poll_interval: seconds between checks of a running step.
+    :param poll_interval: seconds at most between two looks at a running
+        step: the safety net, as a step is looked at as soon as the engine
+        reports its end, its log stream ends or a cancel comes.
     :param retry_interval: seconds between retries of the engine.
     :param log_drain_timeout: seconds to wait, once a container exited, for
         its log stream to end.
     """
 
     def __init__(self, context, conf, driver, host, engine_grace=30.0,
-                 poll_interval=0.5, retry_interval=1.0,
+                 poll_interval=5.0, retry_interval=1.0,
                  log_drain_timeout=60.0):
         self.context = context
         self.conf = conf

@@ -11,6 +11,7 @@ container labels and reattached, never started twice (ARCHITECTURE.md,
 
 import collections
 import datetime
+import threading
 
 from oslo_db import exception as db_exc
 from oslo_log import log as logging
@@ -189,10 +190,11 @@ class StepRun:
         self.handle = handle
         self.capture = capture.OutputCapture(
             self.tools, self.job, step, handle,
-            secrets=self._secret_values().values())
+            secrets=self._secret_values().values(), on_end=self.wake.set)
         self.capture.start()
         started = timeutils.normalize_time(step.started_at)
         deadline = started + datetime.timedelta(seconds=step.timeout)
+        waiter = None
         while True:
             self.capture.flush()
             job = self.tools.fresh_job(self.job)
@@ -223,9 +225,44 @@ class StepRun:
                 self._cleanup(handle)
                 return Outcome(FAILED, step, 'timed out: ' + reason)
             self.capture.keep_streaming()
-            # A cancel RPC sets ``wake`` so the cancel is seen at once.
-            if self.wake.wait(self.tools.poll_interval):
-                self.wake.clear()
+            if waiter is None or not waiter.is_alive():
+                waiter = self._wait_for_exit(handle, deadline)
+            self._sleep(deadline)
+
+    def _wait_for_exit(self, handle, deadline):
+        """Start a thread that blocks on the engine until the container
+        exits (or the deadline passes) and then wakes the watcher: a step
+        is seen to end when the engine says so, not at the next look.
+        """
+        def wait():
+            try:
+                seconds = (deadline - timeutils.utcnow()).total_seconds()
+                self.driver.wait(handle, max(seconds, 0) + 1)
+            except Exception as exc:
+                # The watcher's own look finds out what happened.
+                LOG.debug('Waiting for container %s ended: %s', handle.id,
+                          exc)
+            finally:
+                self.wake.set()
+        waiter = threading.Thread(target=wait, daemon=True,
+                                  name='craton-wait-%s' % handle.id[:12])
+        waiter.start()
+        return waiter
+
+    def _sleep(self, deadline):
+        """Wait until something happens: the container exits or its log
+        stream ends (both set ``wake``), a cancel RPC comes (``wake``
+        too), buffered output is due to be stored, or the deadline. At
+        most ``poll_interval`` passes between two looks, the safety net
+        for an event that never came.
+        """
+        timeout = min(self.tools.poll_interval,
+                      (deadline - timeutils.utcnow()).total_seconds())
+        due = self.capture.flush_due_in()
+        if due is not None:
+            timeout = min(timeout, due)
+        if self.wake.wait(max(timeout, 0)):
+            self.wake.clear()
 
     def _exited(self, handle, state, job):
         step = self.step

@@ -77,7 +77,7 @@ class StepTools:
     dbapi: typing.Any         # where the step's log chunks go
     host: str                 # this conductor, the owner of the claim
     engine_grace: float       # an unreachable engine is retried this long
-    poll_interval: float      # between checks of a running step
+    poll_interval: float      # most between looks at a running step
     retry_interval: float     # between retries of the engine
     log_drain_timeout: float  # wait for a log stream to end after exit
     context: typing.Any = dataclasses.field(

@@ -698,3 +698,57 @@ class TestDeadlines(ExecutorTestCase):
         step = self.job(uuid).steps[0]
         self.assertIsNone(step.status_reason)
         self.assertEqual(b'out\n', self.log(uuid, 0))
+
+
+class TestEventDriven(ExecutorTestCase):
+    """A step is looked at when something happens, not at the next tick:
+    with a look-interval of an hour, jobs still run through and output is
+    still stored while a step runs.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.runner = runner.JobRunner(
+            self.context, conf.CONF, self.driver, HOST, engine_grace=0.3,
+            poll_interval=3600, retry_interval=0.02, log_drain_timeout=5)
+
+    def test_step_end_is_seen_when_the_container_exits(self):
+        def later(container):
+            # Still running at the runner's first look.
+            time.sleep(0.2)
+            container.emit(b'done\n')
+            container.exit(0)
+        for name in ('one', 'two', 'three'):
+            self.driver.behaviours[name] = later
+        uuid = self.submit(names=('one', 'two', 'three'))
+        thread, out = self.run_in_thread(uuid)
+        thread.join(30)
+        self.assertFalse(thread.is_alive(), 'the runner waited for a tick')
+        self.assertEqual(states.JOB_SUCCEEDED, out['status'])
+
+    def test_output_is_stored_while_the_step_runs(self):
+        release = threading.Event()
+
+        def one(container):
+            container.emit(b'first line\n')
+            release.wait(10)
+            container.exit(0)
+        self.driver.behaviours['one'] = one
+        uuid = self.submit(names=('one',))
+        thread, out = self.run_in_thread(uuid)
+        self.wait_for(lambda: self.log(uuid, 0) == b'first line\n',
+                      timeout=5)
+        release.set()
+        thread.join(30)
+        self.assertEqual(states.JOB_SUCCEEDED, out['status'])
+
+    def test_cancel_is_seen_at_once(self):
+        self.driver.behaviours['one'] = fake_driver.hang
+        uuid = self.submit(names=('one', 'two'))
+        thread, out = self.run_in_thread(uuid)
+        self.wait_for(lambda: self.step_statuses(uuid)[0] == 'running')
+        self.dbapi.update_job(uuid, {'status': 'cancelling'})
+        self.runner.cancel(uuid)
+        thread.join(30)
+        self.assertFalse(thread.is_alive())
+        self.assertEqual(states.JOB_CANCELLED, out['status'])
