@@ -275,7 +275,10 @@ class DockerDriver(base.ExecutionDriver):
                 "[sandbox] user is %r: task containers must not run as root;"
                 " set it to an unprivileged uid:gid such as 65534:65534."
                 % user)
-        mount = Mount(base.PAYLOAD_DIR, name, type='volume', no_copy=True)
+        # An anonymous volume: made with the container and removed with it
+        # (remove_container v=True), two engine calls fewer than a named
+        # one; put_archive fills it before the start.
+        mount = Mount(base.PAYLOAD_DIR, None, type='volume', no_copy=True)
         host_config = api.create_host_config(mounts=[mount],
                                              **sandbox_kwargs(self.conf))
         # HOME: the root is read-only; tools that keep caches under ~ need
@@ -283,15 +286,12 @@ class DockerDriver(base.ExecutionDriver):
         env = {base.PAYLOAD_ENV: base.PAYLOAD_FILE,
                'HOME': base.CONTAINER_TMP}
         with self._engine_errors():
-            # Creating a volume that exists returns it: safe under races.
-            api.create_volume(name=name, labels=labels)
             try:
                 created = api.create_container(
                     spec.image, name=name, labels=labels, user=user,
                     command=base.build_command(spec.command, spec.payload),
                     environment=env, host_config=host_config)
             except docker.errors.ImageNotFound:
-                self._remove_volume(name)
                 raise exception.ImageNotFound(image=spec.image)
             except docker.errors.APIError as exc:
                 if exc.status_code == 409:   # another conductor's: use it
@@ -443,24 +443,17 @@ class DockerDriver(base.ExecutionDriver):
             self._api().kill(handle.id)
 
     def cleanup(self, handle):
-        """Remove the container and its payload volume; no error if gone.
-
-        If the container is already gone its volume can no longer be
-        named from the handle; cleanup_job() removes such leftovers.
+        """Remove the container with its payload volume; no error if
+        gone.
         """
         self._detach(handle.id)
-        try:
-            with self._engine_errors():
-                info = self._api().inspect_container(handle.id)
-        except docker.errors.NotFound:
-            return
         self._remove_container(handle.id)
-        for m in info.get('Mounts') or []:
-            if m.get('Name') and m['Destination'] == base.PAYLOAD_DIR:
-                self._remove_volume(m['Name'])
 
     def cleanup_job(self, job_uuid):
-        """Remove every container and volume labelled with the job."""
+        """Remove every container labelled with the job, with its payload
+        volume, and any volume labelled with it (named payload volumes of
+        releases before the anonymous ones).
+        """
         api = self._api()
         label = {'label': ['%s=%s' % (base.LABEL_JOB, job_uuid)]}
         with self._engine_errors():
@@ -485,7 +478,7 @@ class DockerDriver(base.ExecutionDriver):
     def _remove_container(self, container_id):
         # 409: a removal is already in progress (another conductor).
         with self._unless_gone(409):
-            self._api().remove_container(container_id, force=True)
+            self._api().remove_container(container_id, force=True, v=True)
 
     def _remove_volume(self, name):
         # 409: still in use by a container that another conductor created

@@ -76,6 +76,7 @@ class StepRun:
         self.handle = None
         self.capture = None     # the step's output, once it is watched
         self._secrets = None    # {name: value}, read once per run
+        self._started_here = False  # this run started the container
 
     # Entry point
     def run(self):
@@ -137,6 +138,7 @@ class StepRun:
                                      'started'})
                 return Outcome(CANCELLED, step, None)
             handle = self._start()
+            self._started_here = True
         elif self.tools.engine_call(self.driver.state,
                                      handle).status == driver_base.CREATED:
             # Created but never started (crash inside start): start is
@@ -195,6 +197,11 @@ class StepRun:
         started = timeutils.normalize_time(step.started_at)
         deadline = started + datetime.timedelta(seconds=step.timeout)
         waiter = None
+        if self._started_here:
+            # Just started: running, and the job was read just before.
+            # Wait for the first event instead of looking at once.
+            waiter = self._wait_for_exit(handle, deadline)
+            self._sleep(deadline)
         while True:
             self.capture.flush()
             job = self.tools.fresh_job(self.job)

@@ -61,8 +61,15 @@ class FakeAPI:
         if any(c['name'] == name for c in self.containers_.values()):
             raise api_error(409, 'Conflict. The container name is in use')
         cid = 'c%d' % (len(self.containers_) + 1)
+        # An anonymous volume for each volume mount without a source.
+        volumes = []
+        for mount in kwargs['host_config'].get('Mounts') or []:
+            if mount['Type'] == 'volume' and not mount['Source']:
+                volumes.append('anon-%s-%d' % (cid, len(volumes)))
+                self.volumes_[volumes[-1]] = {}
         self.containers_[cid] = dict(name=name, labels=labels, exit_code=0,
-                                     status='created', oom=False, **kwargs)
+                                     status='created', oom=False,
+                                     volumes=volumes, **kwargs)
         return {'Id': cid}
 
     def _get(self, cid):
@@ -83,8 +90,9 @@ class FakeAPI:
         return {'Id': cid, 'State': {
             'Status': c['status'], 'ExitCode': c['exit_code'],
             'OOMKilled': c['oom'], 'Error': ''},
-            'Mounts': [{'Type': 'volume', 'Name': c['name'],
-                        'Destination': '/run/craton'}]}
+            'Mounts': [{'Type': 'volume', 'Name': v,
+                        'Destination': '/run/craton'}
+                       for v in c['volumes']]}
 
     def containers(self, all, filters):
         return [{'Id': cid, 'Names': ['/' + c['name']], 'Created': 1}
@@ -119,8 +127,13 @@ class FakeAPI:
             raise api_error(409, 'Container %s is not running' % cid)
         self._get(cid).update(status='exited', exit_code=137)
 
-    def remove_container(self, cid, force):
-        del self.containers_[self._get(cid) and cid]
+    def remove_container(self, cid, force, v=False):
+        self.calls.append(('remove_container', cid))
+        container = self._get(cid)
+        del self.containers_[cid]
+        if v:
+            for name in container['volumes']:
+                self.volumes_.pop(name, None)
 
     def remove_volume(self, name, force):
         if self.volumes_.pop(name, None) is None:
@@ -205,9 +218,10 @@ class TestStart(DriverTestCase):
                           'craton.step_name': 'step-3',
                           'craton.managed': 'true', 'craton.timeout': '60'},
                          c['labels'])
-        self.assertEqual(c['labels'], self.api.volumes_[name])
+        # The payload volume is the container's own, gone with it.
+        self.assertEqual({'anon-%s-0' % h.id: {}}, self.api.volumes_)
         self.assertEqual('engine-1', h.node)
-        self.assertEqual([('create_volume', name), ('create_container', name),
+        self.assertEqual([('create_container', name),
                           ('put_archive', h.id, '/run/craton'),
                           ('start', h.id)], self.api.calls)
 
@@ -226,7 +240,7 @@ class TestStart(DriverTestCase):
             'MemorySwap': 64 * 1024 * 1024, 'NanoCpus': 500000000,
             'NetworkMode': 'none', 'IpcMode': 'private', 'AutoRemove': None,
             'Binds': None,   # no host paths, never the engine's socket
-            'Mounts': [{'Target': '/run/craton', 'Source': c['name'],
+            'Mounts': [{'Target': '/run/craton', 'Source': None,
                         'Type': 'volume', 'ReadOnly': False,
                         'VolumeOptions': {'NoCopy': True}}],
             'LogConfig': {'Type': 'local', 'Config': {
