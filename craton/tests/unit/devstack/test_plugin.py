@@ -217,7 +217,8 @@ class TestDevStackPlugin(testtools.TestCase):
     def test_keystonemiddleware_settings(self):
         conf = _load_conf(os.path.join(self.written, 'craton.conf'))
         auth = conf.keystone_authtoken
-        self.assertEqual('http://127.0.0.1/identity', auth.www_authenticate_uri)
+        self.assertEqual('http://127.0.0.1/identity',
+                         auth.www_authenticate_uri)
         self.assertEqual('craton-workflow', auth.service_type)
         self.assertEqual('password', auth.auth_type)
         raw = _ini(os.path.join(self.written, 'craton.conf'))
@@ -283,7 +284,8 @@ class TestDevStackPlugin(testtools.TestCase):
 
     def test_own_docker_engine(self):
         calls = self._phase_calls('stack extra')
-        engine = [c for c in calls if c[:2] == ['run_process', 'craton-docker']]
+        engine = [c for c in calls
+                  if c[:2] == ['run_process', 'craton-docker']]
         argv = engine[0][2].split()
         run = os.path.join(self.root, 'run', 'craton-devstack')
         for flag, value in [
