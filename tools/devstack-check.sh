@@ -64,7 +64,9 @@ export CRATON_DOCKER_URL="$URL"
 # in_box [-u USER] CMD...: run CMD in the container (stdin passed through).
 in_box() {
     local user=root
-    if [ "${1:-}" = -u ]; then user=$2; shift 2; fi
+    if [ "${1:-}" = -u ]; then
+        user=$2; shift 2
+    fi
     dk exec -i -u "$user" "$NAME" "$@"
 }
 
@@ -103,13 +105,20 @@ stage() {
 }
 
 # ------------------------------------------------------------ the image
+# sources_uris: the URIs of this machine's apt sources (both formats).
+sources_uris() {
+    cat /etc/apt/sources.list.d/*.sources 2>/dev/null \
+        | awk 'tolower($1) == "uris:" { for (i = 2; i <= NF; i++) print $i }'
+    sed -e 's/#.*//' -e 's/\[[^]]*\]//' /etc/apt/sources.list 2>/dev/null \
+        | awk '$1 == "deb" { print $2 }'
+}
+
 debian_mirror() {
     local u
-    for u in $(cat /etc/apt/sources.list.d/*.sources 2>/dev/null \
-                | awk 'tolower($1) == "uris:" { for (i = 2; i <= NF; i++) print $i }'; \
-               sed -e 's/#.*//' -e 's/\[[^]]*\]//' /etc/apt/sources.list 2>/dev/null \
-                | awk '$1 == "deb" { print $2 }'); do
-        case "$u" in */deb.debian.org/debian|*/deb.debian.org/debian/) echo "${u%/}"; return 0 ;; esac
+    for u in $(sources_uris); do
+        case "$u" in
+            */deb.debian.org/debian|*/deb.debian.org/debian/) echo "${u%/}"; return 0 ;;
+        esac
     done
     echo http://deb.debian.org/debian
 }
@@ -182,7 +191,9 @@ start_box() {
     caps=$(awk '/^CapBnd:/ { print $2 }' /proc/self/status)
     local drop=()
     # Bit 24 is CAP_SYS_RESOURCE; the others an engine lacks are rarer.
-    if (( (16#$caps >> 24 & 1) == 0 )); then drop=(--cap-drop SYS_RESOURCE); fi
+    if (( (16#$caps >> 24 & 1) == 0 )); then
+        drop=(--cap-drop SYS_RESOURCE)
+    fi
     dk run -d --name "$NAME" --hostname devstack \
         --cap-add ALL "${drop[@]}" \
         --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
@@ -221,12 +232,16 @@ prepare_box() {
     local repo tarball
     for repo in devstack requirements keystone; do
         tarball=""
-        if [ -n "$VENDOR" ]; then tarball="$VENDOR/$repo.tar.gz"; fi
+        if [ -n "$VENDOR" ]; then
+            tarball="$VENDOR/$repo.tar.gz"
+        fi
         if [ -n "$tarball" ] && [ -s "$tarball" ]; then
             echo "$repo: from $tarball"
             local strip=0
             # git archive --prefix puts the repository under one top dir.
-            if [ "$(tar -tzf "$tarball" | cut -d/ -f1 | sort -u | wc -l)" = 1 ]; then strip=1; fi
+            if [ "$(tar -tzf "$tarball" | cut -d/ -f1 | sort -u | wc -l)" = 1 ]; then
+                strip=1
+            fi
             in_box -u stack mkdir -p "/opt/stack/$repo"
             in_box -u stack tar -xz --strip-components="$strip" -C "/opt/stack/$repo" <"$tarball"
         else
@@ -328,7 +343,11 @@ stage stack run_stack
 stage cli run_cli
 cp "$OUT/cli.log" "$OUT/transcript.txt"
 stage unstack run_unstack
-if [ "$KEEP" -eq 0 ]; then remove_box; fi
-for t in "${STAGE_TIMES[@]}"; do log "$t"; done
+if [ "$KEEP" -eq 0 ]; then
+    remove_box
+fi
+for t in "${STAGE_TIMES[@]}"; do
+    log "$t"
+done
 log "devstack check passed in $(elapsed "$T0")s (transcript: $OUT/transcript.txt)"
 exit $rc

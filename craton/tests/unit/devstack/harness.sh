@@ -8,6 +8,7 @@
 # Everything the plugin writes goes under ROOT; every stubbed call is one
 # line of ROOT/calls.log ("WHAT<TAB>arg<TAB>arg..."); the configuration as
 # it stands after each phase is copied to ROOT/after-PHASE/.
+# shellcheck disable=SC2034  # globals read by the DevStack libraries sourced below
 set -o errexit -o nounset -o pipefail
 DEVSTACK_DIR=$1
 PLUGIN_REPO=$2
@@ -65,27 +66,53 @@ define_database_baseurl
 
 # Stubs: what would install packages, touch the machine outside ROOT or
 # start services is recorded instead.
-function echo_summary { record summary "$@"; }
-function install_package { record install_package "$@"; }
-function install_apache_uwsgi { record install_apache_uwsgi; }
-function setup_develop { record setup_develop "$@"; }
-function pip_install { record pip_install "$@"; }
-function run_process { record run_process "$@"; }
-function stop_process { record stop_process "$@"; }
-function restart_apache_server { record restart_apache_server; }
-function enable_apache_site { record enable_apache_site "$@"; }
-function disable_apache_site { record disable_apache_site "$@"; }
-function wait_for_service { record wait_for_service "$@"; }
+function echo_summary {
+    record summary "$@"
+}
+function install_package {
+    record install_package "$@"
+}
+function install_apache_uwsgi {
+    record install_apache_uwsgi
+}
+function setup_develop {
+    record setup_develop "$@"
+}
+function pip_install {
+    record pip_install "$@"
+}
+function run_process {
+    record run_process "$@"
+}
+function stop_process {
+    record stop_process "$@"
+}
+function restart_apache_server {
+    record restart_apache_server
+}
+function enable_apache_site {
+    record enable_apache_site "$@"
+}
+function disable_apache_site {
+    record disable_apache_site "$@"
+}
+function wait_for_service {
+    record wait_for_service "$@"
+}
 
 # sudo runs what stays under ROOT, and records the rest without running it.
 function sudo {
     while [[ "${1:-}" == -* ]]; do
-        if [[ "$1" == -u ]]; then shift; fi
+        if [[ "$1" == -u ]]; then
+            shift
+        fi
         shift
     done
     local arg inside=1
     for arg in "$@"; do
-        if [[ "$arg" == /* && "$arg" != "$ROOT"/* ]]; then inside=0; fi
+        if [[ "$arg" == /* && "$arg" != "$ROOT"/* ]]; then
+            inside=0
+        fi
     done
     case "$1" in
         mkdir|install|rm|tee|chown|chmod|touch|cp|mv|ln) ;;
@@ -95,15 +122,18 @@ function sudo {
         "$@"
     else
         record sudo "$@"
-        if [[ "$1" == tee ]]; then cat >/dev/null; fi
+        if [[ "$1" == tee ]]; then
+            cat >/dev/null
+        fi
     fi
 }
 
 # Commands on PATH: the keystone client, the database client, the daemons
 # the plugin names by path, and the plugin's own console scripts.
 mkdir -p "$ROOT/bin" "$DEVSTACK_VENV/bin"
-for cmd in "$ROOT/bin/mysql" "$ROOT/bin/curl" "$ROOT/bin/dockerd" "$ROOT/bin/uwsgi" \
-           "$DEVSTACK_VENV/bin/craton-dbsync" "$DEVSTACK_VENV/bin/craton-conductor"; do
+stubs=("$ROOT/bin/mysql" "$ROOT/bin/curl" "$ROOT/bin/dockerd" "$ROOT/bin/uwsgi"
+    "$DEVSTACK_VENV/bin/craton-dbsync" "$DEVSTACK_VENV/bin/craton-conductor")
+for cmd in "${stubs[@]}"; do
     cat >"$cmd" <<STUB
 #!/bin/bash
 IFS=\$'\t'; echo "$(basename "$cmd")	\$*" >>"$CALLS"
@@ -133,8 +163,9 @@ CRATON_DOCKER_RUN_DIR=$ROOT/run/craton-devstack
 # stack.sh loads each plugin's settings once, then calls plugin.sh per phase.
 # shellcheck source=/dev/null
 source "$PLUGIN_REPO/devstack/settings"
-for phase in "stack pre-install" "stack install" "stack post-config" "stack extra" \
-             "stack test-config" "unstack" "clean"; do
+phases=("stack pre-install" "stack install" "stack post-config" "stack extra"
+    "stack test-config" "unstack" "clean")
+for phase in "${phases[@]}"; do
     record phase "$phase"
     # shellcheck disable=SC2086  # mode and phase are two arguments
     source "$PLUGIN_REPO/devstack/plugin.sh" $phase
