@@ -134,9 +134,14 @@ mkdir -p "$ROOT/bin" "$DEVSTACK_VENV/bin"
 stubs=("$ROOT/bin/mysql" "$ROOT/bin/curl" "$ROOT/bin/dockerd" "$ROOT/bin/uwsgi"
     "$DEVSTACK_VENV/bin/craton-dbsync" "$DEVSTACK_VENV/bin/craton-conductor")
 for cmd in "${stubs[@]}"; do
+    # Asked for an HTTP status (-w), curl answers 200.
     cat >"$cmd" <<STUB
 #!/bin/bash
+words=" \$* "
 IFS=\$'\t'; echo "$(basename "$cmd")	\$*" >>"$CALLS"
+if [[ "\$words" == *" -w "* ]]; then
+    echo 200
+fi
 STUB
     chmod +x "$cmd"
 done

@@ -316,10 +316,15 @@ class TestDevStackPlugin(testtools.TestCase):
               os.path.join(REPO, 'tools', 'build-base-images.sh'),
               'busybox', 'python3']], builds)
 
-    def test_api_waited_for(self):
+    def test_api_and_conductor_checked_after_start(self):
         calls = self._phase_calls('stack extra')
-        self.assertEqual(['wait_for_service', '5', 'http://127.0.0.1:7780/'],
-                         calls[-1])
+        # GET / must be 200 (uwsgi alone answers 500 without the app) ...
+        self.assertEqual(['curl', '-s', '-o', '/dev/null', '-w',
+                          '%{http_code}', '--max-time', '5',
+                          'http://127.0.0.1:7780/'], calls[-2])
+        # ... and the conductor must still run.
+        self.assertEqual(['systemctl', 'is-active', '--quiet',
+                          'devstack@craton-conductor.service'], calls[-1])
 
     def test_unstack_stops_every_service(self):
         stopped = [c[1] for c in self._phase_calls('unstack')
