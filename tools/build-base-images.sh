@@ -158,7 +158,7 @@ make_rootfs() {
     log "debootstrap took $(elapsed "$t0")s"
     # Slim it down: no package caches or lists, no host resolv.conf.
     rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* \
-           "$root"/var/cache/apt/*.bin "$root"/etc/resolv.conf
+        "$root"/var/cache/apt/*.bin "$root"/etc/resolv.conf
     : >"$root/etc/resolv.conf"
     echo "craton" >"$root/etc/hostname"
     tar -C "$root" --numeric-owner -cf "$tarball.tmp" . || die "cannot pack $root"
@@ -178,7 +178,9 @@ build_python3() {
     apt_install debootstrap
     local full="$CRATON_CACHE_DIR/rootfs-$SUITE-minbase-python3-openstacksdk.tar"
     local mini="$CRATON_CACHE_DIR/rootfs-$SUITE-minbase-python3.tar"
-    if [ "$NO_CACHE" -eq 1 ]; then rm -f "$full" "$mini"; fi
+    if [ "$NO_CACHE" -eq 1 ]; then
+        rm -f "$full" "$mini"
+    fi
     if [ -s "$full" ]; then
         tarball=$full
         log "using cached rootfs $tarball"
@@ -223,5 +225,7 @@ for w in "${WANT[@]}"; do
         python3) build_python3 ;;
     esac
 done
-for line in "${SUMMARY[@]}"; do log "$line"; done
+for line in "${SUMMARY[@]}"; do
+    log "$line"
+done
 dk image ls --format '{{.Repository}}:{{.Tag}}  {{.Size}}' | grep -E '^craton/(busybox|python3):' >&2 || true

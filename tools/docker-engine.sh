@@ -37,7 +37,9 @@ show_log_tail() {
 # distribution's, on /var/run/docker.sock).
 system_dockerd_running() {
     local ours="" pid
-    if pid_alive "$PIDFILE"; then ours=$(tr -dc '0-9' <"$PIDFILE"); fi
+    if pid_alive "$PIDFILE"; then
+        ours=$(tr -dc '0-9' <"$PIDFILE")
+    fi
     for pid in $(pgrep -x dockerd 2>/dev/null || true); do
         [ "$pid" = "$ours" ] || return 0
     done
@@ -106,7 +108,8 @@ cmd_start() {
         disown "$launcher" 2>/dev/null || true
     fi
 
-    local deadline=$(( $(date +%s) + START_TIMEOUT ))
+    local deadline
+    deadline=$(( $(date +%s) + START_TIMEOUT ))
     until docker_answers; do
         if [ "$(date +%s)" -ge "$deadline" ]; then
             show_log_tail

@@ -57,7 +57,9 @@ base_python() {
     local py
     for py in /usr/bin/python3 "$(command -v python3 || true)"; do
         [ -n "$py" ] && [ -x "$py" ] || continue
-        if "$py" -c 'import ensurepip, venv' >/dev/null 2>&1; then echo "$py"; return 0; fi
+        if "$py" -c 'import ensurepip, venv' >/dev/null 2>&1; then
+            echo "$py"; return 0
+        fi
     done
     return 1
 }
@@ -199,7 +201,8 @@ start_server() {
             </dev/null >>"$LOGFILE" 2>&1) \
             || die "gunicorn failed to start (see $LOGFILE)"
     fi
-    local deadline=$(( $(date +%s) + START_TIMEOUT ))
+    local deadline
+    deadline=$(( $(date +%s) + START_TIMEOUT ))
     until ks_answers; do
         if [ -f "$PIDFILE" ] && ! pid_alive "$PIDFILE"; then
             tail -n 25 "$LOGFILE" | sed 's/^/    /' >&2
@@ -219,7 +222,14 @@ ensure_identities() {
     local t0
     t0=$(now)
     IDENTITIES="$IDENTITIES" AUTH_URL="$AUTH_URL" ADMIN_PASSWORD="$ADMIN_PASSWORD" \
-        "$VENV/bin/python" - <<'EOF' || die "could not create the test identities"
+        identities_py || die "could not create the test identities"
+    TIMES+=("identities: $(elapsed "$t0")s")
+}
+
+# identities_py: the Python that ensures the test identities over the REST
+# API (reads IDENTITIES, AUTH_URL and ADMIN_PASSWORD from the environment).
+identities_py() {
+    "$VENV/bin/python" - <<'EOF'
 import json, os, sys, urllib.error, urllib.request
 
 AUTH = os.environ["AUTH_URL"]
@@ -290,7 +300,6 @@ for line in os.environ["IDENTITIES"].splitlines():
         raise SystemExit(f"{user} on {project}: no token with role {role} (got {names})")
     print(f"keystone.sh: {user:15s} on {project:8s} roles {','.join(names)}", file=sys.stderr)
 EOF
-    TIMES+=("identities: $(elapsed "$t0")s")
 }
 
 cmd_start() {
@@ -321,14 +330,18 @@ cmd_start() {
     fi
     ensure_identities
     local t
-    for t in "${TIMES[@]}"; do log "time: $t"; done
+    for t in "${TIMES[@]}"; do
+        log "time: $t"
+    done
     log "total: $(elapsed "$t_all")s"
     echo "$AUTH_URL"
 }
 
 cmd_stop() {
     local sig=INT
-    if [ -f "$VENV/.craton-server" ] && [ "$(cat "$VENV/.craton-server")" = gunicorn ]; then sig=TERM; fi
+    if [ -f "$VENV/.craton-server" ] && [ "$(cat "$VENV/.craton-server")" = gunicorn ]; then
+        sig=TERM
+    fi
     if ! pid_alive "$PIDFILE" && ks_answers; then
         log "a Keystone answers at $AUTH_URL but was not started by this script: leaving it alone"
         return 0
@@ -338,7 +351,9 @@ cmd_stop() {
 }
 
 cmd_status() {
-    if ks_answers; then echo "$AUTH_URL"; log "keystone answers at $AUTH_URL"; return 0; fi
+    if ks_answers; then
+        echo "$AUTH_URL"; log "keystone answers at $AUTH_URL"; return 0
+    fi
     log "keystone does not answer at $AUTH_URL"
     return 1
 }

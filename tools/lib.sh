@@ -33,7 +33,8 @@ elapsed() { awk -v s="$1" -v e="$(now)" 'BEGIN { printf "%.1f", e - s }'; }
 # succeeds; return 1 after TIMEOUT_S seconds.
 wait_until() {
     local timeout=$1 what=$2; shift 2
-    local deadline=$(( $(date +%s) + timeout ))
+    local deadline
+    deadline=$(( $(date +%s) + timeout ))
     while ! "$@" >/dev/null 2>&1; do
         if [ "$(date +%s)" -ge "$deadline" ]; then
             log "timed out after ${timeout}s waiting for ${what}"
@@ -95,11 +96,15 @@ tcp_open() {
 # install); wait for it (up to 15 min) instead of failing.
 wait_for_dpkg_lock() {
     local waited=0 locks=(/var/lib/dpkg/lock-frontend /var/lib/dpkg/lock
-                         /var/lib/apt/lists/lock /var/cache/apt/archives/lock)
+        /var/lib/apt/lists/lock /var/cache/apt/archives/lock)
     while fuser "${locks[@]}" >/dev/null 2>&1 \
             || pgrep -x 'apt-get|apt|dpkg|aptitude|unattended-upgr' >/dev/null 2>&1; do
-        if [ "$waited" -eq 0 ]; then log "waiting for another apt/dpkg process to finish"; fi
-        if [ "$waited" -ge 900 ]; then die "apt/dpkg is still locked after 15 min"; fi
+        if [ "$waited" -eq 0 ]; then
+            log "waiting for another apt/dpkg process to finish"
+        fi
+        if [ "$waited" -ge 900 ]; then
+            die "apt/dpkg is still locked after 15 min"
+        fi
         sleep 2; waited=$((waited + 2))
     done
 }
@@ -113,7 +118,9 @@ pkg_installed() {
 # `apt-get update` once per script run, only when something is missing.
 apt_install() {
     local missing=() p t0
-    for p in "$@"; do pkg_installed "$p" || missing+=("$p"); done
+    for p in "$@"; do
+        pkg_installed "$p" || missing+=("$p")
+    done
     [ "${#missing[@]}" -gt 0 ] || return 0
     export DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=l NEEDRESTART_SUSPEND=1
     local opts=(-y -q -o DPkg::Lock::Timeout=900 -o Dpkg::Options::=--force-confdef
@@ -139,7 +146,9 @@ apt_install() {
         ours=1
     fi
     apt-get "${opts[@]}" install "${missing[@]}" </dev/null >&2 || rc=$?
-    if [ "$ours" -eq 1 ]; then rm -f "$policy"; fi
+    if [ "$ours" -eq 1 ]; then
+        rm -f "$policy"
+    fi
     [ "$rc" -eq 0 ] || die "apt-get install ${missing[*]} failed (exit $rc)"
     log "installed ${missing[*]} in $(elapsed "$t0")s"
 }
@@ -152,9 +161,13 @@ craton_docker_url() { printf '%s\n' "${CRATON_DOCKER_URL:-$CRATON_DEFAULT_DOCKER
 # docker_cli: a docker client. The machine may ship a newer client in
 # /usr/local/bin; it negotiates the API version, so any client works.
 docker_cli() {
-    if have docker; then command -v docker
-    elif [ -x /usr/bin/docker ]; then echo /usr/bin/docker
-    else return 1; fi
+    if have docker; then
+        command -v docker
+    elif [ -x /usr/bin/docker ]; then
+        echo /usr/bin/docker
+    else
+        return 1
+    fi
 }
 
 # dk ARGS...: docker client against the Craton engine.
@@ -207,7 +220,9 @@ dk_at() {
 kill_pids() {
     local sig=$1 p; shift
     for p in "$@"; do
-        if proc_alive "$p"; then kill "-$sig" "$p" 2>/dev/null || true; fi
+        if proc_alive "$p"; then
+            kill "-$sig" "$p" 2>/dev/null || true
+        fi
     done
 }
 
@@ -217,7 +232,9 @@ wait_pids_gone() {
     local timeout=$1 i p alive; shift
     for ((i = 0; i <= timeout * 4; i++)); do
         alive=0
-        for p in "$@"; do if proc_alive "$p"; then alive=1; break; fi; done
+        for p in "$@"; do
+            if proc_alive "$p"; then alive=1; break; fi
+        done
         [ "$alive" -eq 1 ] || return 0
         sleep 0.25
     done

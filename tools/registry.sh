@@ -58,8 +58,11 @@ case "$ACTION" in start|stop) serialize "registry-$INST" "${args[@]}" ;; esac
 
 # in_ns CMD...: run CMD in the registry's network namespace (or here).
 in_ns() {
-    if [ -n "$NETNS" ]; then nsenter --net="/run/netns/$NETNS" -- "$@"
-    else "$@"; fi
+    if [ -n "$NETNS" ]; then
+        nsenter --net="/run/netns/$NETNS" -- "$@"
+    else
+        "$@"
+    fi
 }
 
 netns_exists() { [ -z "$NETNS" ] || [ -e "/run/netns/$NETNS" ]; }
@@ -150,7 +153,9 @@ cmd_start() {
         echo "==== $(date -Is) tools/registry.sh start ($ADDR${NETNS:+, netns $NETNS})" >>"$LOGFILE"
         log "starting docker-registry on $ADDR${NETNS:+ in netns $NETNS} (storage $STORAGE, log $LOGFILE)"
         local cmd=(docker-registry serve "$CONFIG")
-        if [ -n "$NETNS" ]; then cmd=(nsenter --net="/run/netns/$NETNS" -- "${cmd[@]}"); fi
+        if [ -n "$NETNS" ]; then
+            cmd=(nsenter --net="/run/netns/$NETNS" -- "${cmd[@]}")
+        fi
         # setsid + nohup: own session, survives the calling shell and CI step.
         # nsenter (without --fork) execs, so $! is the registry's pid.
         setsid nohup "${cmd[@]}" </dev/null >>"$LOGFILE" 2>&1 &
@@ -159,7 +164,8 @@ cmd_start() {
         echo "$launcher" >"$PIDFILE"
     fi
 
-    local deadline=$(( $(date +%s) + START_TIMEOUT ))
+    local deadline
+    deadline=$(( $(date +%s) + START_TIMEOUT ))
     until registry_answers; do
         if [ "$(date +%s)" -ge "$deadline" ]; then
             show_log_tail

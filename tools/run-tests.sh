@@ -9,7 +9,7 @@
 #   tools/run-tests.sh unit         # unit tests only (no services needed)
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-cd "$top"
+cd "$top" || exit 1
 what=${1:-all}
 reports=$(mktemp -d)
 venv=$(bash tools/setup-venv.sh) || { echo "0 passed, 1 failed"; exit 1; }

@@ -66,7 +66,7 @@ rabbitmq_start() {
                 :
             else
                 envs+=(ERL_EPMD_ADDRESS=127.0.0.1
-                       "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=-kernel inet_dist_use_interface {127,0,0,1}")
+                    "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=-kernel inet_dist_use_interface {127,0,0,1}")
             fi
             # The Debian wrapper su's to 'rabbitmq' and keeps the environment.
             env "${envs[@]}" \
@@ -110,7 +110,9 @@ rabbitmq_user() {
 }
 
 rabbitmq_stop() {
-    if ! have rabbitmqctl; then log "rabbitmq: not installed"; return 0; fi
+    if ! have rabbitmqctl; then
+        log "rabbitmq: not installed"; return 0
+    fi
     if rabbit_beam_running; then
         log "rabbitmq: stopping"
         step "rabbitmq stop" rctl stop >/dev/null 2>&1 || warn "rabbitmqctl stop failed"
@@ -118,7 +120,9 @@ rabbitmq_stop() {
         log "rabbitmq: not running"
     fi
     # epmd outlives the node; -kill refuses while other nodes are registered.
-    if pgrep -x epmd >/dev/null 2>&1; then epmd -kill >/dev/null 2>&1 || true; fi
+    if pgrep -x epmd >/dev/null 2>&1; then
+        epmd -kill >/dev/null 2>&1 || true
+    fi
 }
 
 rabbitmq_status() {
@@ -180,7 +184,9 @@ mariadb_user() {
 }
 
 mariadb_stop() {
-    if ! have mysqladmin; then log "mariadb: not installed"; return 0; fi
+    if ! have mysqladmin; then
+        log "mariadb: not installed"; return 0
+    fi
     if mysql_ping; then
         log "mariadb: stopping"
         local t0
@@ -264,7 +270,9 @@ SQL
 }
 
 postgresql_stop() {
-    if ! have pg_lsclusters; then log "postgresql: not installed"; return 0; fi
+    if ! have pg_lsclusters; then
+        log "postgresql: not installed"; return 0
+    fi
     pg_pick_cluster
     if pg_online; then
         log "postgresql: stopping $PG_VERSION/$PG_CLUSTER"
@@ -292,10 +300,14 @@ for s in "${SERVICES[@]}"; do
     "${s}_${ACTION}" || rc=1
 done
 if [ "$ACTION" != status ]; then
-    for t in "${TIMES[@]}"; do log "time: $t"; done
+    for t in "${TIMES[@]}"; do
+        log "time: $t"
+    done
     log "total: $(elapsed "$T_ALL")s"
 fi
 if [ "$ACTION" = start ]; then
-    for u in "${URLS[@]}"; do echo "$u"; done
+    for u in "${URLS[@]}"; do
+        echo "$u"
+    done
 fi
 exit "$rc"

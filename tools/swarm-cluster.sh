@@ -85,7 +85,9 @@ ensure_tools() {
     { have nsenter && have unshare; } || pkgs+=(util-linux)
     have curl || pkgs+=(curl)
     have dockerd || pkgs+=(docker.io)
-    if [ "${#pkgs[@]}" -gt 0 ]; then apt_install "${pkgs[@]}"; fi
+    if [ "${#pkgs[@]}" -gt 0 ]; then
+        apt_install "${pkgs[@]}"
+    fi
     have dockerd || die "docker.io installed but dockerd is still not on PATH"
     docker_cli >/dev/null || die "no docker client (install docker.io)"
 }
@@ -226,14 +228,22 @@ node_answers() {
 # by name among the processes in the node's network namespace.
 daemon_pid() {
     local n=$1 what=$2 f pid
-    if [ "$what" = dockerd ]; then f=$(dockerd_pidfile "$n"); else f=$(containerd_pidfile "$n"); fi
+    if [ "$what" = dockerd ]; then
+        f=$(dockerd_pidfile "$n")
+    else
+        f=$(containerd_pidfile "$n")
+    fi
     if pid_alive "$f"; then
         pid=$(tr -dc '0-9' <"$f")
-        if in_node_netns "$pid" "$n"; then echo "$pid"; return 0; fi
+        if in_node_netns "$pid" "$n"; then
+            echo "$pid"; return 0
+        fi
     fi
     netns_exists "$(node_ns "$n")" || return 1
     for pid in $(ip netns pids "$(node_ns "$n")" 2>/dev/null); do
-        if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$what" ]; then echo "$pid"; return 0; fi
+        if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$what" ]; then
+            echo "$pid"; return 0
+        fi
     done
     return 1
 }
@@ -241,7 +251,9 @@ daemon_pid() {
 # launch_dockerd N: start node N's dockerd (if not running) in its namespaces.
 launch_dockerd() {
     local n=$1 dir hpid
-    if daemon_pid "$n" dockerd >/dev/null; then return 0; fi
+    if daemon_pid "$n" dockerd >/dev/null; then
+        return 0
+    fi
     hpid=$(holder_pid "$n") || die "node $n has no namespace holder"
     dir=$(node_dir "$n")
     mkdir -p "$dir/exec" "$(node_data "$n")"
@@ -269,7 +281,8 @@ launch_dockerd() {
 }
 
 wait_node_answers() {
-    local n=$1 deadline=$(( $(date +%s) + START_TIMEOUT ))
+    local n=$1 deadline
+    deadline=$(( $(date +%s) + START_TIMEOUT ))
     until node_answers "$n"; do
         if [ "$(date +%s)" -ge "$deadline" ]; then
             tail -n 20 "$(node_log "$n")" | sed 's/^/    /' >&2 || true
@@ -295,7 +308,8 @@ manager_init() {
 }
 
 ensure_manager() {
-    local st deadline=$(( $(date +%s) + 30 ))
+    local st deadline
+    deadline=$(( $(date +%s) + 30 ))
     while :; do
         st=$(swarm_state "$MANAGER") || st="unknown"
         case "$st" in
@@ -334,14 +348,18 @@ ensure_worker() {
     st=$(swarm_state "$n") || st="unknown"
     id=$(awk '{ print $3 }' <<<"$st")
     known=no
-    if [ -n "$id" ] && dn "$MANAGER" node inspect "$id" >/dev/null 2>&1; then known=yes; fi
+    if [ -n "$id" ] && dn "$MANAGER" node inspect "$id" >/dev/null 2>&1; then
+        known=yes
+    fi
     case "$st" in
         active*|pending*) [ "$known" = no ] || return 0 ;;
     esac
     case "$st" in
         inactive*) ;;
-        *) log "node $n is in another swarm or in state '${st%% *}': leaving it"
-           dn "$n" swarm leave --force >/dev/null 2>&1 || true ;;
+        *)
+            log "node $n is in another swarm or in state '${st%% *}': leaving it"
+            dn "$n" swarm leave --force >/dev/null 2>&1 || true
+            ;;
     esac
     worker_join "$n"
 }
@@ -369,7 +387,8 @@ all_ready() {
 }
 
 wait_all_ready() {
-    local n deadline=$(( $(date +%s) + START_TIMEOUT )) rejoined=0
+    local n deadline rejoined=0
+    deadline=$(( $(date +%s) + START_TIMEOUT ))
     for n in "${NODES[@]}"; do
         until node_ready "$n"; do
             if [ "$(date +%s)" -ge "$deadline" ]; then
@@ -413,7 +432,9 @@ image_id_at() { dk_at "$1" image inspect --format '{{.Id}}' "$2" 2>/dev/null || 
 sync_base_images() {
     local main_url img lacking=0 main_ok=0 t0
     main_url=$(craton_docker_url)
-    if docker_answers; then main_ok=1; fi
+    if docker_answers; then
+        main_ok=1
+    fi
     if [ "$main_ok" -eq 0 ]; then
         for img in "${BASE_IMAGES[@]}"; do
             [ -n "$(image_id_at "$MGR_URL" "$img")" ] || lacking=1
@@ -471,7 +492,9 @@ print_env() {
     echo "export CRATON_SWARM_MANAGER_URL=$MGR_URL"
     echo "export CRATON_SWARM_REGISTRY=$REGISTRY"
     local n
-    for n in "${NODES[@]}"; do echo "export CRATON_SWARM_NODE${n}_URL=$(node_url "$n")"; done
+    for n in "${NODES[@]}"; do
+        echo "export CRATON_SWARM_NODE${n}_URL=$(node_url "$n")"
+    done
 }
 
 cmd_start() {
@@ -485,12 +508,18 @@ cmd_start() {
     registry_cmd start >/dev/null || die "the registry did not start (tools/registry.sh)"
     registry_root_answers || die "the registry at $REGISTRY does not answer from the root namespace (veth $ROOT_VETH)"
     t1=$(now)
-    for n in "${NODES[@]}"; do ensure_holder "$n"; launch_dockerd "$n"; done
-    for n in "${NODES[@]}"; do wait_node_answers "$n"; done
+    for n in "${NODES[@]}"; do
+        ensure_holder "$n"; launch_dockerd "$n"
+    done
+    for n in "${NODES[@]}"; do
+        wait_node_answers "$n"
+    done
     log "engines answer ($(elapsed "$t1")s)"
     t1=$(now)
     ensure_manager
-    for n in "${NODES[@]}"; do [ "$n" = "$MANAGER" ] || ensure_worker "$n"; done
+    for n in "${NODES[@]}"; do
+        [ "$n" = "$MANAGER" ] || ensure_worker "$n"
+    done
     wait_all_ready
     remove_stale_nodes
     log "swarm ready ($(elapsed "$t1")s)"
@@ -545,14 +574,18 @@ cmd_stop() {
     require_root
     local t0 n ns p d pids=() more=()
     t0=$(now)
-    for n in "${NODES[@]}"; do stop_daemons "$n" & done
+    for n in "${NODES[@]}"; do
+        stop_daemons "$n" &
+    done
     wait
     if [ -e "/run/netns/$BR_NS" ] || [ -e "$CRATON_RUN_DIR/registry-$BR_NS-$REGISTRY_PORT.pid" ]; then
         registry_cmd stop || warn "tools/registry.sh stop failed"
     fi
     # What is left: holders, shims, containers (in their own netns, so found
     # by cgroup), a registry not started by us.
-    for ns in "$BR_NS" $(for n in "${NODES[@]}"; do node_ns "$n"; done); do
+    for ns in "$BR_NS" $(for n in "${NODES[@]}"; do
+        node_ns "$n"
+    done); do
         if netns_exists "$ns"; then
             read -ra more <<<"$(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ')"
             pids+=("${more[@]}")
@@ -573,16 +606,24 @@ cmd_stop() {
     for n in "${NODES[@]}"; do
         # Containers the engine left behind: kill again, then remove the dirs.
         read -ra pids <<<"$(cgroup_pids "$n" | tr '\n' ' ')"
-        if [ "${#pids[@]}" -gt 0 ]; then kill_pids KILL "${pids[@]}"; wait_pids_gone 5 "${pids[@]}" || true; fi
+        if [ "${#pids[@]}" -gt 0 ]; then
+            kill_pids KILL "${pids[@]}"; wait_pids_gone 5 "${pids[@]}" || true
+        fi
         for d in $(cgroup_dirs "$n"); do
             find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
             [ ! -d "$d" ] || warn "cannot remove cgroup $d"
         done
     done
-    for ns in $(for n in "${NODES[@]}"; do node_ns "$n"; done) "$BR_NS"; do
-        if netns_exists "$ns"; then ip netns del "$ns" || warn "cannot delete netns $ns"; fi
+    for ns in $(for n in "${NODES[@]}"; do
+        node_ns "$n"
+    done) "$BR_NS"; do
+        if netns_exists "$ns"; then
+            ip netns del "$ns" || warn "cannot delete netns $ns"
+        fi
     done
-    if ip link show "$ROOT_VETH" >/dev/null 2>&1; then ip link del "$ROOT_VETH" || warn "cannot delete $ROOT_VETH"; fi
+    if ip link show "$ROOT_VETH" >/dev/null 2>&1; then
+        ip link del "$ROOT_VETH" || warn "cannot delete $ROOT_VETH"
+    fi
     for n in "${NODES[@]}"; do
         [ -d "$(node_dir "$n")" ] && rm -rf --one-file-system "$(node_dir "$n")"
     done
@@ -645,8 +686,11 @@ cmd_start_node() {
     launch_dockerd "$n"
     wait_node_answers "$n"
     log "node $n's engine answers ($(elapsed "$t0")s)"
-    if [ "$n" = "$MANAGER" ]; then ensure_manager; fi
-    local deadline=$(( $(date +%s) + START_TIMEOUT ))
+    if [ "$n" = "$MANAGER" ]; then
+        ensure_manager
+    fi
+    local deadline
+    deadline=$(( $(date +%s) + START_TIMEOUT ))
     until node_ready "$n"; do
         [ "$(date +%s)" -lt "$deadline" ] || die "node $n is not Ready in the swarm after ${START_TIMEOUT}s"
         sleep 0.2
