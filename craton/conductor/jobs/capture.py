@@ -100,16 +100,17 @@ class OutputCapture:
         """Capture the output of ``step`` of ``job`` from ``handle``.
 
         :param secrets: the values (bytes) of the secrets the step
-            received; each occurrence in its output is stored as ``***``
-            (:mod:`craton.conductor.jobs.redact`), and its result is read
-            from the redacted stdout.
+            received; each occurrence in its output, as it is or as JSON
+            text (:func:`craton.conductor.jobs.redact.forms`), is stored as
+            ``***``, and its result is read from the redacted stdout and
+            scrubbed of any other spelling once parsed.
         :param on_end: called (from the pump's thread) each time a
             followed stream ends: the container exited, or the stream
             broke.
         """
         self.tools = tools
         self.on_end = on_end
-        self.secrets = tuple(secrets)
+        self.secrets = tuple(redact.forms(secrets))
         self.driver = tools.driver
         self.job = job
         self.step = step
@@ -143,8 +144,11 @@ class OutputCapture:
         return self.writer.due_in()
 
     def result(self):
-        """``(result dict or None, note or None)`` found by :meth:`drain`."""
-        return self.scanner.result()
+        """``(result dict or None, note or None)`` found by :meth:`drain`,
+        any secret value in its strings replaced by ``***``.
+        """
+        result, note = self.scanner.result()
+        return redact.scrub(result, self.secrets), note
 
     def abandon(self):
         """Drop what is buffered and not stored (the runner stops)."""

@@ -17,9 +17,22 @@ def _joined(pieces, stream=None):
 
 
 def _whole(values, data):
-    """What redacting ``data`` at once, leftmost-longest, gives."""
-    values = sorted(set(values), key=len, reverse=True)
-    return re.sub(b'|'.join(re.escape(v) for v in values), b'***', data)
+    """What redacting ``data`` at once gives: every stretch covered by
+    overlapping occurrences of values becomes one ``***``.
+    """
+    spans = sorted((m.start(), m.start() + len(v)) for v in set(values)
+                   for m in re.finditer(b'(?=%s)' % re.escape(v), data))
+    merged = []
+    for start, end in spans:
+        if merged and start < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    out, pos = [], 0
+    for start, end in merged:
+        out += [data[pos:start], b'***']
+        pos = end
+    return b''.join(out + [data[pos:]])
 
 
 def _cut(data, cuts):
@@ -63,6 +76,15 @@ class TestRedacted(testtools.TestCase):
         got = _joined(redact.redacted([(OUT, b'abcd'), (OUT, b'efgh\n')],
                                       [b'abcd', b'abcdefgh']))
         self.assertEqual(b'***\n', got)
+
+    def test_overlapping_values_hidden_whole(self):
+        # One value's end is the other's beginning: neither shows.
+        for pieces in ([(OUT, b'abcd1234wxyz\n')],
+                       [(OUT, b'abcd1234'), (OUT, b'wxyz\n')],
+                       [(OUT, b'abcd12'), (OUT, b'34wx'), (OUT, b'yz\n')]):
+            got = _joined(redact.redacted(pieces,
+                                          [b'abcd1234', b'1234wxyz']))
+            self.assertEqual(b'***\n', got)
 
     def test_shorter_value_when_longer_does_not_complete(self):
         got = _joined(redact.redacted([(OUT, b'abcd'), (OUT, b'efXX\n')],
@@ -116,3 +138,47 @@ class TestRedacted(testtools.TestCase):
             skip = rng.randint(0, len(got))
             self.assertEqual(got[skip:], _joined(
                 redact.redacted(pieces, values, skip=skip)))
+
+
+class TestForms(testtools.TestCase):
+
+    def test_json_and_stripped_spellings(self):
+        value = 'pa"ss\\wo\té\u2603\n'.encode('utf-8')
+        got = redact.forms([value])
+        self.assertIn(value, got)
+        self.assertIn(b'pa\\"ss\\\\wo\\t\\u00e9\\u2603\\n', got)
+        self.assertIn('pa\\"ss\\\\wo\\té\u2603\\n'.encode(), got)
+        self.assertIn('pa"ss\\wo\té\u2603'.encode(), got)
+
+    def test_short_forms_left_out_bytes_kept(self):
+        self.assertEqual({b' ab \n', b' ab \\n'},
+                         redact.forms([b' ab \n']))
+        self.assertEqual({b'\xff\xfe\x00\x01'},
+                         redact.forms([b'\xff\xfe\x00\x01']))
+
+    def test_a_value_printed_as_json_is_hidden(self):
+        import json
+        value = 'pa"ss\\wo/rd\té\u2603'
+        for ensure_ascii in (True, False):
+            line = ('::craton-result:: ' + json.dumps(
+                {'v': value}, ensure_ascii=ensure_ascii) + '\n').encode()
+            got = _joined(redact.redacted(
+                [(OUT, line)], redact.forms([value.encode()])))
+            self.assertEqual(b'::craton-result:: {"v": "***"}\n', got)
+
+
+class TestScrub(testtools.TestCase):
+
+    def test_any_spelling_once_parsed(self):
+        values = redact.forms([b'hunter22'])
+        # "\u0068unter22" is the value once parsed.
+        doc = {'pw': 'hunter22', 'nested': [{'x': 'a hunter22 b'}],
+               'hunter22': 1, 'n': 5, 'ok': None}
+        self.assertEqual({'pw': '***', 'nested': [{'x': 'a *** b'}],
+                          '***': 1, 'n': 5, 'ok': None},
+                         redact.scrub(doc, values))
+
+    def test_no_values_no_change(self):
+        doc = {'a': 'b'}
+        self.assertIs(doc, redact.scrub(doc, ()))
+        self.assertIsNone(redact.scrub(None, redact.forms([b'abcd'])))

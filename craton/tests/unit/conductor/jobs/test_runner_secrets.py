@@ -82,6 +82,22 @@ class TestRedaction(SecretsTestCase):
         self.assertEqual({'one': {'pw': '***'}},
                          self.payloads()[1]['results'])
 
+    def test_values_printed_as_json_never_reach_the_result(self):
+        def one(container):
+            # As json.dumps writes them, and spelled with \u escapes.
+            container.emit(b'::craton-result:: {"a": "\\u00e9bmc-pass", '
+                           b'"b": "\\u0068unter2-cloud"}\n')
+            container.exit(0)
+        self.driver.behaviours['one'] = one
+        uuid = self.submit(names=('one', 'two'))
+        self.assertEqual(states.JOB_SUCCEEDED, self.runner.run(uuid))
+        self.assertEqual(b'::craton-result:: {"a": "***", '
+                         b'"b": "\\u0068unter2-cloud"}\n', self.log(uuid, 0))
+        self.assertEqual({'a': '***', 'b': '***'},
+                         self.job(uuid).steps[0].result)
+        self.assertEqual({'one': {'a': '***', 'b': '***'}},
+                         self.payloads()[1]['results'])
+
     def test_broken_stream_resumes_in_redacted_bytes(self):
         uuid = self.submit(names=('one',))
         release = threading.Event()
