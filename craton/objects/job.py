@@ -9,7 +9,7 @@ from craton.objects import fields
 class JobStep(base.CratonObject):
     # Version 1.0: initial version
     # Version 1.1: log_truncated
-    # Version 1.2: secrets
+    # Version 1.2: secrets, secrets_sealed
     VERSION = '1.2'
     fields = {
         'id': fields.IntegerField(),
@@ -23,6 +23,9 @@ class JobStep(base.CratonObject):
         'variables': fields.JsonField(nullable=True),
         # UUIDs of the secrets the step receives (values read at start).
         'secrets': fields.ListOfStringsField(nullable=True),
+        # The values it received, encrypted, while it runs (see
+        # craton.conductor.jobs.tools.StepTools.seal).
+        'secrets_sealed': fields.JsonField(nullable=True),
         'timeout': fields.IntegerField(),
         'status': fields.StringField(),
         'status_reason': fields.StringField(nullable=True),

@@ -160,6 +160,11 @@ class StepRun:
         step = self.step
         try:
             secrets = self._secret_values(delivering=True)
+            if secrets:
+                # Before the container holds them: a conductor that takes
+                # the step over redacts with what it holds.
+                self._write(None, {'secrets_sealed': self.tools.seal(
+                    self.job, step, secrets)})
             spec = driver_base.StepSpec(
                 job_uuid=self.job.uuid, step_index=step.index,
                 step_name=step.name, image=step.image or step.image_digest,
@@ -181,7 +186,16 @@ class StepRun:
         """The step's secrets, ``{name: value bytes}``, read on first
         use (see :meth:`StepTools.step_secrets`).
         """
-        if self._secrets is None:
+        if self._secrets is None and not delivering and \
+                self.step.secrets_sealed:
+            try:
+                self._secrets = self.tools.unseal(self.step.secrets_sealed)
+            except Exception as exc:
+                LOG.warning('Could not unseal the secrets %s of job %s '
+                            'received (%s); redacting with their values '
+                            'now', job_tools.step_label(self.step),
+                            self.job.uuid, exc)
+        if self._secrets is None or delivering:
             self._secrets = self.tools.step_secrets(self.job, self.step,
                                                     delivering)
         return self._secrets
@@ -356,10 +370,16 @@ class StepRun:
         """
         step = self.step
         values = dict(values)
+        sealed = step.secrets_sealed
         if event is not None:
             values['status'] = fsm.step_next(step.status, event)
+            if sealed and values['status'] in states.STEP_FINAL:
+                # Nothing is redacted after the end.
+                values['secrets_sealed'] = None
         if step.update(values, expected_status=step.status):
             notifications.step_finished(self.job, step)
+            if sealed and not step.secrets_sealed:
+                self.tools.forget_sealed(sealed)
             return
         self.tools.fresh_job(self.job)     # JobTakenOver if so
         step.refresh()

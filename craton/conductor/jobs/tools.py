@@ -9,7 +9,9 @@ retries while the engine is away (:meth:`StepTools.engine_call`), and the
 job's host snapshot, read once (:class:`Inventory`).
 """
 
+import base64
 import dataclasses
+import json
 import time
 import typing
 
@@ -19,6 +21,7 @@ import tenacity
 from craton.common import audit
 from craton.common import context as craton_context
 from craton.common import exception
+from craton.common import secret_store
 from craton.objects import job as job_obj
 from craton.objects import secret as secret_obj
 
@@ -126,6 +129,53 @@ class StepTools:
                     job.user_id, detail={'job': job.uuid,
                                          'step': step.index})
         return values
+
+    def seal(self, job, step, values):
+        """``values`` ({name: bytes}) encrypted by the configured secrets
+        backend, as a dict for the step's ``secrets_sealed``: the values
+        the container holds, for whoever redacts its output later.
+
+        :raises SecretStoreUnavailable: the backend cannot store it.
+        """
+        bundle = json.dumps({name: base64.b64encode(value).decode('ascii')
+                             for name, value in values.items()})
+        store = secret_store.backend(self.conf)
+        stored = store.store(bundle.encode('ascii'),
+                             name='craton-job-%s-step-%d' % (job.uuid,
+                                                             step.index))
+        return {'backend': self.conf.secrets.backend,
+                'ciphertext': (base64.b64encode(stored.ciphertext).decode(
+                    'ascii') if stored.ciphertext else None),
+                'key_ref': stored.key_ref}
+
+    def unseal(self, sealed):
+        """The ``{name: bytes}`` that :meth:`seal` made ``sealed``.
+
+        :raises SecretStoreUnavailable: no key or key manager gives it.
+        """
+        stored = self._stored(sealed)
+        bundle = secret_store.backend(self.conf, sealed['backend']).reveal(
+            stored)
+        return {name: base64.b64decode(value)
+                for name, value in json.loads(bundle).items()}
+
+    def forget_sealed(self, sealed):
+        """Remove what :meth:`seal` kept outside the database (a key
+        manager entry); best effort, a failure is logged.
+        """
+        try:
+            secret_store.backend(self.conf, sealed['backend']).delete(
+                self._stored(sealed))
+        except Exception as exc:
+            LOG.warning('Could not remove the sealed secrets %s: %s',
+                        sealed.get('key_ref'), exc)
+
+    @staticmethod
+    def _stored(sealed):
+        ciphertext = sealed.get('ciphertext')
+        return secret_store.Stored(
+            base64.b64decode(ciphertext) if ciphertext else None,
+            sealed.get('key_ref'))
 
 
 class Inventory:

@@ -224,6 +224,10 @@ class JobStep(Base):
     # UUIDs of the secrets the step receives, resolved at submission; the
     # values are read when the step starts.
     secrets = sa.Column(JsonList)
+    # The values it received, encrypted by the secrets backend, while it
+    # runs: a conductor that takes it over redacts what the container
+    # holds, even if a secret changed since.
+    secrets_sealed = sa.Column(JsonDict)
     timeout = sa.Column(sa.Integer, nullable=False)
     status = sa.Column(sa.String(16), nullable=False)
     status_reason = sa.Column(sa.Text)

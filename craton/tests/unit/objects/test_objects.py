@@ -25,7 +25,7 @@ EXPECTED = {
     'EventPayload': '1.0-f584d2a29adde2e041b9f17eeb85b129',
     'Host': '1.0-db4c94f3fe9eab38cde06651d55ffeef',
     'Job': '1.1-8174f3cb661c6610249f5df134ba4ea6',
-    'JobStep': '1.2-9445bee249eb8390eecba4c084231237',
+    'JobStep': '1.2-7249c6a2b3aebc3180291f7afbf5d732',
     'Region': '1.0-6cb56de818f2927e0430923949c053c7',
     'Secret': '1.0-0fc0eeee4bf5cb32c3ec13e182c8e098',
     'Task': '1.0-10602cdbca804478a7796e174782dd45',

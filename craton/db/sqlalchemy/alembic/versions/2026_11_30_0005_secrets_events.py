@@ -6,7 +6,8 @@ Revises: 2026_11_30_0004
 Create Date: 2026-11-30 11:30:00
 
 Secrets of a project (encrypted values), the secrets workflows, their
-steps, jobs and job steps name, and the audit trail of events.
+steps, jobs and job steps name, the values a running step received
+(encrypted), and the audit trail of events.
 """
 
 from alembic import op
@@ -31,6 +32,10 @@ def upgrade():
     for table in ('workflows', 'workflow_steps', 'jobs', 'job_steps'):
         with op.batch_alter_table(table) as batch:
             batch.add_column(sa.Column('secrets', _json_list()))
+    with op.batch_alter_table('job_steps') as batch:
+        batch.add_column(sa.Column(
+            'secrets_sealed',
+            db_types.JsonEncodedDict(mysql_as_medium=True)))
 
     op.create_table(
         'secrets',

@@ -4,6 +4,9 @@
 import threading
 from unittest import mock
 
+from cryptography import fernet
+from oslo_utils import timeutils
+
 from craton.common import exception
 from craton.common import states
 from craton.conductor.jobs import tools as job_tools
@@ -16,6 +19,8 @@ class SecretsTestCase(test_runner.ExecutorTestCase):
 
     def setUp(self):
         super().setUp()
+        self.config(encryption_keys=[fernet.Fernet.generate_key().decode()],
+                    group='secrets')
         self.reads = []
 
         def step_secrets(tools, job, step, delivering=False):
@@ -125,3 +130,53 @@ class TestRedaction(SecretsTestCase):
         thread.join(5)
         self.assertEqual(states.JOB_SUCCEEDED, out['status'])
         self.assertEqual(b'a *** b\nc *** d\n', self.log(uuid, 0))
+
+
+class TestSealed(SecretsTestCase):
+    """What a step received stays what its output is redacted with, also
+    for a conductor that takes it over after the secret changed.
+    """
+
+    def test_sealed_while_running_dropped_at_the_end(self):
+        release = threading.Event()
+        seen = {}
+
+        def one(container):
+            step = self.job(uuid).steps[0]
+            seen['sealed'] = step.secrets_sealed
+            release.wait(5)
+            container.exit(0)
+        self.driver.behaviours['one'] = one
+        uuid = self.submit(names=('one',))
+        thread, out = self.run_in_thread(uuid)
+        self.wait_for(lambda: 'sealed' in seen)
+        release.set()
+        thread.join(10)
+        self.assertEqual(states.JOB_SUCCEEDED, out['status'])
+        sealed = seen['sealed']
+        self.assertEqual('fernet', sealed['backend'])
+        for value in VALUES.values():
+            self.assertNotIn(value.decode(), str(sealed))
+        self.assertEqual(VALUES, self.runner.step_tools().unseal(sealed))
+        self.assertFalse(self.job(uuid).steps[0].secrets_sealed)
+
+    def test_takeover_redacts_what_the_container_holds(self):
+        uuid = self.submit(names=('one',))
+        old = {'cloud-admin': b'OLD-rotating-value'}
+        job = self.job(uuid)
+        sealed = self.runner.step_tools().seal(job, job.steps[0], old)
+        self.dbapi.update_job(uuid, {'status': 'running',
+                                     'started_at': timeutils.utcnow()})
+        self.set_step(uuid, 0, status='running',
+                      started_at=timeutils.utcnow(), container_id='c0001',
+                      secrets_sealed=sealed)
+        first = b'FIRST[OLD-rotating-value]\n'
+        self.assertTrue(self.dbapi.append_step_log(
+            job.steps[0].id, 0, b'FIRST[***]\n'))
+        container = self.driver.add_container(uuid, 0, output=first)
+        container.emit(b'SECOND[OLD-rotating-value]\n')
+        container.exit(0)
+        # The secret was changed meanwhile: step_secrets gives VALUES.
+        self.assertEqual(states.JOB_SUCCEEDED, self.runner.run(uuid))
+        self.assertEqual(b'FIRST[***]\nSECOND[***]\n', self.log(uuid, 0))
+        self.assertEqual([], self.reads)
