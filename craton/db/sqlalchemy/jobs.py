@@ -10,6 +10,7 @@ from craton.common import states
 from craton.db.sqlalchemy import crud
 from craton.db.sqlalchemy import models
 from craton.db.sqlalchemy import query as q
+from craton.db.sqlalchemy import secrets
 from craton.db.sqlalchemy import session
 from craton.db.sqlalchemy import trail
 
@@ -23,6 +24,8 @@ class JobMixin:
         :param steps: a list of step column dicts, in order (``index`` is
             their position).
         :returns: the ``models.Job`` row, its steps loaded.
+        :raises InvalidParameter: a secret a step names was deleted
+            meanwhile (checked, and locked, in the same transaction).
         """
         values = dict(values)
         values.setdefault('uuid', uuidutils.generate_uuid())
@@ -30,7 +33,11 @@ class JobMixin:
             models.JobStep(index=i, status=states.STEP_PENDING, log_bytes=0,
                            **st)
             for i, st in enumerate(steps)]
-        return crud.create(models.Job, values, 'job')
+        with session.writer() as s:
+            secrets.check_secrets(
+                s, values.get('project_id'),
+                uuids=[u for st in steps for u in st.get('secrets') or ()])
+            return crud.create(models.Job, values, 'job')
 
     def get_job(self, project_id, uuid):
         """The ``models.Job`` row ``uuid`` (steps loaded) of ``project_id``

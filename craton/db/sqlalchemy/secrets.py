@@ -96,6 +96,13 @@ class SecretMixin:
         :raises InUse: naming up to ten workflows and ten jobs.
         """
         with session.writer() as s:
+            # Locked first, before anything is read: a workflow or job
+            # being written that names it (check_secrets) waits for the
+            # delete, or the delete waits for it and then sees it (on
+            # MySQL a plain read would fix the transaction's snapshot
+            # before the wait).
+            lock_secrets(s, sa.or_(models.Secret.uuid == uuid,
+                                   models.Secret.name == uuid))
             row = crud.get(models.Secret, project_id, uuid,
                            exception.SecretNotFound(secret=uuid), s=s)
             workflows = self._workflows_using(s, row)
@@ -168,3 +175,40 @@ class SecretMixin:
                 .where(table.c.id == secret_id, table.c.ciphertext == old)
                 .values(ciphertext=new, updated_at=table.c.updated_at))
             return result.rowcount == 1
+
+
+def lock_secrets(s, where, shared=False):
+    """Lock the ``secrets`` rows matching ``where`` in session ``s`` until
+    its transaction ends (``FOR UPDATE``, or ``FOR SHARE`` when
+    ``shared``; SQLite runs one writer at a time and needs no lock) and
+    return ``(id, uuid, name)`` of each.
+    """
+    query = sa.select(models.Secret.id, models.Secret.uuid,
+                      models.Secret.name).where(where)
+    if s.get_bind().dialect.name != 'sqlite':
+        query = query.with_for_update(read=shared)
+    return s.execute(query).all()
+
+
+def check_secrets(s, project_id, names=(), uuids=(), field='secrets'):
+    """In the writer transaction ``s`` of a workflow or job that names
+    secrets: lock them (shared) and check they all still exist in
+    ``project_id``, so a secret deleted meanwhile is refused here rather
+    than left named by a new workflow or job.
+
+    :raises InvalidParameter: (400, naming ``field``) one is gone.
+    """
+    names, uuids = set(names or ()), set(uuids or ())
+    if not names and not uuids:
+        return
+    column = models.Secret.name if names else models.Secret.uuid
+    wanted = names or uuids
+    found = lock_secrets(s, sa.and_(models.Secret.project_id == project_id,
+                                    column.in_(sorted(wanted))),
+                         shared=True)
+    have = {row.name if names else row.uuid for row in found}
+    missing = sorted(wanted - have)
+    if missing:
+        raise exception.InvalidParameter(
+            name=field, reason="secret '%s' does not exist or is not "
+            "visible to this project" % missing[0])

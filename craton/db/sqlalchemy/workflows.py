@@ -9,6 +9,7 @@ from craton.common import states
 from craton.db.sqlalchemy import crud
 from craton.db.sqlalchemy import models
 from craton.db.sqlalchemy import query as q
+from craton.db.sqlalchemy import secrets
 from craton.db.sqlalchemy import session
 
 
@@ -19,6 +20,11 @@ def _step_rows(steps):
                                 timeout=st.get('timeout'),
                                 secrets=st.get('secrets') or [])
             for i, st in enumerate(steps)]
+
+
+def _secret_names(values, steps):
+    return list(values.get('secrets') or ()) + [
+        name for st in steps for name in st.get('secrets') or ()]
 
 
 class WorkflowMixin:
@@ -32,7 +38,10 @@ class WorkflowMixin:
         :raises Duplicate: the name is taken in the project.
         """
         values = dict(values, steps=_step_rows(steps))
-        return crud.create(models.Workflow, values, 'workflow')
+        with session.writer() as s:
+            secrets.check_secrets(s, values.get('project_id'),
+                                  names=_secret_names(values, steps))
+            return crud.create(models.Workflow, values, 'workflow')
 
     def get_workflow(self, project_id, ident):
         """The ``models.Workflow`` row with UUID or name ``ident`` in
@@ -66,6 +75,8 @@ class WorkflowMixin:
             with session.writer() as s:
                 wf = crud.get(models.Workflow, project_id, uuid,
                               exception.WorkflowNotFound(workflow=uuid), s=s)
+                secrets.check_secrets(s, wf.project_id,
+                                      names=_secret_names(values, steps))
                 wf.update(values)
                 wf.steps = []
                 s.flush()

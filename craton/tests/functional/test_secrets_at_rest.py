@@ -4,7 +4,13 @@
 plaintext, it decrypts after a key rotation under the new key alone, and
 the "in use" check of a delete (LIKE over JSON list columns) finds the
 workflows and unfinished jobs that use a secret on each backend.
+
+A job naming a secret and a delete of that secret, sent at once, never
+both succeed: the job's transaction locks the secrets it names and the
+delete locks the secret before its in-use check.
 """
+
+import threading
 
 from cryptography import fernet
 from oslo_config import fixture as config_fixture
@@ -16,6 +22,7 @@ from craton.common import context
 from craton.common import exception
 from craton.common import states
 from craton import conf
+from craton.db import api as db_api
 from craton.db.sqlalchemy import models
 from craton.db.sqlalchemy import session
 from craton import objects
@@ -97,6 +104,50 @@ class _SecretsAtRestMixin:
                 states.JOB_SUCCEEDED
         secret.destroy()
         self.assertEqual({}, self.raw_tokens())
+
+    def test_delete_and_job_race_never_both_win(self):
+        self.keys(self.old)
+        dbapi = db_api.get_instance()
+        task_uuid = uuidutils.generate_uuid()
+        outcomes = []
+        for round_ in range(12):
+            secret = secret_obj.Secret(self.ctx, project_id='proj',
+                                       user_id='u', name='race%d' % round_)
+            secret.create(VALUE)
+            got = {}
+            barrier = threading.Barrier(2)
+
+            def submit():
+                barrier.wait()
+                try:
+                    got['job'] = dbapi.create_job(
+                        {'project_id': 'proj', 'task_uuid': task_uuid,
+                         'status': states.JOB_PENDING, 'host_count': 0},
+                        [{'name': 's', 'task_uuid': task_uuid,
+                          'timeout': 60, 'secrets': [secret.uuid]}]).uuid
+                except exception.InvalidParameter:
+                    got['job'] = None
+
+            def delete():
+                barrier.wait()
+                try:
+                    secret.destroy()
+                    got['deleted'] = True
+                except exception.InUse:
+                    got['deleted'] = False
+
+            threads = [threading.Thread(target=f) for f in (submit, delete)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(60)
+            outcomes.append((got['job'] is not None, got['deleted']))
+            if got['job']:
+                dbapi.update_job(got['job'], {'status': states.JOB_FAILED})
+        # Either the job won (the delete saw it) or the delete did (the
+        # job was refused); never both.
+        self.assertNotIn((True, True), outcomes)
+        self.assertNotIn((False, False), outcomes)
 
 
 @dbfixtures.requires_functional

@@ -196,3 +196,37 @@ class TaskStatusTest(base.TestCase):
                           self.task.uuid)
         self.assertRaises(exception.TaskNotFound, self.dbapi.destroy_task,
                           None, self.task.uuid)
+
+
+class SecretReferencesTest(base.TestCase):
+    """A workflow or job written after a secret it names was deleted is
+    refused in its own transaction (the API resolved the name earlier).
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.dbapi = db_api.get_instance()
+        self.secret = self.dbapi.create_secret({
+            'project_id': 'p', 'name': 'gone', 'backend': 'fernet',
+            'ciphertext': b'x'})
+        self.dbapi.destroy_secret('p', self.secret.uuid)
+
+    def test_job_naming_a_deleted_secret(self):
+        error = self.assertRaises(
+            exception.InvalidParameter, self.dbapi.create_job,
+            {'project_id': 'p', 'status': 'pending'},
+            [{'name': 's', 'task_uuid': 't', 'timeout': 5,
+              'secrets': [self.secret.uuid]}])
+        self.assertIn(self.secret.uuid, str(error))
+        self.assertEqual([], self.dbapi.list_jobs('p'))
+
+    def test_workflow_naming_a_deleted_secret(self):
+        for values, steps in (({'secrets': ['gone']}, []),
+                              ({}, [{'secrets': ['gone']}])):
+            steps = [dict({'name': 's', 'task_uuid': 't'}, **st)
+                     for st in steps or [{}]]
+            self.assertRaises(exception.InvalidParameter,
+                              self.dbapi.create_workflow,
+                              dict({'project_id': 'p', 'name': 'w'},
+                                   **values), steps)
+        self.assertEqual([], self.dbapi.list_workflows('p'))
