@@ -42,6 +42,7 @@ def _pecan_app(conf):
     return pecan.Pecan(
         root.RootController(),
         hooks=[hooks.IgnoreAcceptHook(), hooks.IgnoreBodyHook(),
+               hooks.RepeatedQueryHook(),
                hooks.ConfigHook(conf),
                hooks.ContextHook(),
                hooks.RPCHook(conf)],

@@ -48,6 +48,39 @@ class IgnoreBodyHook(hooks.PecanHook):
             state.request.environ.pop('CONTENT_TYPE', None)
 
 
+# Query parameters a list takes several times, each value narrowing it.
+REPEATABLE = frozenset(('label',))
+# Query parameters that are not filters: one value each.
+NOT_FILTERS = frozenset(('limit', 'marker', 'sort_key', 'sort_dir',
+                         'all_projects', 'offset', 'resolved'))
+# In the environ when a repeated filter holds values no item can have at
+# once: the list is empty (see collection.Page.fetch).
+DISJOINT_FILTERS = 'craton.disjoint_filters'
+
+
+class RepeatedQueryHook(hooks.PecanHook):
+    """API.md: a repeated filter means all of them. A filter an item has
+    one value of (``status``, ``resource_type``, ...) given twice with
+    different values therefore matches nothing, and the list is empty;
+    the same value twice is that value. A parameter that is not a filter
+    (``limit``, ``marker``, ...) given twice with different values is a
+    400 naming it. Without this, the last value would silently win.
+    """
+
+    def before(self, state):
+        request = state.request
+        if request.method not in ('GET', 'HEAD'):
+            return
+        for key in set(request.GET.keys()):
+            if key in REPEATABLE or len(set(request.GET.getall(key))) < 2:
+                continue
+            if key in NOT_FILTERS:
+                raise exception.InvalidParameter(
+                    name=key, reason='given more than once with different '
+                    'values; it takes one')
+            request.environ[DISJOINT_FILTERS] = True
+
+
 class ContextHook(hooks.PecanHook):
     """``pecan.request.context``, built from the identity keystonemiddleware
     (or the noauth middleware) put in the environ.

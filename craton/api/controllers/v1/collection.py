@@ -11,6 +11,7 @@ from oslo_utils import uuidutils
 import pecan
 
 from craton.api.controllers.v1 import utils
+from craton.api import hooks
 
 SORT_DIRS = ('asc', 'desc')
 BASE_SORT_KEYS = ('created_at', 'updated_at', 'uuid')
@@ -50,8 +51,12 @@ class Page:
 
     def fetch(self, list_func, *args):
         """Call ``list_func(*args, limit=, marker=, sort_key=, sort_dir=)``
-        and return ``(items, more)``.
+        and return ``(items, more)``; nothing when a repeated filter asks
+        for several values of one field at once
+        (:class:`craton.api.hooks.RepeatedQueryHook`).
         """
+        if pecan.request.environ.get(hooks.DISJOINT_FILTERS):
+            return [], False
         items = list_func(*args, limit=self.limit + 1, marker=self.marker,
                           sort_key=self.sort_key, sort_dir=self.sort_dir)
         return items[:self.limit], len(items) > self.limit

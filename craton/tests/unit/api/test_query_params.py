@@ -118,3 +118,26 @@ class TestQueryParameters(base.APITestCase):
                 self.assertError(resp, 400, 'craton.invalid_parameter',
                                  ("Invalid value for 'all_projects'",
                                   'true or false'))
+
+
+class TestRepeatedFilters(base.APITestCase):
+    """API.md: a repeated filter means all of them."""
+
+    def test_one_valued_filter_twice_matches_nothing(self):
+        self.post('/regions', {'name': 'r1'}, status=201)
+        self.post('/regions', {'name': 'r2'}, status=201)
+        self.assertEqual([], self.get(
+            '/regions?name=r1&name=r2').json['regions'])
+        self.assertEqual(['r1'], [r['name'] for r in self.get(
+            '/regions?name=r1&name=r1').json['regions']])
+        self.assertEqual([], self.get(
+            '/events?action=create&action=delete').json['events'])
+        self.assertNotEqual([], self.get(
+            '/events?action=create').json['events'])
+
+    def test_not_a_filter_twice_is_400_naming_it(self):
+        for key, values in (('limit', ('1', '2')),
+                            ('sort_dir', ('asc', 'desc'))):
+            resp = self.get('/regions?%s=%s&%s=%s' % (
+                key, values[0], key, values[1]), status=400)
+            self.assertIn(key, resp.json['errors'][0]['detail'])
