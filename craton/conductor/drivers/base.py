@@ -223,6 +223,13 @@ class ExecutionDriver(abc.ABC):
     def wait(self, handle, timeout):
         """Return the exit code, or None if still running after ``timeout``."""
 
+    def note_exited(self, handle):
+        """The caller learned that the step's container exited (its
+        :meth:`wait` returned). A driver whose followed log does not end by
+        itself when the container exits ends it now; by default the
+        stream ends by itself and there is nothing to do.
+        """
+
     @abc.abstractmethod
     def kill(self, handle):
         """Stop the step now; no error if it is already exited or gone."""

@@ -258,7 +258,8 @@ class StepRun:
         def wait():
             try:
                 seconds = (deadline - timeutils.utcnow()).total_seconds()
-                self.driver.wait(handle, max(seconds, 0) + 1)
+                if self.driver.wait(handle, max(seconds, 0) + 1) is not None:
+                    self.driver.note_exited(handle)
             except Exception as exc:
                 # The watcher's own look finds out what happened.
                 LOG.debug('Waiting for container %s ended: %s', handle.id,

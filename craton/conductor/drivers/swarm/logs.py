@@ -13,6 +13,7 @@ thread and decides itself when the step is over.
 import contextlib
 import queue
 import threading
+import time
 
 import docker
 
@@ -25,6 +26,8 @@ from craton.conductor.drivers import output
 # long quiet one costs the manager little.
 IDLE_CHECK_MIN = 0.05
 IDLE_CHECK_MAX = 2.0
+# How often a quiet follow looks whether it was told the task ended.
+ENDED_CHECK = 0.01
 
 _END = object()
 
@@ -80,12 +83,42 @@ def read(api, service_id):
         res.close()
 
 
-def follow(api, service_id, state, broken):
+def _next_frame(frames, idle, ended):
+    """The next frame from the queue ``frames`` (or ``_END``); None after
+    ``idle`` seconds without one, or as soon as ``ended`` is set with none
+    waiting.
+    """
+    if ended is None:
+        try:
+            return frames.get(timeout=idle)
+        except queue.Empty:
+            return None
+    deadline = time.monotonic() + idle
+    while True:
+        if ended.is_set():
+            try:
+                return frames.get_nowait()
+            except queue.Empty:
+                return None
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        try:
+            # In slices, to see ``ended``: an in-process check, no engine
+            # call.
+            return frames.get(timeout=min(left, ENDED_CHECK))
+        except queue.Empty:
+            continue
+
+
+def follow(api, service_id, state, broken, ended=None):
     """Yield the log's frames as they arrive, to its end.
 
     ``state()`` returns the step's StepState; ``broken(reason)`` returns
     the exception to raise when the stream breaks while the task runs
-    (the executor then follows it again). Once the task is final the
+    (the executor then follows it again). ``ended``, a threading.Event,
+    is set by whoever learns that the task exited: the state is looked at
+    then, not at the next idle check. Once the task is final the
     follow stops and one plain read supplies the frames the follow had
     not delivered yet; for a task whose node is down (or a service that
     is gone) there is nothing more to read.
@@ -98,10 +131,7 @@ def follow(api, service_id, state, broken):
     idle = IDLE_CHECK_MIN
     try:
         while True:
-            try:
-                frame = follower.queue.get(timeout=idle)
-            except queue.Empty:
-                frame = None
+            frame = _next_frame(follower.queue, idle, ended)
             if frame is None or frame is _END:
                 st = state()
                 if st.status in (base.RUNNING, base.CREATED):

@@ -82,3 +82,34 @@ class TestFollowerClose(base.BaseTestCase):
                                side_effect=RuntimeError('released')):
             follower.close()
         self.assertTrue(response.closed)
+
+
+class TestEndedHint(base.BaseTestCase):
+    """A quiet follow looks at the task as soon as it is told the task
+    ended, not at its next idle check.
+    """
+
+    def test_frames_first_then_none_once_ended(self):
+        frames, ended = queue.Queue(), threading.Event()
+        frames.put('frame')
+        ended.set()
+        self.assertEqual('frame', swarm_logs._next_frame(frames, 60, ended))
+        self.assertIsNone(swarm_logs._next_frame(frames, 60, ended))
+
+    def test_told_while_waiting(self):
+        frames, ended = queue.Queue(), threading.Event()
+        got = {}
+
+        def wait():
+            got['frame'] = swarm_logs._next_frame(frames, 3600, ended)
+        waiter = threading.Thread(target=wait, daemon=True)
+        waiter.start()
+        ended.set()
+        waiter.join(30)
+        self.assertFalse(waiter.is_alive(), 'waited for the idle check')
+        self.assertIsNone(got['frame'])
+
+    def test_without_a_hint_the_idle_check_comes(self):
+        self.assertIsNone(swarm_logs._next_frame(queue.Queue(), 0.01, None))
+        self.assertIsNone(swarm_logs._next_frame(queue.Queue(), 0.01,
+                                                 threading.Event()))
