@@ -3,9 +3,17 @@
 
 Start-up follows a fixed order: register (heartbeat row), take back this
 host's own claims (reattaching to containers that outlived the previous
-process), then start the periodic heartbeat and the sweep that picks up
-unclaimed work and takes over the work of conductors whose heartbeat
-stopped.
+process), fill the free workers with waiting work, then start the periodic
+heartbeat and the sweep that takes over the work of conductors whose
+heartbeat stopped and picks up what nothing else started.
+
+Queued work does not wait for the sweep: each time a worker frees, the
+conductor claims the next waiting job or build at once
+(:meth:`ConductorService.fill_jobs`, :meth:`ConductorService.fill_builds`),
+in the order :func:`craton.db.sqlalchemy.query.fair_heads` gives: the
+oldest item of the project with the fewest items running. Claims are
+conditional UPDATEs, so conductors sharing a database never start the same
+item twice.
 """
 
 import threading
@@ -29,9 +37,13 @@ from craton.objects import task as task_obj
 LOG = logging.getLogger(__name__)
 
 # What a claimed task's build starts from; and how many builds one claim
-# runs when the task keeps changing under them (the sweep does the rest).
+# runs when the task keeps changing under them (another builder as it
+# frees, or the sweep, does the rest).
 _BUILDABLE = (states.TASK_PENDING, states.TASK_BUILDING)
 _BUILD_ROUNDS = 3
+
+# What an attempt to claim and start one item came to.
+_STARTED, _LOST, _FULL = 'started', 'lost', 'full'
 
 
 class ConductorService:
@@ -42,8 +54,11 @@ class ConductorService:
         self.host = host or conf.host
         self.context = craton_context.get_admin_context()
         self.dbapi = db_api.get_instance()
-        self.jobs = pools.BoundedPool('job', conf.conductor.job_workers)
-        self.builds = pools.BoundedPool('build', conf.builder.workers)
+        self.jobs = pools.BoundedPool('job', conf.conductor.job_workers,
+                                      on_free=self._job_worker_freed)
+        self.builds = pools.BoundedPool('build', conf.builder.workers,
+                                        on_free=self._build_worker_freed)
+        self._stopping = False
         self._periodic_worker = None
         self._periodic_executor = None
         self._periodic_thread = None
@@ -71,6 +86,9 @@ class ConductorService:
         self.dbapi.register_conductor(self.host)
         LOG.info('Conductor %s registered', self.host)
         self.recover_own_claims()
+        # Work queued while no conductor ran starts now, not a sweep later.
+        self.fill_jobs()
+        self.fill_builds()
         tasks = self.periodic_tasks()
         # One thread each, so a slow Swarm sync never delays a heartbeat;
         # ours to shut down, so stop() does not wait for one that hangs.
@@ -104,6 +122,7 @@ class ConductorService:
         ``graceful`` the conductor is marked offline so others take over
         at once instead of waiting for the heartbeat to go stale.
         """
+        self._stopping = True
         if self._periodic_worker is not None:
             self._periodic_worker.stop()
             self._periodic_executor.shutdown(wait=False)
@@ -126,7 +145,8 @@ class ConductorService:
 
     def sweep(self):
         """Resume own work whose worker died, take over dead conductors'
-        work, then claim unclaimed work.
+        work, then claim unclaimed work (the safety net: a freed worker
+        normally took it already; this catches lost casts and crashes).
         """
         # A runner that ended on an unexpected error (a database blip) left
         # its job claimed and unfinished: run it again, it resumes.
@@ -145,12 +165,8 @@ class ConductorService:
                 self.try_run(uuid, from_host=other)
             for uuid in self.dbapi.list_task_claims(other):
                 self.try_build(uuid, from_host=other)
-        for uuid in self.dbapi.list_unclaimed_jobs():
-            if not self.try_run(uuid):
-                break
-        for uuid in self.dbapi.list_unclaimed_builds():
-            if not self.try_build(uuid):
-                break
+        self.fill_jobs()
+        self.fill_builds()
 
     def recover_own_claims(self):
         """Resume what this host had claimed before it stopped."""
@@ -161,27 +177,80 @@ class ConductorService:
             LOG.info('Rebuilding task %s interrupted by restart', uuid)
             self.builds.submit_owned(uuid, self._build, uuid)
 
+    # Queued work
+    def fill_jobs(self, exclude=None, freed=None):
+        """Claim and start waiting jobs while job workers are free, fairly
+        between projects (see the module's docstring). ``exclude``: a job
+        UUID to leave for the sweep; ``freed``: the :class:`pools.Freed`
+        worker this answers (its start is logged with the gap).
+        """
+        self._fill(self.jobs, self.dbapi.list_next_jobs, self._start_job,
+                   exclude, freed)
+
+    def fill_builds(self, exclude=None, freed=None):
+        """Claim and start waiting builds while builders are free (as
+        :meth:`fill_jobs` does for jobs).
+        """
+        self._fill(self.builds, self.dbapi.list_next_builds,
+                   self._start_build, exclude, freed)
+
+    def _fill(self, pool, next_items, start, exclude, freed):
+        # Each round starts one item, then asks again so the fair order
+        # sees it running; or finds every candidate taken by another
+        # conductor (then the next round sees new ones). Bounded, in case
+        # conductors keep racing: the sweep and later frees do the rest.
+        for _round in range(2 * pool.size + 2):
+            if self._stopping or not pool.has_room():
+                return
+            candidates = next_items(limit=pool.size, exclude=exclude)
+            if not candidates:
+                return
+            for uuid in candidates:
+                outcome = start(uuid, freed=freed)
+                if outcome == _FULL:
+                    return
+                if outcome == _STARTED:
+                    freed = None
+                    break
+
+    def _job_worker_freed(self, freed):
+        self.fill_jobs(exclude=freed.key, freed=freed)
+
+    def _build_worker_freed(self, freed):
+        # Not the task just released: one whose build raised, or that
+        # kept changing for _BUILD_ROUNDS builds, is left to another
+        # worker or the sweep rather than retried in a tight loop.
+        self.fill_builds(exclude=freed.key, freed=freed)
+
     # Jobs
     def try_run(self, job_uuid, from_host=None):
         """Claim and start a job if a worker is free.
 
         Returns False only when the pool is full (the caller should stop
-        claiming); a job another conductor owns is not an error.
+        claiming; the job stays pending and the next worker that frees
+        takes it); a job another conductor owns is not an error.
+        """
+        return self._start_job(job_uuid, from_host) != _FULL
+
+    def _start_job(self, job_uuid, from_host=None, freed=None):
+        """Claim and start one job: _STARTED (or it already runs here),
+        _LOST (another conductor owns it, or it ended) or _FULL.
         """
         if self.jobs.running(job_uuid):
-            return True
+            return _LOST
         if not self.jobs.has_room():
-            return False
+            return _FULL
         if not self.dbapi.claim_job(job_uuid, self.host, from_host):
-            return True
+            return _LOST
         if from_host:
             LOG.warning('Took over job %s from conductor %s', job_uuid,
                         from_host)
-        if not self.jobs.submit_owned(job_uuid, self._run_job, job_uuid):
+        if not self.jobs.submit_owned(job_uuid, self._run_job, job_uuid,
+                                      freed=freed):
             # Filled up between the check and the claim: give it back.
             self.dbapi.release_job(job_uuid, self.host)
-            return False
-        return True
+            return _FULL
+        return _STARTED
 
     def _run_job(self, job_uuid):
         self.runner.run(job_uuid)
@@ -201,16 +270,21 @@ class ConductorService:
         :meth:`try_run` does for jobs; ``from_host``: take it over from
         that dead conductor). False only when the pool is full.
         """
+        return self._start_build(task_uuid, from_host) != _FULL
+
+    def _start_build(self, task_uuid, from_host=None, freed=None):
+        """Claim and start one build (as :meth:`_start_job`)."""
         if self.builds.running(task_uuid):
-            return True
+            return _LOST
         if not self.builds.has_room():
-            return False
+            return _FULL
         if not self.dbapi.claim_task(task_uuid, self.host, from_host):
-            return True
-        if not self.builds.submit_owned(task_uuid, self._build, task_uuid):
+            return _LOST
+        if not self.builds.submit_owned(task_uuid, self._build, task_uuid,
+                                        freed=freed):
             self.dbapi.release_task(task_uuid, self.host)
-            return False
-        return True
+            return _FULL
+        return _STARTED
 
     def _build(self, task_uuid):
         """Bring a claimed task's build to an end, then release the claim.
@@ -221,7 +295,8 @@ class ConductorService:
         repeated cast) and an upload waiting for its archive are left
         alone. A build that stopped because the task changed under it (a
         new source, a rebuild) leaves it ``pending``: it is built again at
-        once, not at the next sweep.
+        once, not at the next sweep (after :data:`_BUILD_ROUNDS` rounds,
+        by another builder as it frees, or by the sweep).
         """
         try:
             for _round in range(_BUILD_ROUNDS):

@@ -124,6 +124,21 @@ class JobMixin:
                        models.Job.conductor.is_(None))
                 .order_by(models.Job.id).limit(limit)).scalars().all()
 
+    def list_next_jobs(self, limit=10, exclude=None):
+        """UUIDs of the jobs a free worker should claim next, best first:
+        at most one per project, its oldest unclaimed unfinished job (see
+        :func:`craton.db.sqlalchemy.query.fair_heads`, which orders them).
+
+        ``exclude``: a job UUID to leave out (one whose runner has just
+        failed, left for the sweep). At most ``limit`` UUIDs.
+        """
+        job = models.Job
+        unfinished = job.status.in_(states.JOB_UNFINISHED)
+        return q.fair_heads(
+            job, waiting=[unfinished, job.conductor.is_(None)],
+            running=[unfinished, job.conductor.isnot(None)],
+            limit=limit, exclude=exclude)
+
     def list_job_claims(self, host):
         """UUIDs of unfinished jobs ``host`` owns."""
         with session.reader() as s:

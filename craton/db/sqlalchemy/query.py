@@ -1,11 +1,13 @@
 # SPDX-License-Identifier: Apache-2.0
 """Query helpers shared by the resource modules of the DB API:
-project scoping, lookup by UUID or name, and pagination."""
+project scoping, lookup by UUID or name, pagination, and the fair order in
+which conductors take queued work."""
 
 from oslo_utils import uuidutils
 import sqlalchemy as sa
 
 from craton.common import exception
+from craton.db.sqlalchemy import session
 
 
 def scoped(query, model, project_id):
@@ -37,6 +39,40 @@ def one_or_raise(session, query, not_found):
         raise exception.Conflict(
             reason='more than one resource matches; use its UUID')
     return rows[0]
+
+
+def fair_heads(model, waiting, running, limit, exclude=None):
+    """Which queued rows of ``model`` (jobs, tasks) to start next, fairly
+    between projects, in one query.
+
+    Each project with rows matching ``waiting`` (a list of conditions)
+    offers its oldest one (lowest ``id``). Projects with fewer rows
+    matching ``running`` (started, unfinished, by any conductor) come
+    first; among equals, the project whose offered row is oldest. A
+    project that has more running than another thus waits for it, and
+    projects with as much running share in arrival order: with two busy
+    projects and N workers, each gets about N/2.
+
+    :param exclude: a UUID to leave out, or None.
+    :param limit: at most that many UUIDs.
+    :returns: a list of UUIDs, best first.
+    """
+    conds = list(waiting)
+    if exclude is not None:
+        conds.append(model.uuid != exclude)
+    heads = (sa.select(model.project_id,
+                       sa.func.min(model.id).label('head'))
+             .where(*conds).group_by(model.project_id).subquery())
+    busy = (sa.select(model.project_id,
+                      sa.func.count(model.id).label('running'))
+            .where(*running).group_by(model.project_id).subquery())
+    query = (sa.select(model.uuid)
+             .join(heads, model.id == heads.c.head)
+             .outerjoin(busy, busy.c.project_id == heads.c.project_id)
+             .order_by(sa.func.coalesce(busy.c.running, 0), heads.c.head)
+             .limit(limit))
+    with session.reader() as s:
+        return s.execute(query).scalars().all()
 
 
 def paginate(session, query, model, limit, marker, sort_key, sort_dir,

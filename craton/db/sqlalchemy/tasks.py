@@ -286,15 +286,23 @@ class TaskMixin:
         """
         with session.reader() as s:
             return s.execute(
-                sa.select(models.Task.uuid)
-                .where(models.Task.status.in_((states.TASK_PENDING,
-                                               states.TASK_BUILDING,
-                                               states.TASK_SYNCING)),
-                       models.Task.conductor.is_(None),
-                       # An upload source without its archive yet waits
-                       # for PUT /v1/tasks/{id}/source, not for a build.
-                       models.Task.source != {'type': 'upload'})
+                sa.select(models.Task.uuid).where(*_unclaimed_build())
                 .order_by(models.Task.id).limit(limit)).scalars().all()
+
+    def list_next_builds(self, limit=10, exclude=None):
+        """UUIDs of the tasks a free builder should claim next, best
+        first: at most one per project, its oldest task that
+        :meth:`list_unclaimed_builds` would list (see
+        :func:`craton.db.sqlalchemy.query.fair_heads`, which orders them).
+
+        ``exclude``: a task UUID to leave out (one whose build has just
+        failed unexpectedly, left for the sweep). At most ``limit`` UUIDs.
+        """
+        task = models.Task
+        return q.fair_heads(
+            task, waiting=_unclaimed_build(), running=[
+                task.conductor.isnot(None)],
+            limit=limit, exclude=exclude)
 
     def list_task_claims(self, host):
         """UUIDs of tasks whose build ``host`` owns."""
@@ -302,6 +310,19 @@ class TaskMixin:
             return s.execute(
                 sa.select(models.Task.uuid)
                 .where(models.Task.conductor == host)).scalars().all()
+
+
+def _unclaimed_build():
+    """The conditions of a task whose build waits for a conductor (a list
+    of SQL expressions, all to hold).
+    """
+    return [models.Task.status.in_((states.TASK_PENDING,
+                                    states.TASK_BUILDING,
+                                    states.TASK_SYNCING)),
+            models.Task.conductor.is_(None),
+            # An upload source without its archive yet waits for
+            # PUT /v1/tasks/{id}/source, not for a build.
+            models.Task.source != {'type': 'upload'}]
 
 
 _NAMED = 10

@@ -1,9 +1,13 @@
 # SPDX-License-Identifier: Apache-2.0
 """Claims, bounded pools, sweep and recovery of the conductor service."""
 
+import collections
+import logging
 import threading
 import time
 from unittest import mock
+
+import fixtures
 
 from craton.common import fsm
 from craton.common import states
@@ -247,6 +251,188 @@ class ServiceTestCase(base.TestCase):
         self.assertEqual([uuid], self.runner.cancelled)
 
 
+class GatedRunner:
+    """A runner whose jobs end one by one, when the test opens their
+    gate; records (job, monotonic time) as each starts.
+    """
+
+    def __init__(self, gated=True):
+        self.started = []
+        self.gates = collections.defaultdict(threading.Event)
+        self.gated = gated
+        self.lock = threading.Lock()
+
+    def run(self, job_uuid):
+        with self.lock:
+            self.started.append((job_uuid, time.monotonic()))
+        if self.gated:
+            self.gates[job_uuid].wait(10)
+        db_api.get_instance().update_job(
+            job_uuid, {'status': states.JOB_SUCCEEDED})
+
+    def order(self):
+        with self.lock:
+            return [uuid for uuid, _ in self.started]
+
+    def wait_started(self, count, timeout=5):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(self.started) >= count:
+                return self.order()
+            time.sleep(0.005)
+        raise AssertionError('%d jobs started, expected %d: %s' % (
+            len(self.started), count, self.order()))
+
+
+class QueueTestCase(base.TestCase):
+    """Queued work starts when a worker frees, never at the sweep only."""
+
+    def setUp(self):
+        super().setUp()
+        # No sweep during a test: what starts, a freed worker started.
+        self.config(heartbeat_interval=3600, sweep_interval=3600,
+                    group='conductor')
+        self.dbapi = db_api.get_instance()
+
+    def _service(self, host, workers, runner):
+        from craton import conf
+        self.config(job_workers=workers, group='conductor')
+        svc = service.ConductorService(conf.CONF, host=host)
+        svc._runner = runner
+        return svc
+
+    def _job(self, project='p1'):
+        return job_obj.Job.submit(
+            self.context, {'project_id': project,
+                           'status': states.JOB_PENDING},
+            [{'name': 's', 'task_uuid': TASK_UUID, 'timeout': 5}],
+            [{'name': 'h'}]).uuid
+
+    def test_next_job_starts_when_a_worker_frees(self):
+        runner = GatedRunner()
+        svc = self._service('c1', 1, runner)
+        svc.start()
+        self.addCleanup(svc.stop, graceful=False)
+        uuids = [self._job() for _ in range(3)]
+        # The API's casts: the first starts, the others find no room.
+        self.assertEqual([True, False, False],
+                         [svc.try_run(uuid) for uuid in uuids])
+        self.assertEqual(uuids[:1], runner.wait_started(1))
+        for i in range(2):
+            freed = time.monotonic()
+            runner.gates[uuids[i]].set()
+            self.assertEqual(uuids[:i + 2], runner.wait_started(i + 2))
+            # At once: the sweep is an hour away.
+            self.assertLess(runner.started[i + 1][1] - freed, 2)
+        runner.gates[uuids[2]].set()
+        for _ in range(500):
+            if not svc.jobs.active():
+                break
+            time.sleep(0.01)
+        self.assertEqual([states.JOB_SUCCEEDED] * 3,
+                         [self.dbapi.get_job(None, u).status
+                          for u in uuids])
+
+    def test_the_start_is_logged_with_both_times(self):
+        runner = GatedRunner()
+        svc = self._service('c1', 1, runner)
+        first, second = self._job(), self._job()
+        logs = self.useFixture(fixtures.FakeLogger(
+            name='craton.conductor.pools', level=logging.DEBUG))
+        svc.fill_jobs()
+        runner.gates[first].set()
+        runner.wait_started(2)
+        runner.gates[second].set()
+        self.assertRegex(
+            logs.output, r'job %s started at \S+, [0-9.]+ ms after %s '
+            r'freed its worker at \S+' % (second, first))
+
+    def test_projects_share_the_workers(self):
+        runner = GatedRunner()
+        svc = self._service('c1', 2, runner)
+        a = [self._job('pa') for _ in range(3)]
+        b = [self._job('pb') for _ in range(2)]
+        svc.fill_jobs()
+        # Oldest first would give project pa both workers.
+        self.assertEqual({a[0], b[0]}, set(runner.wait_started(2)))
+        runner.gates[a[0]].set()
+        # pa has none running, pb one: pa's next.
+        self.assertEqual(a[1], runner.wait_started(3)[2])
+        runner.gates[b[0]].set()
+        # Each has one running again: pb's waits no longer than pa's.
+        self.assertEqual(b[1], runner.wait_started(4)[3])
+        runner.gates[a[1]].set()
+        self.assertEqual(a[2], runner.wait_started(5)[4])
+        for uuid in a + b:
+            runner.gates[uuid].set()
+
+    def test_two_conductors_never_run_a_job_twice(self):
+        runner = GatedRunner(gated=False)
+        services = [self._service(host, 2, runner) for host in ('c1', 'c2')]
+        for svc in services:
+            self.addCleanup(svc.stop, graceful=False)
+        uuids = [self._job('p%d' % (i % 3)) for i in range(24)]
+        ready = threading.Barrier(len(services))
+
+        def fill(svc):
+            ready.wait(5)
+            svc.fill_jobs()
+        threads = [threading.Thread(target=fill, args=(svc,))
+                   for svc in services]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+        runner.wait_started(len(uuids), timeout=30)
+        for _ in range(500):
+            if not any(svc.jobs.active() for svc in services):
+                break
+            time.sleep(0.01)
+        self.assertEqual(sorted(uuids), sorted(runner.order()))
+        self.assertEqual({'c1', 'c2'}, {self.dbapi.get_job(None,
+                                                           u).conductor
+                                        for u in uuids})
+
+    def test_builds_start_when_a_builder_frees(self):
+        from craton import conf
+        self.config(workers=1, group='builder')
+        svc = service.ConductorService(conf.CONF, host='c1')
+        uuids = []
+        for i in range(3):
+            task = task_obj.Task(
+                self.context, name='t%d' % i, project_id='p',
+                source={'type': 'local', 'path': '/x'}, command=['sh'],
+                timeout=5, status=states.TASK_PENDING, approval='pending',
+                visibility='private', build_number=0)
+            task.create()
+            uuids.append(task.uuid)
+        built = []
+        gates = collections.defaultdict(threading.Event)
+
+        def build(task, conf, driver, owner=None):
+            built.append(task.uuid)
+            gates[task.uuid].wait(10)
+            self.assertTrue(task.start_build(owner=owner))
+            self.assertTrue(task.transition(fsm.TASK_DONE, owner=owner))
+        with mock.patch.object(service.builder, 'build_task', build):
+            self.assertEqual([True, False, False],
+                             [svc.try_build(uuid) for uuid in uuids])
+            for i in range(3):
+                for _ in range(500):
+                    if len(built) > i:
+                        break
+                    time.sleep(0.005)
+                self.assertEqual(uuids[:i + 1], built)
+                gates[uuids[i]].set()
+            for _ in range(500):
+                if not svc.builds.active():
+                    break
+                time.sleep(0.01)
+        self.assertEqual([states.TASK_READY] * 3,
+                         [self.dbapi.get_task(None, u).status
+                          for u in uuids])
+
+
 class PoolTestCase(base.TestCase):
 
     def test_refuses_when_full(self):
@@ -258,6 +444,32 @@ class PoolTestCase(base.TestCase):
         self.assertFalse(pool.submit_owned('b', gate.wait, 5))
         self.assertTrue(pool.submit_owned('a', gate.wait, 5))
         self.assertEqual(['a'], pool.active())
+
+    def test_a_freed_worker_is_reported_after_its_work(self):
+        freed = []
+        done = threading.Event()
+
+        def on_free(record):
+            # The worker is free by now: the owner may start the next.
+            freed.append((record.key, pool.has_room(), pool.active()))
+            done.set()
+        pool = pools.BoundedPool('job', 1, on_free=on_free)
+        pool.submit_owned('a', lambda: None)
+        self.assertTrue(done.wait(5))
+        self.assertEqual([('a', True, [])], freed)
+
+    def test_no_report_after_shutdown(self):
+        freed, gate = [], threading.Event()
+        pool = pools.BoundedPool('job', 1, on_free=freed.append)
+        pool.submit_owned('a', gate.wait, 5)
+        pool.shutdown()
+        gate.set()
+        for _ in range(200):
+            if not pool.active():
+                break
+            time.sleep(0.01)
+        self.assertEqual([], pool.active())
+        self.assertEqual([], freed)
 
 
 class RPCVersionTestCase(base.TestCase):

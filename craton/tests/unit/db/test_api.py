@@ -117,6 +117,54 @@ class DBAPITest(base.TestCase):
         self.assertEqual(['a', 'b'], [h.name for h in found])
 
 
+class NextWorkTest(base.TestCase):
+    """The fair order in which free workers take queued jobs and builds."""
+
+    def setUp(self):
+        super().setUp()
+        self.dbapi = db_api.get_instance()
+
+    def _job(self, project, status='pending'):
+        return self.dbapi.create_job(
+            {'project_id': project, 'status': status},
+            [{'name': 's', 'task_uuid': TASK, 'timeout': 5}]).uuid
+
+    def test_each_project_offers_its_oldest_job_fewest_running_first(self):
+        a1, a2 = self._job('a'), self._job('a')
+        b1, b2 = self._job('b'), self._job('b')
+        c1 = self._job('c')
+        self._job('d', status='succeeded')
+        # Oldest first, one each.
+        self.assertEqual([a1, b1, c1], self.dbapi.list_next_jobs())
+        self.assertTrue(self.dbapi.claim_job(a1, 'c1'))
+        # a has one running: b and c first, though a2 is older.
+        self.assertEqual([b1, c1, a2], self.dbapi.list_next_jobs())
+        self.assertTrue(self.dbapi.claim_job(b1, 'c2'))
+        self.assertEqual([c1, a2, b2], self.dbapi.list_next_jobs())
+        # A finished job no longer counts as running.
+        self.dbapi.update_job(a1, {'status': 'succeeded'})
+        self.assertEqual([a2, c1, b2], self.dbapi.list_next_jobs())
+        self.assertEqual([a2], self.dbapi.list_next_jobs(limit=1))
+        self.assertEqual([c1, b2], self.dbapi.list_next_jobs(exclude=a2))
+
+    def _task(self, project, name, status='pending', source=None):
+        return self.dbapi.create_task({
+            'project_id': project, 'name': name,
+            'source': source or {'type': 'git'}, 'command': ['x'],
+            'timeout': 5, 'status': status, 'approval': 'pending',
+            'visibility': 'private'}).uuid
+
+    def test_builds_in_the_same_order(self):
+        self._task('a', 'upload', source={'type': 'upload'})
+        self._task('a', 'done', status='ready')
+        a1, a2 = self._task('a', 'a1'), self._task('a', 'a2')
+        b1 = self._task('b', 'b1', status='syncing')
+        self.assertEqual([a1, b1], self.dbapi.list_next_builds())
+        self.assertTrue(self.dbapi.claim_task(a1, 'c1'))
+        self.assertEqual([b1, a2], self.dbapi.list_next_builds())
+        self.assertEqual([a2], self.dbapi.list_next_builds(exclude=b1))
+
+
 class TaskExtrasTest(base.TestCase):
 
     def setUp(self):
