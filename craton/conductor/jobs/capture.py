@@ -139,10 +139,6 @@ class OutputCapture:
         if not self.pump.is_alive():
             self._start_pump()
 
-    def flush_due_in(self):
-        """Seconds until buffered output must be stored, or None."""
-        return self.writer.due_in()
-
     def result(self):
         """``(result dict or None, note or None)`` found by :meth:`drain`,
         any secret value in its strings replaced by ``***``.
@@ -266,7 +262,8 @@ class OutputCapture:
             self.tools.dbapi, self.step.id, log_bytes,
             self.tools.conf.conductor.log_chunk_bytes,
             self.tools.conf.conductor.log_flush_interval,
-            max_bytes=self.tools.conf.sandbox.max_log_bytes, cut=cut)
+            max_bytes=self.tools.conf.sandbox.max_log_bytes, cut=cut,
+            timed=True)
 
     def _new_writer(self):
         """Write the log from what is stored, with a new pump feeding it."""

@@ -43,7 +43,7 @@ class StepLogWriter:
 
     def __init__(self, dbapi, step_id, start_offset, chunk_bytes,
                  flush_interval, clock=time.monotonic, max_bytes=None,
-                 cut=False):
+                 cut=False, timed=False):
         """Write the log of step ``step_id`` from ``start_offset``.
 
         ``start_offset`` is the step's stored ``log_bytes``. ``max_bytes``
@@ -51,6 +51,12 @@ class StepLogWriter:
         past it is dropped and the log ends with a line :data:`CUT_LINE`,
         stored together with the step's ``log_truncated``.
         ``cut``: the stored log was cut already (``log_truncated``).
+        ``timed``: store what is buffered ``flush_interval`` seconds after
+        it arrived, from a timer of its own, even if nothing else comes
+        and nobody calls :meth:`flush_if_due` (a step that printed a line
+        and then works quietly). A timed store that fails leaves the bytes
+        buffered for the next write or flush; one that finds the log
+        owned by another writer sets :attr:`lost`.
         """
         self.dbapi = dbapi
         self.step_id = step_id
@@ -70,6 +76,8 @@ class StepLogWriter:
         self._received = sys.maxsize if cut else start_offset
         self.lost = False
         self.closed = False
+        self._timed = timed
+        self._timer = None
 
     @property
     def position(self):
@@ -114,6 +122,7 @@ class StepLogWriter:
                     self._last_byte = data[-1:]
             if not self._buffer:
                 self._oldest = self._clock()
+                self._start_timer()
             self._buffer += data
             while len(self._buffer) >= self.chunk_bytes:
                 self._store(self.chunk_bytes)
@@ -142,16 +151,6 @@ class StepLogWriter:
             if self._due():
                 self._store_all()
 
-    def due_in(self):
-        """Seconds until what is buffered must be stored (0 if overdue),
-        or None when nothing waits: how long a watcher may sleep.
-        """
-        with self._lock:
-            if not self._buffer or self._oldest is None:
-                return None
-            return max(0.0, self.flush_interval -
-                       (self._clock() - self._oldest))
-
     def close(self):
         """Store what is left and take no more output.
 
@@ -172,6 +171,30 @@ class StepLogWriter:
             self.closed = True
             self._buffer.clear()
             self._oldest = None
+
+    def _start_timer(self):
+        if self._timed and (self._timer is None or
+                            not self._timer.is_alive()):
+            self._timer = threading.Timer(self.flush_interval,
+                                          self._timed_store)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _timed_store(self):
+        with self._lock:
+            if self.closed or self.lost or not self._buffer:
+                return
+            try:
+                self._store_all()
+            except LogOwnershipLost:
+                return      # lost is set: the owner's next call sees it
+            except Exception as exc:
+                LOG.warning('Could not store the log of step %s yet: %s',
+                            self.step_id, exc)
+            if self._buffer:
+                # Arrived while storing, or the store failed: again later.
+                self._timer = None
+                self._start_timer()
 
     def _due(self):
         return (bool(self._buffer) and self._oldest is not None and

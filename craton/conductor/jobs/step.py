@@ -274,15 +274,12 @@ class StepRun:
     def _sleep(self, deadline):
         """Wait until something happens: the container exits or its log
         stream ends (both set ``wake``), a cancel RPC comes (``wake``
-        too), buffered output is due to be stored, or the deadline. At
-        most ``poll_interval`` passes between two looks, the safety net
-        for an event that never came.
+        too), or the deadline. At most ``poll_interval`` passes between
+        two looks, the safety net for an event that never came. (The log
+        writer stores output on its own timer meanwhile.)
         """
         timeout = min(self.tools.poll_interval,
                       (deadline - timeutils.utcnow()).total_seconds())
-        due = self.capture.flush_due_in()
-        if due is not None:
-            timeout = min(timeout, due)
         if self.wake.wait(max(timeout, 0)):
             self.wake.clear()
 

@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 
+import docker
 from oslo_config import fixture as config_fixture
 import testtools
 
@@ -175,13 +176,15 @@ class TestLifecycle(DriverFunctionalBase):
 
     def test_cleanup_removes_container_and_volume(self):
         _, _, handle = self.run_step(self.sh('exit 0'))
-        name = driver_base.step_name(self.job, 0)
-        self.assertEqual(name, self.api.inspect_volume(name)['Name'])
+        [volume] = [m['Name'] for m in self.api.inspect_container(
+            handle.id)['Mounts'] if m['Destination'] == '/run/craton']
+        self.assertEqual(volume, self.api.inspect_volume(volume)['Name'])
         self.driver.cleanup(handle)
         self.assertEqual('gone', self.driver.state(handle).status)
         self.assertIsNone(self.driver.find(self.job, 0))
-        label = {'label': ['craton.job=%s' % self.job]}
-        self.assertEqual([], self.api.volumes(filters=label)['Volumes'] or [])
+        # The payload volume went with its container.
+        self.assertRaises(docker.errors.NotFound, self.api.inspect_volume,
+                          volume)
         self.driver.cleanup(handle)       # again: no error
 
     def test_cleanup_job(self):

@@ -4,6 +4,7 @@
 import threading
 
 from oslo_utils import uuidutils
+import testtools
 
 from craton.conductor.jobs import logs
 from craton.db import api as db_api
@@ -171,6 +172,67 @@ class TestStepLogWriter(base.TestCase):
         thread.join()
         w.close()
         self.assertEqual(expected, bytes(store))
+
+
+class TestTimedStore(testtools.TestCase):
+    """A writer with ``timed`` stores a line that is followed by silence,
+    with nobody calling flush_if_due.
+    """
+
+    def writer(self, append, timed=True):
+        dbapi = type('DB', (), {'append_step_log': staticmethod(append)})
+        return logs.StepLogWriter(dbapi, 1, 0, 1024, 0.05, timed=timed)
+
+    def test_a_quiet_line_is_stored_on_time(self):
+        store = bytearray()
+        stored = threading.Event()
+
+        def append(step_id, offset, data, truncated=False):
+            store.extend(data)
+            stored.set()
+            return True
+        w = self.writer(append)
+        w.write(b'first line\n')
+        self.assertTrue(stored.wait(10))
+        self.assertEqual(b'first line\n', bytes(store))
+        self.assertEqual(11, w.offset)
+
+    def test_untimed_waits_for_a_call(self):
+        store = bytearray()
+
+        def append(step_id, offset, data, truncated=False):
+            store.extend(data)
+            return True
+        w = self.writer(append, timed=False)
+        w.write(b'x\n')
+        threading.Event().wait(0.2)
+        self.assertEqual(b'', bytes(store))
+
+    def test_a_failed_timed_store_is_tried_again(self):
+        calls = []
+        stored = threading.Event()
+
+        def append(step_id, offset, data, truncated=False):
+            calls.append(data)
+            if len(calls) == 1:
+                raise RuntimeError('database went away')
+            stored.set()
+            return True
+        w = self.writer(append)
+        w.write(b'x\n')
+        self.assertTrue(stored.wait(10))
+        self.assertEqual([b'x\n', b'x\n'], calls)
+
+    def test_lost_ownership_is_left_for_the_owner(self):
+        done = threading.Event()
+
+        def append(step_id, offset, data, truncated=False):
+            done.set()
+            return False
+        w = self.writer(append)
+        w.write(b'x\n')
+        self.assertTrue(done.wait(10))
+        self.assertRaises(logs.LogOwnershipLost, w.flush_if_due)
 
 
 class TestLogCap(TestStepLogWriter):

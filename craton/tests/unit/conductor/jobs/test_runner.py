@@ -730,6 +730,8 @@ class TestEventDriven(ExecutorTestCase):
         release = threading.Event()
 
         def one(container):
+            # Once the runner waits for the step's next event.
+            time.sleep(0.3)
             container.emit(b'first line\n')
             release.wait(10)
             container.exit(0)
@@ -737,7 +739,7 @@ class TestEventDriven(ExecutorTestCase):
         uuid = self.submit(names=('one',))
         thread, out = self.run_in_thread(uuid)
         self.wait_for(lambda: self.log(uuid, 0) == b'first line\n',
-                      timeout=5)
+                      timeout=10)
         release.set()
         thread.join(30)
         self.assertEqual(states.JOB_SUCCEEDED, out['status'])
