@@ -85,8 +85,10 @@ def read(api, service_id):
 
 def _next_frame(frames, idle, ended):
     """The next frame from the queue ``frames`` (or ``_END``); None after
-    ``idle`` seconds without one, or as soon as ``ended`` is set with none
-    waiting.
+    ``idle`` seconds without one, or, once ``ended`` is set, after
+    IDLE_CHECK_MIN seconds without one (the manager may still be sending
+    what the task wrote before it ended: only a pause ends the follow, as
+    for a task that ended unannounced).
     """
     if ended is None:
         try:
@@ -97,7 +99,7 @@ def _next_frame(frames, idle, ended):
     while True:
         if ended.is_set():
             try:
-                return frames.get_nowait()
+                return frames.get(timeout=min(idle, IDLE_CHECK_MIN))
             except queue.Empty:
                 return None
         left = deadline - time.monotonic()
