@@ -155,6 +155,9 @@ class QueryCounter:
                                        else ''))
 
 
+_prepared = False
+
+
 def inprocess_app(config_file):
     """The deployment's API as a WSGI app in this process (as the unit
     tests build it: craton/tests/unit/api/base.py), on the same database.
@@ -163,10 +166,19 @@ def inprocess_app(config_file):
 
     from craton.api import app
     from craton.common import service
+    from craton import conf as craton_conf
     from craton.db.sqlalchemy import session
 
-    conf = service.prepare_service(['--config-file', config_file],
-                                   default_config_files=[])
+    global _prepared
+    if not _prepared:
+        conf = service.prepare_service(['--config-file', config_file],
+                                       default_config_files=[])
+        _prepared = True
+    else:
+        # Logging's command-line options are registered now: parse again.
+        conf = craton_conf.CONF
+        conf(['--config-file', config_file], project='craton',
+             default_config_files=[])
     session.reset()
     return webtest.TestApp(app.setup_app(conf))
 
