@@ -46,16 +46,14 @@ TASK_DONE = ('complete', 'failed', 'rejected', 'shutdown', 'orphaned')
 # its state/inspect polling while the step runs, are Craton's own cost
 # and are NOT in the loop).
 DOCKER_SANDBOX_CALLS = (
-    'create_volume',        # _create: the payload's named volume
-    'create_container',     # _create: sandbox_kwargs + mount + user + env
+    'create_container',     # _create: sandbox_kwargs + anonymous payload
+                            # volume + user + env
     'put_archive',          # _launch: payload_tar() into PAYLOAD_DIR
     'attach_socket',        # _launch: _StreamEnds, read to its end
     'start',                # _launch
     'wait',                 # executor: the container's exit
     'logs',                 # executor: the output, with timestamps
-    'inspect_container',    # cleanup: which volume is the payload's
-    'remove_container',     # cleanup
-    'remove_volume',        # cleanup
+    'remove_container',     # cleanup, with its volume (v=True)
 )
 
 # Engine calls of one step of the swarm driver ('POST /x' through
@@ -138,11 +136,10 @@ def sandbox_docker_step(api, conf, spec):
     name = base.step_name(spec.job_uuid, spec.step_index)
     labels = base.step_labels(spec)
     user = conf.sandbox.user
-    mount = Mount(base.PAYLOAD_DIR, name, type='volume', no_copy=True)
+    mount = Mount(base.PAYLOAD_DIR, None, type='volume', no_copy=True)
     host_config = api.create_host_config(
         mounts=[mount], **docker_driver.sandbox_kwargs(conf))
     env = {base.PAYLOAD_ENV: base.PAYLOAD_FILE, 'HOME': base.CONTAINER_TMP}
-    api.create_volume(name=name, labels=labels)
     cid = api.create_container(
         spec.image, name=name, labels=labels, user=user,
         command=base.build_command(spec.command, spec.payload),
@@ -158,11 +155,7 @@ def sandbox_docker_step(api, conf, spec):
     api.wait(cid)
     logs = api.logs(cid, stdout=True, stderr=True, timestamps=True)
     reader.join(5)
-    info = api.inspect_container(cid)
-    api.remove_container(cid, force=True)
-    for m in info.get('Mounts') or []:
-        if m.get('Name') and m['Destination'] == base.PAYLOAD_DIR:
-            api.remove_volume(m['Name'], force=True)
+    api.remove_container(cid, force=True, v=True)
     return logs
 
 
