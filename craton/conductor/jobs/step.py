@@ -212,10 +212,15 @@ class StepRun:
         deadline = started + datetime.timedelta(seconds=step.timeout)
         waiter = None
         if self._started_here:
-            # Just started: running, and the job was read just before.
-            # Wait for the first event instead of looking at once.
+            # Just started, so running: wait for its first event instead of
+            # asking the engine at once. A wake left by the previous step
+            # is dropped; a cancel written before the read below is seen
+            # by it, one written after sets ``wake`` again.
+            self.wake.clear()
             waiter = self._wait_for_exit(handle, deadline)
-            self._sleep(deadline)
+            if self.tools.fresh_job(self.job).status != \
+                    states.JOB_CANCELLING:
+                self._sleep(deadline)
         while True:
             self.capture.flush()
             job = self.tools.fresh_job(self.job)
