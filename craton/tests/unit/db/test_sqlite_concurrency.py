@@ -12,6 +12,7 @@ database whose write lock stays taken is answered 503 with
 """
 
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -382,3 +383,19 @@ class TestRetryOnlyUncommitted(SQLiteTestCase):
 
         self.assertRaises(sa.exc.OperationalError, broken)
         self.assertEqual(1, len(calls))
+
+
+class TestWriteAheadLogKept(SQLiteTestCase):
+    """One connection stays open, so SQLite does not checkpoint and delete
+    the write-ahead log after every transaction (oslo.db's NullPool closes
+    each transaction's connection).
+    """
+
+    def test_log_survives_a_transaction(self):
+        path = conf.CONF.database.connection[len('sqlite:///'):]
+        self.dbapi.create_job({'project_id': 'p', 'status': 'pending'}, [])
+        self.assertTrue(os.path.exists(path + '-wal'))
+        session.reset()
+        session.get_engine()
+        self.dbapi.create_job({'project_id': 'p', 'status': 'pending'}, [])
+        self.assertTrue(os.path.exists(path + '-wal'))
