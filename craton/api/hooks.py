@@ -59,7 +59,7 @@ DISJOINT_FILTERS = 'craton.disjoint_filters'
 
 
 class RepeatedQueryHook(hooks.PecanHook):
-    """API.md: a repeated filter means all of them. A filter an item has
+    """api-ref.rst: a repeated filter means all of them. A filter an item has
     one value of (``status``, ``resource_type``, ...) given twice with
     different values therefore matches nothing, and the list is empty;
     the same value twice is that value. A parameter that is not a filter
@@ -88,7 +88,7 @@ class ContextHook(hooks.PecanHook):
 
     def before(self, state):
         ctx = context.RequestContext.from_environ(state.request.environ)
-        # Every resource belongs to a project (API.md: a token not scoped
+        # Every resource belongs to a project (api-ref.rst: a token not scoped
         # to a project is 403). Refused before any lookup, so such a token
         # cannot even tell whether a UUID exists.
         if ctx.project_id is None and _is_resource(state.request.path):

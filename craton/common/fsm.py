@@ -101,7 +101,7 @@ JOB_MACHINE = _machine(states.JOB_PENDING, {
 STEP_MACHINE = _machine(states.STEP_PENDING, {
     states.STEP_PENDING: {
         STEP_START: states.STEP_RUNNING,
-        # The service could not even prepare it (API.md: "When the service
+        # The service could not even prepare it (api-ref.rst: "When the service
         # itself cannot prepare or start a step").
         STEP_FAIL: states.STEP_FAILED,
         STEP_SKIP: states.STEP_SKIPPED,

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""States of tasks (builds), jobs and job steps, as API.md names them.
+"""States of tasks (builds), jobs and job steps, as api-ref.rst names them.
 
 The transitions live in :mod:`craton.common.fsm`; this module only names the
 states so that any layer can import them without pulling in automaton.

@@ -5,7 +5,7 @@ The executor never talks to Docker itself: it builds a :class:`StepSpec`,
 asks a driver to start it, and from then on holds only a :class:`StepHandle`.
 A handle is enough to reattach after a conductor restart, because drivers
 find a step's container again by its job and step labels (see
-ARCHITECTURE.md, "Reattach, don't rerun").
+architecture.rst, "Reattach, don't rerun").
 """
 
 import abc
@@ -20,7 +20,7 @@ EXITED = 'exited'
 GONE = 'gone'
 CREATED = 'created'
 
-# What a task's container receives (API.md), the same with every driver.
+# What a task's container receives (api-ref.rst), the same with every driver.
 # Linux caps one argv string at 128 KiB (MAX_ARG_STRLEN), and an argument is
 # visible in `docker inspect` and in Swarm's store; above this many bytes the
 # task gets '@<payload file>' instead of the JSON itself.
@@ -32,7 +32,7 @@ PAYLOAD_DIR = '/run/craton'
 PAYLOAD_FILE = PAYLOAD_DIR + '/payload.json'
 PAYLOAD_ENV = 'CRATON_PAYLOAD_FILE'
 # Each secret a step receives is the file SECRETS_DIR/<secret name>, owned
-# by the step's user, mode 0400 (API.md, "Secrets").
+# by the step's user, mode 0400 (api-ref.rst, "Secrets").
 SECRETS_DIR = PAYLOAD_DIR + '/secrets'
 # The step container's own /tmp, a private tmpfs; never a path of the host
 # (which is what bandit's B108 warns about).

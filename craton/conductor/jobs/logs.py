@@ -18,7 +18,7 @@ from oslo_log import log as logging
 
 LOG = logging.getLogger(__name__)
 
-# The last line of a log cut at [sandbox] max_log_bytes (API.md).
+# The last line of a log cut at [sandbox] max_log_bytes (api-ref.rst).
 CUT_LINE = b'[craton] log cut at %d bytes\n'
 
 class LogWriterClosed(Exception):

@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
 """What a step's container receives, and the result it hands back.
 
-API.md, "What a task's container receives", is the contract: the payload
-is compact JSON with ``job``, ``step``, ``inventory``, ``variables`` and
-``results``; a step's result is the JSON object after ``::craton-result::``
+api-ref.rst, "What a task's container receives", is the contract: the
+payload is compact JSON with ``job``, ``step``, ``inventory``,
+``variables``, ``results`` and ``secrets`` (names to file paths, never
+values); a step's result is the JSON object after ``::craton-result::``
 on the last stdout line that starts with that marker, anywhere in stdout.
 How the payload reaches the container (argument, ``@file``,
 ``CRATON_PAYLOAD_FILE``) is the driver's business.
@@ -64,7 +65,7 @@ def build_payload(job, step, inventory, results, secrets=()):
 class ResultScanner:
     """Finds a step's result in its whole stdout, fed as bytes.
 
-    API.md: the result is the JSON object after the marker on the LAST
+    api-ref.rst: the result is the JSON object after the marker on the LAST
     stdout line that starts with ``::craton-result::``, wherever that line
     is, with its bytes exactly as written, up to ``max_bytes`` of JSON.
     Only the current line and the last marker line are kept, so a log of

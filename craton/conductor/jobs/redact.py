@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Secret values cut out of a step's output before it is stored.
 
-API.md, "Secrets": any occurrence of the value of a secret a step received,
+api-ref.rst, "Secrets": any occurrence of the value of a secret a step received,
 in its stdout or stderr, is replaced by ``***`` before it is stored, also
 when the value arrives split across writes or across the engine's 16 KiB
 line cut.
@@ -23,7 +23,7 @@ import json
 import re
 
 REPLACEMENT = b'***'
-# API.md: a secret value is at least this many bytes; a shorter form of
+# api-ref.rst: a secret value is at least this many bytes; a shorter form of
 # one (below) is not hidden, it would hide ordinary text.
 MIN_BYTES = 4
 

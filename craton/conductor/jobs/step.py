@@ -4,7 +4,7 @@
 :class:`StepRun` is used by :class:`craton.conductor.jobs.runner.JobRunner`
 for each step that is not final yet. It is written to be entered again
 after a crash at any point: a step already ``running`` is looked up by its
-container labels and reattached, never started twice (ARCHITECTURE.md,
+container labels and reattached, never started twice (architecture.rst,
 "Reattach, don't rerun"). Its output is stored by
 :class:`craton.conductor.jobs.capture.OutputCapture`.
 """
@@ -83,7 +83,7 @@ class StepRun:
         """Bring the step to a final status and return an :class:`Outcome`.
 
         Any exception while the step is prepared, started or watched ends
-        it ``failed`` with the cause and an ERROR outcome (API.md: the
+        it ``failed`` with the cause and an ERROR outcome (api-ref.rst: the
         service could not run it), except a lost claim, a step changed by
         someone else, or a database that is briefly away: those stop the
         runner and the job is resumed from what the database says.

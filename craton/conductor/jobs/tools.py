@@ -116,7 +116,7 @@ class StepTools:
         :param delivering: the values go into the step's container now:
             each is recorded as a ``read`` event of its secret, with
             ``detail`` ``{"job": <uuid>, "step": <index>}``, by the job's
-            user (API.md, "Audit and notifications").
+            user (api-ref.rst, "Audit and notifications").
         :raises SecretNotFound: a secret the step names is gone.
         """
         values = {}

@@ -27,6 +27,20 @@ def load_payload():
         return json.load(f)
 
 
+def cloud_config(payload):
+    """openstack.connect() arguments: variables.cloud, and on top of it the
+    JSON object in the secret named "cloud" when the job received one (keep
+    application_credential_secret there, not in variables).
+    """
+    given = payload["variables"].get("cloud")
+    cloud = dict(given) if isinstance(given, dict) else {}
+    path = payload.get("secrets", {}).get("cloud")
+    if path:
+        with open(path, "rb") as f:
+            cloud.update(json.load(f))
+    return cloud
+
+
 def finish(result, code=0):
     print("::craton-result::" + json.dumps(result, sort_keys=True), flush=True)
     sys.exit(code)
@@ -73,12 +87,14 @@ def main():
         result.setdefault("reported", {})[step] = said
     conn = None
     if not dry_run and {"no-servers", "compute-up"} & set(checks):
-        if not isinstance(v.get("cloud"), dict):
-            sys.exit("variables.cloud (openstack.connect() arguments) is "
-                     "required for the nova checks")
+        cloud = cloud_config(payload)
+        if not cloud:
+            sys.exit("variables.cloud or the secret \"cloud\" "
+                     "(openstack.connect() arguments) is required for the "
+                     "nova checks")
         import openstack
         conn = openstack.connect(load_yaml_config=False, load_envvars=False,
-                                 **v["cloud"])
+                                 **cloud)
     for h in payload["inventory"]:
         if dry_run:
             print(f"would check {h['name']} ({h.get('ip_address')}): "

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Secrets named by a workflow, a step or a job (API.md, "Secrets").
+"""Secrets named by a workflow, a step or a job (api-ref.rst, "Secrets").
 
 A body names secrets of the caller's project by UUID or name; one that
 does not exist or is not visible to the caller is a 400 naming the field,

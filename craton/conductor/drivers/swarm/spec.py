@@ -6,7 +6,7 @@ sandbox as the docker driver as far as Swarm's API 1.41 allows), the
 secrets that carry its payload, and its placement constraints. The
 driver (``swarm.py``) creates them; unit tests check them directly.
 
-How the payload reaches a container on any node (API.md, "What a task's
+How the payload reaches a container on any node (api-ref.rst, "What a task's
 container receives"), without a host mount and without putting it in the
 service spec: as Swarm secrets, which live encrypted in the managers' Raft
 store, travel only to the node that runs the task, and are mounted there
