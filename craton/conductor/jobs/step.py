@@ -12,6 +12,7 @@ container labels and reattached, never started twice (architecture.rst,
 import collections
 import datetime
 import threading
+import time
 
 from oslo_db import exception as db_exc
 from oslo_log import log as logging
@@ -251,7 +252,12 @@ class StepRun:
                 self._cleanup(handle)
                 return Outcome(FAILED, step, 'timed out: ' + reason)
             self.capture.keep_streaming()
-            if waiter is None or not waiter.is_alive():
+            if waiter is None or (not waiter.is_alive() and
+                                  time.monotonic() - waiter.started >=
+                                  self.tools.retry_interval):
+                # Again after a wait that failed (the engine restarted),
+                # at most once a retry_interval: a wait that keeps failing
+                # at once must not turn into a busy loop.
                 waiter = self._wait_for_exit(handle, deadline)
             self._sleep(deadline)
 
@@ -273,6 +279,7 @@ class StepRun:
                 self.wake.set()
         waiter = threading.Thread(target=wait, daemon=True,
                                   name='craton-wait-%s' % handle.id[:12])
+        waiter.started = time.monotonic()
         waiter.start()
         return waiter
 

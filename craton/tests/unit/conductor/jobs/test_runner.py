@@ -754,3 +754,25 @@ class TestEventDriven(ExecutorTestCase):
         thread.join(30)
         self.assertFalse(thread.is_alive())
         self.assertEqual(states.JOB_CANCELLED, out['status'])
+
+    def test_a_failing_wait_is_not_a_busy_loop(self):
+        self.runner = runner.JobRunner(
+            self.context, conf.CONF, self.driver, HOST, engine_grace=0.3,
+            poll_interval=0.5, retry_interval=0.1, log_drain_timeout=5)
+        calls = []
+
+        def wait(handle, timeout):
+            calls.append(timeout)
+            raise RuntimeError('wait refused')
+        self.driver.wait = wait
+
+        def one(container):
+            time.sleep(1.0)
+            container.exit(0)
+        self.driver.behaviours['one'] = one
+        uuid = self.submit(names=('one',))
+        thread, out = self.run_in_thread(uuid)
+        thread.join(30)
+        self.assertEqual(states.JOB_SUCCEEDED, out['status'])
+        # About one a retry_interval for the second it ran, not thousands.
+        self.assertLess(len(calls), 30)
