@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The audit trail of the API's writes (api-ref.rst, "Audit and notifications").
+"""The audit trail of the API's writes (api-ref.rst, "Audit and
+notifications").
 
 :class:`AuditMiddleware` sits right inside authentication, so it knows
 the caller of every write that reaches the API's own checks (body checks,

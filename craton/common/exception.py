@@ -2,9 +2,9 @@
 """Craton's exceptions.
 
 Each exception carries the HTTP status the API answers with and a stable
-error ``code`` (api-ref.rst: ``craton.<thing>.<reason>``). The message is written
-for the person who reads it: it names the thing and, where there is one, the
-fix.
+error ``code`` (api-ref.rst: ``craton.<thing>.<reason>``). The message is
+written for the person who reads it: it names the thing and, where there is
+one, the fix.
 """
 
 

@@ -229,6 +229,7 @@ class ExecutionDriver(abc.ABC):
         itself when the container exits ends it now; by default the
         stream ends by itself and there is nothing to do.
         """
+        return None
 
     @abc.abstractmethod
     def kill(self, handle):

@@ -317,8 +317,8 @@ class DockerDriver(base.ExecutionDriver):
 
     def _launch(self, container_id, spec):
         # put_archive writes into the created (not started) container's
-        # anonymous payload volume: no host path is involved, so it works on a remote
-        # engine, and the read-only root does not matter.
+        # anonymous payload volume: no host path is involved, so it works
+        # on a remote engine, and the read-only root does not matter.
         api = self._api()
         with self._engine_errors():
             api.put_archive(container_id, base.PAYLOAD_DIR,

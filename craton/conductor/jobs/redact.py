@@ -1,10 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
 """Secret values cut out of a step's output before it is stored.
 
-api-ref.rst, "Secrets": any occurrence of the value of a secret a step received,
-in its stdout or stderr, is replaced by ``***`` before it is stored, also
-when the value arrives split across writes or across the engine's 16 KiB
-line cut.
+api-ref.rst, "Secrets": any occurrence of the value of a secret a step
+received, in its stdout or stderr, is replaced by ``***`` before it is
+stored, also when the value arrives split across writes or across the
+engine's 16 KiB line cut.
 
 Output arrives as ``(stream, bytes)`` pieces (one per log entry of the
 engine). Each stream is redacted on its own, so a value written to stdout

@@ -117,7 +117,7 @@ class _SecretsAtRestMixin:
             got = {}
             barrier = threading.Barrier(2)
 
-            def submit():
+            def submit(barrier=barrier, got=got, secret=secret):
                 barrier.wait()
                 try:
                     got['job'] = dbapi.create_job(
@@ -128,7 +128,7 @@ class _SecretsAtRestMixin:
                 except exception.InvalidParameter:
                     got['job'] = None
 
-            def delete():
+            def delete(barrier=barrier, got=got, secret=secret):
                 barrier.wait()
                 try:
                     secret.destroy()
