@@ -103,6 +103,39 @@ class ExecutorTestCase(base.TestCase):
     def payloads(self):
         return [json.loads(spec.payload) for spec in self.driver.specs]
 
+    def run_with_broken_stream(self, first, second):
+        """Run a one-step job whose container prints ``first``, then
+        ``second`` once the log stream broke after its first piece and
+        was followed again. Returns the runner's ``out`` (with the job's
+        ``uuid``) and the ``skip_bytes`` of each follow.
+        """
+        uuid = self.submit(names=('one',))
+        release = threading.Event()
+        real_stream = self.driver.follow_output
+        calls = []
+
+        def flaky_stream(handle, skip_bytes=0):
+            calls.append(skip_bytes)
+            gen = real_stream(handle, skip_bytes)
+            if len(calls) == 1:
+                yield next(gen)
+                raise RuntimeError('connection reset')
+            yield from gen
+        self.driver.follow_output = flaky_stream
+
+        def one(container):
+            container.emit(first)
+            release.wait(5)
+            container.emit(second)
+            container.exit(0)
+        self.driver.behaviours['one'] = one
+        thread, out = self.run_in_thread(uuid)
+        self.wait_for(lambda: len(calls) >= 2)
+        release.set()
+        thread.join(5)
+        out['uuid'] = uuid
+        return out, calls
+
 
 class TestHappyPath(ExecutorTestCase):
 
@@ -374,32 +407,10 @@ class TestLogs(ExecutorTestCase):
         self.assertEqual(len(data), self.job(uuid).steps[0].log_bytes)
 
     def test_broken_stream_resumes_without_loss(self):
-        uuid = self.submit(names=('one',))
-        release = threading.Event()
-        real_stream = self.driver.follow_output
-        calls = []
-
-        def flaky_stream(handle, skip_bytes=0):
-            calls.append(skip_bytes)
-            gen = real_stream(handle, skip_bytes)
-            if len(calls) == 1:
-                yield next(gen)
-                raise RuntimeError('connection reset')
-            yield from gen
-        self.driver.follow_output = flaky_stream
-
-        def one(container):
-            container.emit(b'part one\n')
-            release.wait(5)
-            container.emit(b'part two\n')
-            container.exit(0)
-        self.driver.behaviours['one'] = one
-        thread, out = self.run_in_thread(uuid)
-        self.wait_for(lambda: len(calls) >= 2)
-        release.set()
-        thread.join(5)
+        out, calls = self.run_with_broken_stream(b'part one\n',
+                                                 b'part two\n')
         self.assertEqual(states.JOB_SUCCEEDED, out['status'])
-        self.assertEqual(b'part one\npart two\n', self.log(uuid, 0))
+        self.assertEqual(b'part one\npart two\n', self.log(out['uuid'], 0))
         self.assertEqual([0, 9], calls[:2])
 
 

@@ -104,32 +104,10 @@ class TestRedaction(SecretsTestCase):
                          self.payloads()[1]['results'])
 
     def test_broken_stream_resumes_in_redacted_bytes(self):
-        uuid = self.submit(names=('one',))
-        release = threading.Event()
-        real_stream = self.driver.follow_output
-        calls = []
-
-        def flaky_stream(handle, skip_bytes=0):
-            calls.append(skip_bytes)
-            gen = real_stream(handle, skip_bytes)
-            if len(calls) == 1:
-                yield next(gen)
-                raise RuntimeError('connection reset')
-            yield from gen
-        self.driver.follow_output = flaky_stream
-
-        def one(container):
-            container.emit(b'a hunter2-cloud b\n')
-            release.wait(5)
-            container.emit(b'c hunter2-cloud d\n')
-            container.exit(0)
-        self.driver.behaviours['one'] = one
-        thread, out = self.run_in_thread(uuid)
-        self.wait_for(lambda: len(calls) >= 2)
-        release.set()
-        thread.join(5)
+        out, _ = self.run_with_broken_stream(b'a hunter2-cloud b\n',
+                                             b'c hunter2-cloud d\n')
         self.assertEqual(states.JOB_SUCCEEDED, out['status'])
-        self.assertEqual(b'a *** b\nc *** d\n', self.log(uuid, 0))
+        self.assertEqual(b'a *** b\nc *** d\n', self.log(out['uuid'], 0))
 
 
 class TestSealed(SecretsTestCase):
