@@ -16,7 +16,6 @@ it ``lost`` instead of waiting for its timeout.
 """
 
 import contextlib
-import threading
 import time
 
 import docker
@@ -71,9 +70,7 @@ class SwarmDriver(swarm_images.SwarmImages, docker_driver.DockerDriver):
     def __init__(self, conf):
         super().__init__(conf)
         self._hostnames = {}
-        # Service id -> Event set by note_exited(): its follow ends now.
-        self._exited = {}
-        self._exited_lock = threading.Lock()
+        self._ended = swarm_logs.EndedTasks()
 
     @contextlib.contextmanager
     def _engine_errors(self):
@@ -360,7 +357,7 @@ class SwarmDriver(swarm_images.SwarmImages, docker_driver.DockerDriver):
                 if follow:
                     yield from swarm_logs.follow(
                         self._api(), handle.id, lambda: self.state(handle),
-                        broken, ended=self._exited_event(handle))
+                        broken, ended=self._ended.event(handle.id))
                 else:
                     yield from swarm_logs.read(self._api(), handle.id)
         except docker.errors.NotFound:
@@ -371,15 +368,7 @@ class SwarmDriver(swarm_images.SwarmImages, docker_driver.DockerDriver):
         of ``handle`` to look at the task now rather than at its next idle
         check.
         """
-        self._exited_event(handle).set()
-
-    def _exited_event(self, handle):
-        with self._exited_lock:
-            return self._exited.setdefault(handle.id, threading.Event())
-
-    def _forget_exited(self, handle):
-        with self._exited_lock:
-            self._exited.pop(handle.id, None)
+        self._ended.event(handle.id).set()
 
     def kill(self, handle):
         """Stop the step now: remove its service (and payload secrets).
@@ -395,7 +384,7 @@ class SwarmDriver(swarm_images.SwarmImages, docker_driver.DockerDriver):
         """Remove the service, its payload secrets and its network; no
         error if gone (cleanup_job() removes what a gone service left).
         """
-        self._forget_exited(handle)
+        self._ended.forget(handle.id)
         try:
             with self._engine_errors():
                 labels = self._api().inspect_service(handle.id)['Spec'].get(

@@ -83,6 +83,26 @@ def read(api, service_id):
         res.close()
 
 
+class EndedTasks:
+    """Per service, the threading.Event that tells its :func:`follow`
+    the task ended (set by whoever learned it; see ``ended`` there).
+    """
+
+    def __init__(self):
+        self._events = {}
+        self._lock = threading.Lock()
+
+    def event(self, service_id):
+        """The service's Event, made on first use."""
+        with self._lock:
+            return self._events.setdefault(service_id, threading.Event())
+
+    def forget(self, service_id):
+        """Drop the service's Event (its service is removed)."""
+        with self._lock:
+            self._events.pop(service_id, None)
+
+
 def _next_frame(frames, idle, ended):
     """The next frame from the queue ``frames`` (or ``_END``); None after
     ``idle`` seconds without one, or, once ``ended`` is set, after
