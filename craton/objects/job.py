@@ -1,8 +1,14 @@
 # SPDX-License-Identifier: Apache-2.0
 """Jobs (one run of a workflow or a single task) and their steps."""
 
+import collections
+
 from craton.objects import base
 from craton.objects import fields
+
+# What a runner re-reads between its steps: is the job still ours, and is
+# it being cancelled (see Job.get_claim).
+JobClaim = collections.namedtuple('JobClaim', 'uuid, status, conductor')
 
 
 @base.CratonObjectRegistry.register
@@ -146,6 +152,16 @@ class Job(base.CratonObject):
                 setattr(self, key, value)
             self.obj_reset_changes()
         return done
+
+    @classmethod
+    def get_claim(cls, uuid):
+        """The job's status and owner as they are now, steps not read: a
+        :class:`JobClaim`. Any project (for the conductor).
+
+        :raises JobNotFound: no such job.
+        """
+        status, conductor = cls.dbapi().get_job_claim(uuid)
+        return JobClaim(uuid, status, conductor)
 
     def refresh(self):
         """Read the job and its steps again (JobNotFound when gone)."""

@@ -241,19 +241,20 @@ class DockerDriver(base.ExecutionDriver):
     def start(self, spec):
         """Start the step and return its handle; never two containers.
 
-        An existing container of the step is reused, and started if it was
-        only created. Otherwise a payload volume and the container are
-        created, the payload is copied in, and the container started. Two
-        conductors racing here both end up with the one container that won
-        the name. Raises ImageNotFound if the image is not on the engine.
+        The container is created (with its anonymous payload volume), the
+        payload is copied in, and the container started. Its name is the
+        step's, so the engine refuses a second one (409): then the
+        existing container is reused, and started if it was only created.
+        Two conductors racing here, or one that resumes a step whose
+        container a crash left, end up with the one container that holds
+        the name; creating first spares the usual case a lookup. Raises
+        ImageNotFound if the image is not on the engine.
         """
-        handle = self.find(spec.job_uuid, spec.step_index)
-        if handle is None:
-            handle = self._create(spec)
-            if handle is not None:
-                self._launch(handle.id, spec)
-                return handle
-            handle = self._find_winner(spec)
+        handle = self._create(spec)
+        if handle is not None:
+            self._launch(handle.id, spec)
+            return handle
+        handle = self._find_winner(spec)
         # A created container is either being started by the conductor that
         # just created it (don't rewrite the payload under it) or was left
         # by one that died before copying the payload in and starting it.

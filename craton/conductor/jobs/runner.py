@@ -13,6 +13,7 @@ for the allowed moves). A write that finds the job taken over stops the
 runner quietly, leaving the containers to the new owner.
 """
 
+import dataclasses
 import threading
 
 from oslo_log import log as logging
@@ -142,7 +143,7 @@ class JobRunner:
 
         :raises: job_tools.JobTakenOver if this conductor no longer owns it.
         """
-        return job_tools.fresh_job(self._admin, job, self.host)
+        return job_tools.fresh_job(job, self.host)
 
     # The job
     def _run(self, job_uuid, wake):
@@ -170,14 +171,25 @@ class JobRunner:
             # False: cancelled meanwhile; the step loop finishes that.
             self._job_write(job, fsm.JOB_START,
                             {'started_at': timeutils.utcnow()})
-        outcome = self._run_steps(job, wake)
+        reaper = job_tools.Reaper()
+        try:
+            outcome = self._run_steps(job, wake, reaper)
+        finally:
+            # Its containers are gone before the job is final (or before
+            # the runner stops: a takeover finds what is left).
+            reaper.wait()
         return self._finish(job, outcome)
 
-    def _run_steps(self, job, wake):
-        """Run the steps in order; return the Outcome that ends the job."""
+    def _run_steps(self, job, wake, reaper=None):
+        """Run the steps in order; return the Outcome that ends the job.
+
+        :param reaper: a :class:`~craton.conductor.jobs.tools.Reaper` for
+            the steps' containers (None: each removed before the next
+            step).
+        """
         results = {}
         inventory = job_tools.Inventory(job)
-        tools = self.step_tools()
+        tools = dataclasses.replace(self.step_tools(), reaper=reaper)
         for step in sorted(job.steps, key=lambda st: st.index):
             if step.status == states.STEP_SUCCEEDED:
                 self._collect(results, step)

@@ -112,12 +112,16 @@ class StepRun:
     def _run(self):
         step = self.step
         handle = None
+        looked = False      # the job's status was read on this run
         if step.status == states.STEP_PENDING:
             if self.tools.fresh_job(self.job).status == \
                     states.JOB_CANCELLING:
                 return Outcome(CANCELLED, step, None)
             self._write(fsm.STEP_START, {'started_at': timeutils.utcnow(),
                                          'status_reason': None})
+            # A cancel written from now on is seen by the watch, which
+            # reads the job again once the container runs.
+            looked = True
         else:
             handle = self.tools.engine_call(self.driver.find, self.job.uuid,
                                              step.index)
@@ -131,7 +135,7 @@ class StepRun:
         if handle is None:
             # Not started yet, or the crash came before the container
             # existed. A cancel that came meanwhile wins: nothing to kill.
-            if self.tools.fresh_job(self.job).status == \
+            if not looked and self.tools.fresh_job(self.job).status == \
                     states.JOB_CANCELLING:
                 self._write(fsm.STEP_CANCEL, {
                     'finished_at': timeutils.utcnow(),
@@ -225,7 +229,12 @@ class StepRun:
         while True:
             self.capture.flush()
             job = self.tools.fresh_job(self.job)
-            state = self.tools.engine_call(self.driver.state, handle)
+            if waiter is not None and waiter.exit_code == 0:
+                # The engine's own wait said so; an inspect would only add
+                # the error text of a step that failed.
+                state = driver_base.StepState(driver_base.EXITED, 0, None)
+            else:
+                state = self.tools.engine_call(self.driver.state, handle)
             if state.status == driver_base.EXITED:
                 return self._exited(handle, state, job)
             if state.status == driver_base.GONE:
@@ -269,8 +278,10 @@ class StepRun:
         def wait():
             try:
                 seconds = (deadline - timeutils.utcnow()).total_seconds()
-                if self.driver.wait(handle, max(seconds, 0) + 1) is not None:
+                code = self.driver.wait(handle, max(seconds, 0) + 1)
+                if code is not None:
                     self.driver.note_exited(handle)
+                    waiter.exit_code = code
             except Exception as exc:
                 # The watcher's own look finds out what happened.
                 LOG.debug('Waiting for container %s ended: %s', handle.id,
@@ -280,6 +291,7 @@ class StepRun:
         waiter = threading.Thread(target=wait, daemon=True,
                                   name='craton-wait-%s' % handle.id[:12])
         waiter.started = time.monotonic()
+        waiter.exit_code = None     # set once the engine reports the exit
         waiter.start()
         return waiter
 
@@ -337,12 +349,19 @@ class StepRun:
         return code, self.capture.drain()
 
     def _cleanup(self, handle):
-        # Only now: logs and exit code are stored. A failure leaves a
-        # container the job-level cleanup removes later.
-        try:
-            self.driver.cleanup(handle)
-        except Exception as exc:
-            LOG.warning('Could not remove container %s: %s', handle.id, exc)
+        # Only now: logs and exit code are stored. Off the job's path when
+        # the runner gives a reaper (the next step need not wait for it);
+        # a failure leaves a container the job-level cleanup removes later.
+        def remove():
+            try:
+                self.driver.cleanup(handle)
+            except Exception as exc:
+                LOG.warning('Could not remove container %s: %s', handle.id,
+                            exc)
+        if self.tools.reaper is None:
+            remove()
+        else:
+            self.tools.reaper.submit(remove, handle.id)
 
     # Recording
     def _lost(self, reason):

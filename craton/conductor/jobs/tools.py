@@ -12,6 +12,7 @@ job's host snapshot, read once (:class:`Inventory`).
 import base64
 import dataclasses
 import json
+import threading
 import time
 import typing
 
@@ -48,14 +49,16 @@ def step_label(step):
     return "step '%s' (index %d)" % (step.name, step.index)
 
 
-def fresh_job(context, job, host):
-    """Re-read ``job`` from the database (status, claim).
+def fresh_job(job, host):
+    """Re-read ``job``'s status and claim from the database (one row, not
+    its steps: this runs a few times per step).
 
-    :returns: a new Job object.
+    :returns: a :class:`craton.objects.job.JobClaim` (uuid, status,
+        conductor).
     :raises JobTakenOver: ``host`` no longer owns the job.
     :raises JobNotFound: the job was deleted.
     """
-    fresh = job_obj.Job.get(context, job.uuid)
+    fresh = job_obj.Job.get_claim(job.uuid)
     if fresh.conductor != host:
         raise JobTakenOver()
     return fresh
@@ -85,10 +88,13 @@ class StepTools:
     log_drain_timeout: float  # wait for a log stream to end after exit
     context: typing.Any = dataclasses.field(
         default_factory=craton_context.get_admin_context)
+    # A Reaper that removes finished steps' containers in the background;
+    # None: removed before the step returns.
+    reaper: typing.Any = None
 
     def fresh_job(self, job):
-        """:func:`fresh_job` with this conductor's context and host."""
-        return fresh_job(self.context, job, self.host)
+        """:func:`fresh_job` with this conductor's host."""
+        return fresh_job(job, self.host)
 
     def engine_call(self, func, *args):
         """Call a driver method, retrying EngineUnavailable for the grace.
@@ -176,6 +182,32 @@ class StepTools:
         return secret_store.Stored(
             base64.b64decode(ciphertext) if ciphertext else None,
             sealed.get('key_ref'))
+
+
+class Reaper:
+    """Removes the containers of a job's finished steps in the background,
+    so the next step starts without waiting for the engine to delete the
+    last one; :meth:`wait` before the job is final, so a final job has no
+    container left (best effort, as before).
+    """
+
+    def __init__(self):
+        self._threads = []
+
+    def submit(self, remove, container_id):
+        """Call ``remove()`` (which must not raise) in a thread of its own.
+
+        :param container_id: names the thread, for debugging.
+        """
+        thread = threading.Thread(target=remove, daemon=True,
+                                  name='craton-rm-%s' % container_id[:12])
+        thread.start()
+        self._threads.append(thread)
+
+    def wait(self):
+        """Return once every removal submitted so far has ended."""
+        while self._threads:
+            self._threads.pop().join()
 
 
 class Inventory:

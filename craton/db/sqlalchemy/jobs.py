@@ -46,6 +46,19 @@ class JobMixin:
         return crud.get(models.Job, project_id, uuid,
                         exception.JobNotFound(job=uuid))
 
+    def get_job_claim(self, uuid):
+        """``(status, conductor)`` of job ``uuid``, any project: the two
+        columns a runner re-reads between its steps, without the steps.
+
+        :raises JobNotFound: no such job.
+        """
+        with session.reader() as s:
+            row = s.execute(sa.select(models.Job.status, models.Job.conductor)
+                            .where(models.Job.uuid == uuid)).first()
+        if row is None:
+            raise exception.JobNotFound(job=uuid)
+        return row.status, row.conductor
+
     def list_jobs(self, project_id, filters=None, limit=None, marker=None,
                   sort_key=None, sort_dir=None):
         """A page (list of ``models.Job`` rows) of ``project_id``'s jobs

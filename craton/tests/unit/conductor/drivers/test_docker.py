@@ -269,7 +269,10 @@ class TestIdempotentStart(DriverTestCase):
             self.container(h)['status'] = status
             self.api.calls.clear()
             self.assertEqual(h, self.driver.start(self.spec()))
-            self.assertEqual([], self.api.calls)
+            # Only the create the engine refused (the name is taken): no
+            # payload copy, no start.
+            self.assertEqual([('create_container', 'craton-%s-0' % JOB)],
+                             self.api.calls)
             self.assertEqual(status, self.container(h)['status'])
 
     def test_created_container_gets_payload_and_start(self):
@@ -290,15 +293,25 @@ class TestIdempotentStart(DriverTestCase):
                 mock.patch.object(docker_driver.time, 'sleep', side_effect=(
                     lambda _: self.container(h).update(status='running'))):
             self.assertEqual(h, self.driver.start(self.spec()))
-        self.assertEqual([], self.api.calls)
+        self.assertEqual([('create_container', 'craton-%s-0' % JOB)],
+                         self.api.calls)
+
+    def test_start_creates_first_and_looks_up_nothing(self):
+        # The usual case, nothing there yet: no lookup before the create.
+        with mock.patch.object(self.driver, 'find',
+                               wraps=self.driver.find) as find:
+            self.driver.start(self.spec())
+        find.assert_not_called()
+        self.assertEqual(['create_container', 'put_archive', 'start'],
+                         [c[0] for c in self.api.calls])
 
     def test_name_conflict_reuses_winner(self):
+        # Another conductor created the step's container first: ours is
+        # refused by name and the winner's is used (a winner not listed
+        # yet: TestDeadlines.test_winner_found_once_listed).
         self.driver._create(self.spec())
         (cid,) = self.api.containers_
-        # Our find() ran before the other conductor's create landed.
-        with mock.patch.object(self.driver, 'find', side_effect=[
-                None, self.driver._handle(cid)]):
-            h = self.driver.start(self.spec())
+        h = self.driver.start(self.spec())
         self.assertIn(('create_container', 'craton-%s-0' % JOB),
                       self.api.calls)
         self.assertEqual((cid, [cid], 'running'), (
@@ -362,7 +375,8 @@ class TestDeadlines(DriverTestCase):
         started = time.monotonic()
         self.assertEqual(h, self.driver.start(self.spec()))
         self.assertGreaterEqual(time.monotonic() - started, 0.2)
-        self.assertEqual([('put_archive', h.id, '/run/craton'),
+        self.assertEqual([('create_container', 'craton-%s-0' % JOB),
+                          ('put_archive', h.id, '/run/craton'),
                           ('start', h.id)], self.api.calls)
 
     def test_winner_found_once_listed(self):
@@ -486,7 +500,8 @@ class TestLifecycle(DriverTestCase):
         refused = requests.exceptions.ConnectionError('refused')
         with mock.patch.object(self.api, 'ping', side_effect=refused):
             self.assertRaises(exception.EngineUnavailable, self.driver.check)
-        with mock.patch.object(self.api, 'containers', side_effect=refused):
+        with mock.patch.object(self.api, 'create_container',
+                               side_effect=refused):
             self.assertRaises(exception.EngineUnavailable, self.driver.start,
                               self.spec())
         self.driver.check()

@@ -15,6 +15,7 @@ from craton.common import exception
 from craton.common import states
 from craton.conductor.drivers import base as driver_base
 from craton.conductor.jobs import runner
+from craton.conductor.jobs import tools as job_tools
 from craton import conf
 from craton.db import api as db_api
 from craton.db.sqlalchemy import models
@@ -787,3 +788,83 @@ class TestEventDriven(ExecutorTestCase):
         self.assertEqual(states.JOB_SUCCEEDED, out['status'])
         # About one a retry_interval for the second it ran, not thousands.
         self.assertLess(len(calls), 30)
+
+    def test_an_exit_the_wait_reported_needs_no_inspect(self):
+        def later(container):
+            time.sleep(0.2)     # running at the runner's first look
+            container.emit(b'done\n')
+            container.exit(0)
+        self.driver.behaviours['one'] = later
+        uuid = self.submit(names=('one',))
+        thread, out = self.run_in_thread(uuid)
+        thread.join(30)
+        self.assertEqual(states.JOB_SUCCEEDED, out['status'])
+        # The wait said 0; the engine's wait itself inspects (fake: no).
+        self.assertNotIn('state', self.driver.calls)
+
+    def test_a_failed_exit_is_inspected_for_its_error(self):
+        def oom(container):
+            time.sleep(0.2)
+            container.exit(137, error='OOMKilled')
+        self.driver.behaviours['one'] = oom
+        uuid = self.submit(names=('one',))
+        thread, out = self.run_in_thread(uuid)
+        thread.join(30)
+        self.assertEqual(states.JOB_FAILED, out['status'])
+        self.assertIn('OOMKilled', self.job(uuid).steps[0].status_reason)
+
+
+class TestReaper(ExecutorTestCase):
+    """Containers of finished steps are removed off the job's path, and
+    all of them before the job is final.
+    """
+
+    def test_next_step_does_not_wait_for_a_removal(self):
+        removing = threading.Event()
+        started = []
+        real_cleanup = self.driver.cleanup
+        real_start = self.driver.start
+
+        def slow_cleanup(handle):
+            removing.set()
+            time.sleep(0.5)
+            started_meanwhile.append(len(started))
+            real_cleanup(handle)
+
+        def start(spec):
+            started.append(spec.step_index)
+            return real_start(spec)
+        started_meanwhile = []
+        self.driver.cleanup = slow_cleanup
+        self.driver.start = start
+        uuid = self.submit(names=('one', 'two'))
+        self.assertEqual(states.JOB_SUCCEEDED, self.runner.run(uuid))
+        # Step two started while step one's container was being removed.
+        self.assertEqual(2, started_meanwhile[0])
+        # Both removed before the job was final.
+        job = self.job(uuid)
+        self.assertEqual(2, len(self.driver.cleaned))
+        self.assertTrue(all(c.removed for c in self.driver.created))
+        self.assertEqual(states.JOB_SUCCEEDED, job.status)
+
+    def test_the_job_is_final_only_after_its_last_removal(self):
+        seen = []
+        real_cleanup = self.driver.cleanup
+
+        def slow_cleanup(handle):
+            time.sleep(0.3)
+            seen.append(self.job(uuid).status)
+            real_cleanup(handle)
+        self.driver.cleanup = slow_cleanup
+        uuid = self.submit(names=('one',))
+        self.assertEqual(states.JOB_SUCCEEDED, self.runner.run(uuid))
+        self.assertEqual([states.JOB_RUNNING], seen)
+
+    def test_reaper_waits_for_every_removal(self):
+        reaper = job_tools.Reaper()
+        done = []
+        for n in range(3):
+            reaper.submit(lambda n=n: (time.sleep(0.1), done.append(n)),
+                          'c%012d' % n)
+        reaper.wait()
+        self.assertEqual([0, 1, 2], sorted(done))

@@ -2,6 +2,7 @@
 """What a step gets from its conductor: the claim check and the host
 snapshot read once."""
 
+from craton.common import exception
 from craton.common import states
 from craton.conductor.jobs import tools
 from craton.objects import job as job_obj
@@ -21,10 +22,21 @@ class TestTools(base.TestCase):
 
     def test_fresh_job_checks_the_claim(self):
         job = self._job(conductor='c1')
-        self.assertEqual(job.uuid,
-                         tools.fresh_job(self.context, job, 'c1').uuid)
-        self.assertRaises(tools.JobTakenOver, tools.fresh_job,
-                          self.context, job, 'c2')
+        fresh = tools.fresh_job(job, 'c1')
+        self.assertEqual((job.uuid, states.JOB_PENDING, 'c1'),
+                         (fresh.uuid, fresh.status, fresh.conductor))
+        self.assertRaises(tools.JobTakenOver, tools.fresh_job, job, 'c2')
+
+    def test_fresh_job_reads_the_status_written_since(self):
+        job = self._job(conductor='c1')
+        self.assertTrue(job.update({'status': states.JOB_CANCELLING}))
+        self.assertEqual(states.JOB_CANCELLING,
+                         tools.fresh_job(job, 'c1').status)
+
+    def test_fresh_job_of_a_deleted_job(self):
+        job = self._job(conductor='c1')
+        job.uuid = '5b0c6f9e-2d0e-4c57-8e3a-64a3c0d4e2a1'
+        self.assertRaises(exception.JobNotFound, tools.fresh_job, job, 'c1')
 
     def test_inventory_is_read_once_and_only_when_asked(self):
         job = self._job()
