@@ -151,13 +151,16 @@ def sandbox_kwargs(conf):
 def poll(attempt, again, timeout, interval):
     """Call ``attempt()`` every ``interval`` s while ``again(result)``.
 
-    Gives up ``timeout`` s after the first call. Returns the last result:
-    the one ``again`` refused, or the last one at the deadline. An
-    exception of ``attempt`` ends the poll at once and is raised.
+    ``interval`` may also be a tenacity ``wait`` (a callable of the retry
+    state giving seconds). Gives up ``timeout`` s after the first call.
+    Returns the last result: the one ``again`` refused, or the last one at
+    the deadline. An exception of ``attempt`` ends the poll at once and is
+    raised.
     """
     return tenacity.Retrying(
         stop=tenacity.stop_after_delay(timeout),
-        wait=tenacity.wait_fixed(interval),
+        wait=(interval if callable(interval)
+              else tenacity.wait_fixed(interval)),
         retry=tenacity.retry_if_result(again),
         retry_error_callback=lambda state: state.outcome.result(),
         sleep=time.sleep)(attempt)

@@ -49,12 +49,35 @@ NODE_GONE_REASONS = {
 # start() waits this long for Swarm to place the task (so the handle names
 # its node) and to see whether the node rejects it (image not found).
 START_WAIT = 15.0
+# Swarm reports no task events (its event stream has services and nodes,
+# not tasks), so start() and wait() ask for the task: every FAST_POLL s
+# while it is younger than FAST_POLL_FOR s, so that a short step's start
+# and end are seen within about that, then every SLOW_POLL s, which costs
+# the manager little while a long step runs.
+FAST_POLL = 0.01
+FAST_POLL_FOR = 2.0
+SLOW_POLL = 0.25
+# Between retries of a network removal.
 POLL_INTERVAL = 0.05
+# A running task's node is asked for its state at most this often: the
+# manager itself marks a node down only after missing its heartbeats for
+# several seconds, so asking at every poll would learn nothing sooner.
+NODE_STATE_TTL = 1.0
 # Seconds cleanup waits for a step's network to be released by its task.
 NETWORK_WAIT = 5.0
 # Networks of steps this old whose service is gone are removed by
 # cleanup_job() (left when a node was down as its step was cleaned up).
 STALE_NETWORK_AGE = 600
+
+
+def task_poll_wait(retry_state):
+    """Seconds before the next look at a task (a tenacity ``wait``):
+    FAST_POLL during the first FAST_POLL_FOR seconds of the poll, then
+    SLOW_POLL.
+    """
+    if retry_state.seconds_since_start < FAST_POLL_FOR:
+        return FAST_POLL
+    return SLOW_POLL
 
 
 class SwarmDriver(swarm_images.SwarmImages, docker_driver.DockerDriver):
@@ -70,6 +93,7 @@ class SwarmDriver(swarm_images.SwarmImages, docker_driver.DockerDriver):
     def __init__(self, conf):
         super().__init__(conf)
         self._hostnames = {}
+        self._node_states = {}      # node id -> (monotonic time, state)
         self._ended = swarm_logs.EndedTasks()
 
     @contextlib.contextmanager
@@ -110,16 +134,28 @@ class SwarmDriver(swarm_images.SwarmImages, docker_driver.DockerDriver):
         return sorted(tasks, key=lambda t: (t.get('CreatedAt', ''),
                                             t['ID']))
 
-    def _node_info(self, node_id):
-        """(hostname, state) of a node; state None if it left the swarm."""
+    def _node_info(self, node_id, max_age=None):
+        """(hostname, state) of a node; state None if it left the swarm.
+
+        :param max_age: seconds; a state learned less long ago is given
+            again without asking the manager (None: always ask).
+        """
+        known = self._node_states.get(node_id)
+        if max_age is not None and known is not None and \
+                time.monotonic() - known[0] < max_age and \
+                node_id in self._hostnames:
+            return self._hostnames[node_id], known[1]
         try:
             with self._engine_errors():
                 node = self._api().inspect_node(node_id)
         except docker.errors.NotFound:
+            self._node_states.pop(node_id, None)
             return self._hostnames.get(node_id, node_id), None
         hostname = node.get('Description', {}).get('Hostname') or node_id
         self._hostnames[node_id] = hostname
-        return hostname, node.get('Status', {}).get('State') or 'unknown'
+        state = node.get('Status', {}).get('State') or 'unknown'
+        self._node_states[node_id] = (time.monotonic(), state)
+        return hostname, state
 
     def _hostname(self, node_id):
         if not node_id:
@@ -155,21 +191,20 @@ class SwarmDriver(swarm_images.SwarmImages, docker_driver.DockerDriver):
     def start(self, spec):
         """Create the step's service and return its handle; never two.
 
-        An existing service of the step is reused. Otherwise the payload
-        secrets (and, with network_mode none, the step's own network) are
-        created, then the service; two conductors racing here both end up
-        with the one service that won the name. Waits up to START_WAIT
-        for Swarm to place the task, and raises ImageNotFound (removing
-        the service) if the node cannot find the image.
+        The payload secrets (and, with network_mode none, the step's own
+        network) are created, then the service, named after the step: if
+        the manager refuses the name (409), the existing service of the
+        step is reused, so two conductors racing here, or one resuming a
+        step a crash left, end up with the one service that holds the
+        name (secrets and network of the same name are reused too).
+        Waits up to START_WAIT for Swarm to place the task, and raises
+        ImageNotFound (removing the service) if the node cannot find the
+        image.
         """
-        handle = self.find(spec.job_uuid, spec.step_index)
-        if handle is None:
-            service_id = self._create(spec)
-            if service_id is None:
-                handle = self._find_winner(spec)
-            else:
-                handle = self._placed(service_id, spec)
-        return handle
+        service_id = self._create(spec)
+        if service_id is None:
+            return self._find_winner(spec)
+        return self._placed(service_id, spec)
 
     def _create(self, spec):
         """Create secrets, network and service: the id, or None if the
@@ -287,7 +322,7 @@ class SwarmDriver(swarm_images.SwarmImages, docker_driver.DockerDriver):
                              'preparing')
 
         return self._handle(service_id, docker_driver.poll(
-            tasks, unplaced, START_WAIT, POLL_INTERVAL))
+            tasks, unplaced, START_WAIT, task_poll_wait))
 
     def state(self, handle):
         """Return the StepState of the service's task.
@@ -324,7 +359,8 @@ class SwarmDriver(swarm_images.SwarmImages, docker_driver.DockerDriver):
                 err = None      # says no more than the exit code
             return base.StepState(base.EXITED, code, err)
         if node_id:
-            hostname, node_state = self._node_info(node_id)
+            hostname, node_state = self._node_info(node_id,
+                                                   NODE_STATE_TTL)
             if node_state in NODE_GONE_REASONS:
                 return base.StepState(
                     base.GONE, None, NODE_GONE_REASONS[node_state] % hostname)
@@ -337,7 +373,7 @@ class SwarmDriver(swarm_images.SwarmImages, docker_driver.DockerDriver):
         st = docker_driver.poll(
             lambda: self.state(handle),
             lambda st: st.status not in (base.EXITED, base.GONE),
-            max(timeout, 0), POLL_INTERVAL)
+            max(timeout, 0), task_poll_wait)
         return st.exit_code if st.status == base.EXITED else None
 
     def log_frames(self, handle, follow=True):

@@ -105,10 +105,9 @@ class EndedTasks:
 
 def _next_frame(frames, idle, ended):
     """The next frame from the queue ``frames`` (or ``_END``); None after
-    ``idle`` seconds without one, or, once ``ended`` is set, after
-    IDLE_CHECK_MIN seconds without one (the manager may still be sending
-    what the task wrote before it ended: only a pause ends the follow, as
-    for a task that ended unannounced).
+    ``idle`` seconds without one, or, once ``ended`` is set, as soon as
+    none is queued: the follow then checks the task and, once it is
+    final, a plain read supplies what the manager had not sent yet.
     """
     if ended is None:
         try:
@@ -119,7 +118,7 @@ def _next_frame(frames, idle, ended):
     while True:
         if ended.is_set():
             try:
-                return frames.get(timeout=min(idle, IDLE_CHECK_MIN))
+                return frames.get_nowait()
             except queue.Empty:
                 return None
         left = deadline - time.monotonic()

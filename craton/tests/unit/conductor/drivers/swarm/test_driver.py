@@ -187,7 +187,8 @@ class SwarmTestCase(base.BaseTestCase):
         self.useFixture(fixtures.MockPatch(
             'craton.common.docker_client.get_client',
             return_value=types.SimpleNamespace(api=self.api)))
-        for name in ('START_WAIT', 'POLL_INTERVAL', 'NETWORK_WAIT'):
+        for name in ('START_WAIT', 'POLL_INTERVAL', 'NETWORK_WAIT',
+                     'FAST_POLL', 'SLOW_POLL', 'NODE_STATE_TTL'):
             self.useFixture(fixtures.MockPatchObject(swarm_driver, name, 0))
         # The docker driver's, which the swarm driver's start() inherits.
         self.useFixture(fixtures.MockPatchObject(docker_driver,
@@ -444,7 +445,12 @@ class TestIdempotence(SwarmTestCase):
         h = self.driver.start(self.spec())
         self.api.calls.clear()
         self.assertEqual(h, self.driver.start(self.spec()))
-        self.assertEqual([], self.api.calls)
+        # Only creates the manager refused by name: nothing new, nothing
+        # removed.
+        self.assertEqual(['create_secret', 'create_service'],
+                         [c[0] for c in self.api.calls])
+        self.assertEqual('craton-%s-0' % JOB, self.api.calls[1][1])
+        self.assertEqual(1, len(self.api.services_))
         self.assertEqual(h, self.driver.find(JOB, 0))
         self.assertIsNone(self.driver.find(JOB, 1))
 
@@ -463,11 +469,19 @@ class TestIdempotence(SwarmTestCase):
 
     def test_name_conflict_uses_the_winner(self):
         winner = self.driver.start(self.spec())
-        # Another conductor created it between our find and our create.
+        # Another conductor created it first: ours is refused by name,
+        # without a lookup before the create.
         with mock.patch.object(self.driver, 'find',
-                               side_effect=[None, winner]):
+                               wraps=self.driver.find) as find:
             self.assertEqual(winner, self.driver.start(self.spec()))
+        self.assertEqual(1, find.call_count)     # the winner's, after
         self.assertEqual(1, len(self.api.services_))
+
+    def test_start_creates_first(self):
+        with mock.patch.object(self.driver, 'find',
+                               wraps=self.driver.find) as find:
+            self.driver.start(self.spec())
+        find.assert_not_called()
 
     def test_image_not_found(self):
         orig = self.api.answer
@@ -540,6 +554,29 @@ class TestState(SwarmTestCase):
             'gone', None, 'node node-2 has left the swarm'),
             self.driver.state(handle))
 
+    def test_node_state_is_asked_at_most_once_a_ttl(self):
+        self.useFixture(fixtures.MockPatchObject(swarm_driver,
+                                                 'NODE_STATE_TTL', 30))
+        handle = self.driver.start(self.spec())
+        with mock.patch.object(self.api, 'inspect_node',
+                               wraps=self.api.inspect_node) as inspect:
+            for _ in range(5):
+                self.assertEqual('running', self.driver.state(handle).status)
+            self.assertEqual(0, inspect.call_count)   # start() asked
+            self.useFixture(fixtures.MockPatchObject(swarm_driver,
+                                                     'NODE_STATE_TTL', 0))
+            self.api.nodes_['n2']['Status']['State'] = 'down'
+            self.assertEqual('gone', self.driver.state(handle).status)
+            self.assertEqual(1, inspect.call_count)
+
+    def test_task_poll_is_fast_while_the_task_is_young(self):
+        def wait_after(seconds):
+            return swarm_driver.task_poll_wait(
+                mock.Mock(seconds_since_start=seconds))
+        self.assertEqual(swarm_driver.FAST_POLL, wait_after(0))
+        self.assertEqual(swarm_driver.SLOW_POLL,
+                         wait_after(swarm_driver.FAST_POLL_FOR))
+
     def test_unknown_or_disconnected_node_is_not_gone(self):
         # Every node is 'unknown' for a moment after a manager restart.
         handle = self.driver.start(self.spec())
@@ -583,8 +620,9 @@ class TestDeadlines(SwarmTestCase):
 
     def setUp(self):
         super().setUp()
-        self.useFixture(fixtures.MockPatchObject(swarm_driver,
-                                                 'POLL_INTERVAL', 0.01))
+        for name in ('POLL_INTERVAL', 'FAST_POLL', 'SLOW_POLL'):
+            self.useFixture(fixtures.MockPatchObject(swarm_driver, name,
+                                                     0.01))
 
     def _after_looks(self, looks, change):
         # Run ``change`` when the driver lists the service's tasks for the
