@@ -11,15 +11,19 @@ started. Prints:
    (tasks / workers) x one build;
 3. ``--jobs`` one-step jobs submitted at once with ``[conductor]
    job_workers`` ``--job-workers``: from the first POST to the last
-   server-side ``finished_at``, against the same number of bare
-   containers run through the docker SDK at the same concurrency;
+   server-side ``finished_at``, against the same number of containers
+   run through the docker SDK at the same concurrency, right after, on
+   the same ``--network``: once as the driver runs a step (the
+   same-sandbox step of ``engine_loops``: sandbox options, payload by
+   ``put_archive``, attach — the like-for-like figure) and once bare;
 4. the gap from a worker freeing to the next queued item starting, from
    the conductor's own DEBUG lines (``... started at T2, N ms after X
-   freed its worker at T1``).
+   freed its worker at T1``); only ``craton.conductor.pools`` logs at
+   DEBUG, the service runs with ``debug = false`` otherwise.
 
 Asserts nothing about time.
 
-    python tools/bench/queue_drain.py [--tasks 8] [--jobs 20]
+    python tools/bench/queue_drain.py [--tasks 8] [--jobs 50]
 """
 
 import argparse
@@ -37,9 +41,15 @@ import docker
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__),
                                                 '..', '..')))
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import engine_loops  # noqa: E402
+import run as bench_run  # noqa: E402
+
 from craton.tests.functional import deployment  # noqa: E402
 
 BUSYBOX = 'craton/busybox:latest'
+COMMAND = ['sh', '-c', 'exit 0']
 
 
 def _task(api, root, name):
@@ -62,18 +72,20 @@ def _gaps(log, kind):
         % kind, log)]
 
 
-def _sdk_loop(count, workers, network):
-    client = docker.DockerClient(base_url=deployment.DOCKER_URL)
+def _sdk_loop(count, workers, network, image, conf=None):
+    """Seconds for ``count`` containers of ``image`` through the SDK,
+    ``workers`` at a time: as the docker driver runs a step when given
+    the deployment's ``conf``, else bare (create with only
+    ``network_mode``, start, wait, logs, remove).
+    """
+    api = docker.APIClient(base_url=deployment.DOCKER_URL, version='auto')
 
-    def one(_):
-        container = client.containers.create(
-            BUSYBOX, ['sh', '-c', 'exit 0'], network_mode=network)
-        try:
-            container.start()
-            container.wait()
-            container.logs()
-        finally:
-            container.remove(force=True)
+    def one(index):
+        if conf is not None:
+            engine_loops.sandbox_docker_step(api, conf, engine_loops.step_spec(
+                image, COMMAND, index))
+        else:
+            engine_loops.bare_docker(api, image, COMMAND, network, 1)
     started = time.perf_counter()
     with futures.ThreadPoolExecutor(workers) as pool:
         list(pool.map(one, range(count)))
@@ -92,13 +104,20 @@ def main():
     parser.add_argument('--runs', type=int, default=3)
     parser.add_argument('--tasks', type=int, default=8)
     parser.add_argument('--build-workers', type=int, default=2)
-    parser.add_argument('--jobs', type=int, default=20)
+    parser.add_argument('--jobs', type=int, default=50)
     parser.add_argument('--job-workers', type=int, default=4)
+    parser.add_argument('--network', default='bridge',
+                        choices=('bridge', 'none'),
+                        help='[sandbox] network_mode of the jobs and of '
+                             'both SDK loops')
     parser.add_argument('--sweep-interval', type=int, default=600)
     args = parser.parse_args()
     root = tempfile.mkdtemp(prefix='craton-bench-')
     os.chmod(root, 0o755)
-    extra = {'DEFAULT': {'debug': 'true'},
+    extra = {'DEFAULT': {'debug': 'false',
+                         'default_log_levels':
+                             'craton.conductor.pools=DEBUG'},
+             'sandbox': {'network_mode': args.network},
              'conductor': {'sweep_interval': str(args.sweep_interval),
                            'job_workers': str(args.job_workers)},
              'builder': {'workers': str(args.build_workers)}}
@@ -123,7 +142,7 @@ def main():
         runner = tasks[0]
         api.post('/v1/tasks/%s/approve' % runner['uuid'], expect=200)
         api.add_hosts(['bench-host'])
-        network = 'none'
+        network = args.network
         begin_wall = datetime.datetime.now(
             datetime.timezone.utc).replace(tzinfo=None)
         begin = time.perf_counter()
@@ -135,7 +154,11 @@ def main():
         bad = [j['uuid'] for j in done if j['status'] != 'succeeded']
         server_side = (max(_parse(j['finished_at']) for j in done) -
                        begin_wall).total_seconds()
-        sdk = _sdk_loop(args.jobs, args.job_workers, network)
+        image = bench_run.run_image(api.get('/v1/tasks/%s' % runner['uuid']))
+        conf = bench_run.driver_conf(deploy.config_file)
+        sandbox = _sdk_loop(args.jobs, args.job_workers, network, image,
+                            conf)
+        bare = _sdk_loop(args.jobs, args.job_workers, network, image)
         log = deploy.log('craton-all-1')
     finally:
         deploy.cleanUp()
@@ -147,12 +170,14 @@ def main():
               args.tasks, args.build_workers, burst,
               burst / (one * args.tasks / args.build_workers),
               args.tasks, args.build_workers))
-    print('%d one-step jobs at once, job_workers=%d: %.2f s to the last '
-          'finished_at (%.2f s polled); bare SDK, %d containers, %d at a '
-          'time, network %s: %.2f s; ratio %.2f%s' % (
-              args.jobs, args.job_workers, server_side, client_side,
-              args.jobs, args.job_workers, network, sdk, server_side / sdk,
-              '; NOT succeeded: %s' % bad if bad else ''))
+    print('%d one-step jobs at once, job_workers=%d, network %s: %.2f s '
+          'to the last finished_at (%.2f s polled)%s' % (
+              args.jobs, args.job_workers, network, server_side,
+              client_side, '; NOT succeeded: %s' % bad if bad else ''))
+    print('  the same %d containers through the SDK, %d at a time: '
+          'same sandbox %.2f s (jobs / it: %.2f), bare %.2f s (jobs / it: '
+          '%.2f)' % (args.jobs, args.job_workers, sandbox,
+                     server_side / sandbox, bare, server_side / bare))
     print('worker freed -> next build started: %s' % _summary(
         _gaps(log, 'build')))
     print('worker freed -> next job started:   %s' % _summary(

@@ -228,13 +228,14 @@ class StepRun:
                 self._sleep(deadline)
         while True:
             self.capture.flush()
-            job = self.tools.fresh_job(self.job)
             if waiter is not None and waiter.exit_code == 0:
-                # The engine's own wait said so; an inspect would only add
-                # the error text of a step that failed.
-                state = driver_base.StepState(driver_base.EXITED, 0, None)
-            else:
-                state = self.tools.engine_call(self.driver.state, handle)
+                # The engine's own wait said so: it succeeded, cancelled or
+                # not. An inspect would only add the error text of a step
+                # that failed; a lost claim shows in the step's write.
+                return self._exited(handle, driver_base.StepState(
+                    driver_base.EXITED, 0, None), None)
+            job = self.tools.fresh_job(self.job)
+            state = self.tools.engine_call(self.driver.state, handle)
             if state.status == driver_base.EXITED:
                 return self._exited(handle, state, job)
             if state.status == driver_base.GONE:
@@ -308,6 +309,11 @@ class StepRun:
             self.wake.clear()
 
     def _exited(self, handle, state, job):
+        """Record the end of a container that exited, as ``state`` says.
+
+        :param job: the job as just read (a JobClaim), to tell a step
+            killed for a cancel; None when the exit code is 0.
+        """
         step = self.step
         notes = self.capture.drain()
         code = state.exit_code
@@ -317,7 +323,7 @@ class StepRun:
         reasons = []
         if code == 0:
             event = fsm.STEP_SUCCEED
-        elif job.status == states.JOB_CANCELLING:
+        elif job is not None and job.status == states.JOB_CANCELLING:
             # Killed for a cancel by a conductor that died before it could
             # record it (or it failed as the cancel came): cancelled.
             event = fsm.STEP_CANCEL

@@ -94,12 +94,16 @@ def target(body):
     workflow = _ref(workflow_obj.Workflow, body.workflow, 'workflow',
                     'workflow')
     steps = []
+    tasks = {}      # read once per task, however many steps run it
     for st in workflow.steps:
         try:
             # As the caller sees it now: a task of another project that
             # went back to private (or lost the caller's role) is gone
             # for new jobs; jobs already submitted keep their image.
-            task = task_obj.Task.get(utils.context(), st['task_uuid'])
+            task = tasks.get(st['task_uuid'])
+            if task is None:
+                task = tasks[st['task_uuid']] = task_obj.Task.get(
+                    utils.context(), st['task_uuid'])
         except exception.TaskNotFound:
             raise utils.invalid(
                 'workflow', "step '%s' of workflow '%s' uses task %s, which "

@@ -10,6 +10,7 @@ from craton.api.controllers.v1 import job_submission
 from craton.common import states
 from craton.db import api as db_api
 from craton.objects import job as job_obj
+from craton.objects import task as task_obj
 from craton.tests.unit.api import base
 
 
@@ -70,6 +71,16 @@ class TestSubmit(JobTestCase):
         self.assertEqual(100, first.timeout)
         self.assertEqual(base.DIGEST, first.image)
         self.assertEqual(['python3', '/craton/task.py'], first.command)
+
+    def test_a_task_many_steps_run_is_read_once(self):
+        self.make_workflow('again-and-again', [self.disable] * 10 +
+                           [self.patch_task])
+        with mock.patch.object(task_obj.Task, 'get',
+                               wraps=task_obj.Task.get) as get:
+            resp = self.submit(workflow='again-and-again',
+                               inventory={'hosts': ['compute-01']})
+        self.assertEqual(11, len(resp.json['steps']))
+        self.assertEqual(2, get.call_count)
 
     def test_task_job(self):
         resp = self.submit(task=self.patch_task.uuid,
