@@ -307,6 +307,43 @@ class TestBusyDatabase(SQLiteTestCase):
         self.assertEqual(200, resp.status_int, resp.text)
         self.assertEqual([], [c for c in sleep.call_args_list if c.args[0]])
 
+    def test_writers_of_one_process_take_turns(self):
+        # A writer that finds another writer of this process at work
+        # waits for its turn, and begins only once that one committed,
+        # instead of sleeping in SQLite's busy handler.
+        self.config(sqlite_busy_timeout=5, group='database')
+        events = []
+        engine = session.get_engine()
+
+        def begin(conn, cursor, statement, *args):
+            if statement.startswith('BEGIN IMMEDIATE'):
+                events.append(('begin', threading.current_thread().name))
+
+        def commit(conn):
+            events.append(('commit', threading.current_thread().name))
+        sa.event.listen(engine, 'before_cursor_execute', begin)
+        self.addCleanup(sa.event.remove, engine, 'before_cursor_execute',
+                        begin)
+        sa.event.listen(engine, 'commit', commit)
+        self.addCleanup(sa.event.remove, engine, 'commit', commit)
+        inside, release = threading.Event(), threading.Event()
+
+        def first():
+            with session.writer() as s:
+                s.execute(sa.update(models.Region).values(description='a'))
+                inside.set()
+                release.wait(10)
+        holder = threading.Thread(target=first, name='first')
+        holder.start()
+        self.assertTrue(inside.wait(10))
+        threading.Timer(0.3, release.set).start()
+        resp = self.patch_host()
+        holder.join(10)
+        self.assertEqual(200, resp.status_int, resp.text)
+        mine = threading.current_thread().name
+        self.assertLess(events.index(('commit', 'first')),
+                        events.index(('begin', mine)))
+
     def test_readers_do_not_wait_for_the_write_lock(self):
         self.config(sqlite_busy_timeout=3, group='database')
         self.hold_write_lock()
