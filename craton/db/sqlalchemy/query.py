@@ -11,6 +11,11 @@ from craton.common import exception
 from craton.db.sqlalchemy import session
 
 
+# Backends whose own order puts NULL below every value (first in an
+# ascending ORDER BY, last in a descending one).
+NULLS_LOWEST = ('sqlite', 'mysql', 'mariadb')
+
+
 def scoped(query, model, project_id):
     """Restrict ``query`` to ``project_id``; ``None`` means all projects."""
     if project_id is not None:
@@ -85,9 +90,11 @@ def paginate(session, query, model, limit, marker, sort_key, sort_dir,
     ``tiebreak`` column (``id`` by default; a unique column) in the same
     direction, so no two rows tie. A NULL sorts as the lowest
     value on every backend (first in ``asc``, last in ``desc``): SQLite
-    and MariaDB put NULLs first in ascending order, PostgreSQL last, so
-    the order is spelt out as ``CASE WHEN col IS NULL THEN 0 ELSE 1 END``
-    ahead of the column, and the WHERE clause that starts the page after
+    and MariaDB do so themselves, so there the ORDER BY is the bare
+    columns, which an index on them serves without sorting the whole
+    table; PostgreSQL puts NULLs last in ascending order, so there the
+    order is spelt out as ``CASE WHEN col IS NULL THEN 0 ELSE 1 END``
+    ahead of the column. The WHERE clause that starts the page after
     ``marker`` follows exactly that order, for a NULL marker value too.
 
     :param query: a ``select(model)`` holding the list's scope and filters
@@ -124,8 +131,9 @@ def paginate(session, query, model, limit, marker, sort_key, sort_dir,
                 % marker)
         query = query.where(_after(keys, marker_row, desc))
     order = sa.desc if desc else sa.asc
+    nulls_low = session.get_bind().dialect.name in NULLS_LOWEST
     for column, nullable in keys:
-        if nullable:
+        if nullable and not nulls_low:
             query = query.order_by(order(_null_rank(column)))
         query = query.order_by(order(column))
     if limit:
