@@ -106,7 +106,10 @@ def fields_of(obj, fields):
 
 def view(obj, fields, resource=None):
     """A plain dict of ``fields`` of ``obj``; datetimes as ISO strings."""
-    return record_view(fields_of(obj, fields), fields, resource)
+    out = record_view(fields_of(obj, fields), fields)
+    if resource is not None:
+        out['links'] = links(resource, obj.uuid)
+    return out
 
 
 def record_view(values, fields, resource=None, base=None):
