@@ -67,15 +67,54 @@ class JobMixin:
         :func:`craton.db.sqlalchemy.query.paginate` (InvalidParameter for
         a marker outside the list).
         """
-        filters = filters or {}
-        query = q.scoped(sa.select(models.Job), models.Job, project_id)
-        for key, column in (('status', models.Job.status),
-                            ('workflow_uuid', models.Job.workflow_uuid),
-                            ('task_uuid', models.Job.task_uuid)):
-            if filters.get(key):
-                query = query.where(column == filters[key])
+        query = _filtered(sa.select(models.Job), project_id, filters)
         return crud.page(models.Job, query, limit, marker, sort_key,
                          sort_dir, project_id)
+
+    def list_job_summaries(self, project_id, columns, step_columns,
+                           filters=None, limit=None, marker=None,
+                           sort_key=None, sort_dir=None):
+        """The page :meth:`list_jobs` finds (same arguments, same order),
+        as plain dicts of some columns: for read-only views of many jobs,
+        which need neither the model rows nor every column (a step's
+        command, variables and sealed secrets stay in the database).
+
+        Two queries whatever the page size: the jobs, then their steps.
+
+        :param columns: names of ``jobs`` columns to read.
+        :param step_columns: names of ``job_steps`` columns to read.
+        :returns: a list of dicts, one per job, each holding ``columns``
+            (values as the database types give them: naive UTC datetimes,
+            decoded JSON) and ``steps``, a list of dicts of
+            ``step_columns``, in step order.
+        :raises InvalidParameter: a marker outside the list.
+        """
+        columns = list(columns)
+        step_columns = list(step_columns)
+        query = _filtered(
+            sa.select(models.Job.id,
+                      *[getattr(models.Job, c) for c in columns]),
+            project_id, filters)
+        with session.reader() as s:
+            rows = q.paginate(s, query, models.Job, limit, marker, sort_key,
+                              sort_dir, project_id, rows=True)
+            jobs, by_id = [], {}
+            for row in rows:
+                job = dict(zip(columns, row[1:], strict=True), steps=[])
+                jobs.append(job)
+                by_id[row[0]] = job['steps']
+            if not by_id:
+                return jobs
+            step_rows = s.execute(
+                sa.select(models.JobStep.job_id,
+                          *[getattr(models.JobStep, c)
+                            for c in step_columns])
+                .where(models.JobStep.job_id.in_(list(by_id)))
+                .order_by(models.JobStep.job_id, models.JobStep.index))
+            for row in step_rows:
+                by_id[row[0]].append(
+                    dict(zip(step_columns, row[1:], strict=True)))
+        return jobs
 
     def update_job(self, uuid, values, expected_status=None, conductor=None):
         """Change a job; with ``expected_status`` (a status or a sequence
@@ -194,3 +233,18 @@ class JobMixin:
             return s.execute(sa.select(models.JobStep).where(
                 models.JobStep.job_id == job_id,
                 models.JobStep.index == index)).scalars().first()
+
+
+def _filtered(query, project_id, filters):
+    """``query`` (a select of ``jobs``) restricted to ``project_id`` (None:
+    every project) and to ``filters`` (``status``, ``workflow_uuid``,
+    ``task_uuid``; a missing or empty one does not filter).
+    """
+    filters = filters or {}
+    query = q.scoped(query, models.Job, project_id)
+    for key, column in (('status', models.Job.status),
+                        ('workflow_uuid', models.Job.workflow_uuid),
+                        ('task_uuid', models.Job.task_uuid)):
+        if filters.get(key):
+            query = query.where(column == filters[key])
+    return query

@@ -182,6 +182,10 @@ class Job(Base):
     __tablename__ = 'jobs'
     __table_args__ = _args(
         sa.Index('jobs_project_id_idx', 'project_id'),
+        # The list's default order within a project (see the migration
+        # 2026_11_30_0006).
+        sa.Index('jobs_project_id_created_at_idx', 'project_id',
+                 'created_at', 'id'),
         sa.Index('jobs_status_idx', 'status'),
         sa.Index('jobs_conductor_idx', 'conductor'))
     id = sa.Column(sa.Integer, primary_key=True)

@@ -5,9 +5,15 @@ which conductors take queued work."""
 
 from oslo_utils import uuidutils
 import sqlalchemy as sa
+from sqlalchemy import orm
 
 from craton.common import exception
 from craton.db.sqlalchemy import session
+
+
+# Backends whose own order puts NULL below every value (first in an
+# ascending ORDER BY, last in a descending one).
+NULLS_LOWEST = ('sqlite', 'mysql', 'mariadb')
 
 
 def scoped(query, model, project_id):
@@ -76,7 +82,7 @@ def fair_heads(model, waiting, running, limit, exclude=None):
 
 
 def paginate(session, query, model, limit, marker, sort_key, sort_dir,
-             project_id=None, scope=None, tiebreak='id'):
+             project_id=None, scope=None, tiebreak='id', rows=False):
     """One page of ``query`` in a total order, by keyset pagination.
 
     Rows are ordered by ``sort_key`` (default ``created_at``) in
@@ -84,12 +90,15 @@ def paginate(session, query, model, limit, marker, sort_key, sort_dir,
     ``tiebreak`` column (``id`` by default; a unique column) in the same
     direction, so no two rows tie. A NULL sorts as the lowest
     value on every backend (first in ``asc``, last in ``desc``): SQLite
-    and MariaDB put NULLs first in ascending order, PostgreSQL last, so
-    the order is spelt out as ``CASE WHEN col IS NULL THEN 0 ELSE 1 END``
-    ahead of the column, and the WHERE clause that starts the page after
+    and MariaDB do so themselves, so there the ORDER BY is the bare
+    columns, which an index on them serves without sorting the whole
+    table; PostgreSQL puts NULLs last in ascending order, so there the
+    order is spelt out as ``CASE WHEN col IS NULL THEN 0 ELSE 1 END``
+    ahead of the column. The WHERE clause that starts the page after
     ``marker`` follows exactly that order, for a NULL marker value too.
 
-    :param query: a ``select(model)`` holding the list's scope and filters.
+    :param query: a ``select(model)`` holding the list's scope and filters
+        (with ``rows``: a select of some of ``model``'s columns).
     :param limit: at most that many rows (None or 0: all).
     :param marker: UUID of the last row of the previous page, or None. It
         must be a row the caller sees: one of ``scope`` (a ``select(model)``
@@ -101,7 +110,9 @@ def paginate(session, query, model, limit, marker, sort_key, sort_dir,
         purpose: a marker whose row stopped matching them (a job that
         finished while a client or a sweep walks ``status=running``) still
         marks a place in the order, and the walk goes on from there.
-    :returns: a list of ``model`` rows.
+    :param rows: True when ``query`` selects columns, not the model.
+    :returns: a list of ``model`` rows; with ``rows``, of result rows
+        (tuples of the selected columns).
     """
     sort_key = sort_key or 'created_at'
     desc = (sort_dir or 'asc') == 'desc'
@@ -109,20 +120,26 @@ def paginate(session, query, model, limit, marker, sort_key, sort_dir,
     if marker is not None:
         if scope is None:
             scope = scoped(sa.select(model), model, project_id)
+        # Only the sort keys of the marker are read: its relationships
+        # (a job's steps) are not loaded.
         marker_row = session.execute(scope.where(
-            model.uuid == marker)).unique().scalars().first()
+            model.uuid == marker).options(orm.lazyload('*'))
+        ).unique().scalars().first()
         if marker_row is None:
             raise exception.InvalidParameter(
                 name='marker', reason='no item with UUID %s in this list'
                 % marker)
         query = query.where(_after(keys, marker_row, desc))
     order = sa.desc if desc else sa.asc
+    nulls_low = session.get_bind().dialect.name in NULLS_LOWEST
     for column, nullable in keys:
-        if nullable:
+        if nullable and not nulls_low:
             query = query.order_by(order(_null_rank(column)))
         query = query.order_by(order(column))
     if limit:
         query = query.limit(limit)
+    if rows:
+        return session.execute(query).all()
     return session.execute(query).unique().scalars().all()
 
 

@@ -32,12 +32,26 @@ INVENTORY_SORT_KEYS = ('name', 'uuid')
 _CANCEL_TRIES = 5
 
 
+# What a job's view is made of (FIELDS, then the secrets' names).
+VIEW_FIELDS = FIELDS + ('secrets',)
+
+
 def job_view(job):
-    out = utils.view(job, FIELDS, 'jobs')
+    """The API's answer for one Job object (show, submit, cancel)."""
+    return _view(utils.fields_of(job, VIEW_FIELDS),
+                 [utils.fields_of(st, STEP_FIELDS)
+                  for st in sorted(job.steps, key=lambda s: s.index)])
+
+
+def _view(values, steps, base=None):
+    """A job's answer from ``values`` (a dict of VIEW_FIELDS) and
+    ``steps`` (dicts of STEP_FIELDS, in step order): the one place both
+    the list and a single job are shaped, so they answer alike.
+    """
+    out = utils.record_view(values, FIELDS, 'jobs', base)
     out['variables'] = out['variables'] or {}
-    out['secrets'] = list(job.secrets or [])
-    out['steps'] = [utils.view(st, STEP_FIELDS)
-                    for st in sorted(job.steps, key=lambda s: s.index)]
+    out['secrets'] = list(values['secrets'] or [])
+    out['steps'] = [utils.record_view(st, STEP_FIELDS) for st in steps]
     return out
 
 
@@ -78,9 +92,14 @@ class JobsController(base.RestController):
                 filters[key] = _uuid_of(cls, ident)
                 if filters[key] is None:
                     return page.nothing('jobs', job_obj.Job.list, listing)
-        items, more = page.fetch(job_obj.Job.list, listing, filters)
-        return collection.collection('jobs', [job_view(j) for j in items],
-                                     page, more)
+        # Plain dicts, not objects: a page holds a hundred jobs of many
+        # steps each, and only reads them.
+        items, more = page.fetch(job_obj.Job.list_summaries, listing,
+                                 VIEW_FIELDS, STEP_FIELDS, filters)
+        base = utils.base_url()
+        return collection.collection(
+            'jobs', [_view(job, job['steps'], base) for job in items],
+            page, more)
 
     @types.expose(types.jsontype, types.text)
     def get_one(self, ident):

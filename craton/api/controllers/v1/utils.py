@@ -75,8 +75,12 @@ def base_url():
     return pecan.request.application_url.rstrip('/')
 
 
-def links(resource, uuid):
-    base = base_url()
+def links(resource, uuid, base=None):
+    """The ``self`` and ``bookmark`` links of a resource; ``base``: the
+    :func:`base_url` when the caller has it already (a list).
+    """
+    if base is None:
+        base = base_url()
     return [{'rel': 'self', 'href': '%s/v1/%s/%s' % (base, resource, uuid)},
             {'rel': 'bookmark', 'href': '%s/%s/%s' % (base, resource, uuid)}]
 
@@ -86,19 +90,41 @@ def iso(value):
     if value is None:
         return None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=datetime.timezone.utc)
+        # What replace(tzinfo=utc).isoformat() gives, without a new
+        # datetime per value (lists format thousands).
+        return value.isoformat() + '+00:00'
     return value.isoformat()
+
+
+def fields_of(obj, fields):
+    """``{name: value}`` of ``fields`` of the object ``obj`` (None for a
+    field that is not set).
+    """
+    return {name: getattr(obj, name) if obj.obj_attr_is_set(name) else None
+            for name in fields}
 
 
 def view(obj, fields, resource=None):
     """A plain dict of ``fields`` of ``obj``; datetimes as ISO strings."""
+    out = record_view(fields_of(obj, fields), fields)
+    if resource is not None:
+        out['links'] = links(resource, obj.uuid)
+    return out
+
+
+def record_view(values, fields, resource=None, base=None):
+    """What :func:`view` makes of an object, made of ``values``, a dict of
+    field values (a missing one is None): ``fields`` in that order,
+    datetimes as ISO strings, then ``links`` when ``resource`` is given
+    (``base``: the :func:`base_url`, when the caller has it already).
+    """
     out = {}
     for name in fields:
-        value = getattr(obj, name) if obj.obj_attr_is_set(name) else None
+        value = values.get(name)
         out[name] = iso(value) if isinstance(value, datetime.datetime) \
             else value
     if resource is not None:
-        out['links'] = links(resource, obj.uuid)
+        out['links'] = links(resource, values['uuid'], base)
     return out
 
 

@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: Apache-2.0
 """/v1/jobs: submission, inventory, cancel and step logs."""
 
+import datetime
 import types
 from unittest import mock
 
+import sqlalchemy as sa
 import testtools
 
 from craton.api.controllers.v1 import job_submission
@@ -244,6 +246,104 @@ class TestReadAndCancel(JobTestCase):
         resp = self.get('/jobs/6f1c8e0e-7a47-4d57-9a1e-2f6a1f0e7c11',
                         status=404)
         self.assertError(resp, 404, 'craton.job.not_found')
+
+
+class TestList(JobTestCase):
+    """The list reads its page as plain rows, the show reads a Job
+    object: both must answer alike, and the list in a bounded number of
+    queries.
+    """
+
+    # The contract of a job (API.md), as the list and the show give it.
+    KEYS = {'uuid', 'workflow_uuid', 'task_uuid', 'project_id', 'user_id',
+            'status', 'status_reason', 'variables', 'secrets', 'host_count',
+            'steps', 'created_at', 'updated_at', 'started_at', 'finished_at',
+            'links'}
+    STEP_KEYS = {'index', 'name', 'task_uuid', 'image_digest', 'status',
+                 'exit_code', 'status_reason', 'node', 'started_at',
+                 'finished_at', 'result'}
+
+    def finished_job(self, result, microsecond):
+        """A two-step workflow job that ran: results, times, reasons."""
+        uuid = self.submit(workflow='host-maintenance',
+                           inventory={'hosts': ['compute-01']}).json['uuid']
+        job = job_obj.Job.get(self.context, uuid)
+        start = datetime.datetime(2026, 11, 30, 12, 0, 1, microsecond)
+        end = start + datetime.timedelta(seconds=3, microseconds=250)
+        self.assertTrue(job.update({
+            'status': 'failed', 'status_reason': 'step 1 failed',
+            'variables': {'reason': 'patching', 'n': [1, 2.5, None]},
+            'secrets': ['db-password'], 'started_at': start,
+            'finished_at': end}))
+        job.steps[0].update({'status': 'succeeded', 'exit_code': 0,
+                             'node': 'node-1', 'result': result,
+                             'started_at': start, 'finished_at': end})
+        job.steps[1].update({'status': 'failed', 'exit_code': 3,
+                             'status_reason': 'exit code 3',
+                             'started_at': end})
+        return uuid
+
+    def test_list_item_is_the_show_answer(self):
+        self.finished_job({'changed': True, 'items': ['a', {'b': None}]},
+                          123456)
+        self.finished_job({'text': 'plain'}, 0)
+        self.submit(task='patch-host', inventory={'hosts': ['compute-01']})
+        listed = self.get('/jobs').json['jobs']
+        self.assertEqual(3, len(listed))
+        for item in listed:
+            shown = self.get('/jobs/' + item['uuid']).json
+            self.assertEqual(self.KEYS, set(item))
+            for key in self.KEYS:
+                self.assertEqual(shown[key], item[key], key)
+            for step in item['steps']:
+                self.assertEqual(self.STEP_KEYS, set(step))
+        self.assertEqual({'changed': True, 'items': ['a', {'b': None}]},
+                         listed[0]['steps'][0]['result'])
+        self.assertEqual('2026-11-30T12:00:01.123456+00:00',
+                         listed[0]['started_at'])
+        self.assertEqual('2026-11-30T12:00:01+00:00',
+                         listed[1]['steps'][0]['started_at'])
+        self.assertEqual([0, 1], [st['index'] for st in listed[0]['steps']])
+
+    def count_queries(self, path):
+        """The SQL statements (with their parameters) a GET sends."""
+        statements = []
+
+        def record(conn, cursor, statement, parameters, context, many):
+            statements.append((statement, parameters))
+        sa.event.listen(self.db.engine, 'before_cursor_execute', record)
+        try:
+            self.get(path)
+        finally:
+            sa.event.remove(self.db.engine, 'before_cursor_execute', record)
+        return statements
+
+    def test_queries_do_not_grow_with_the_page(self):
+        uuids = [self.finished_job(None, 0) for _ in range(2)]
+        for _ in range(4):
+            self.submit(task='patch-host',
+                        inventory={'hosts': ['compute-01']})
+        one = self.count_queries('/jobs?limit=1')
+        six = self.count_queries('/jobs?limit=6')
+        self.assertEqual(len(one), len(six), six)
+        # A marker costs the one read of the marker's row (not its steps).
+        after = self.count_queries('/jobs?limit=6&marker=' + uuids[0])
+        self.assertEqual(len(six) + 1, len(after), after)
+
+    def test_page_is_read_in_index_order(self):
+        for _ in range(3):
+            self.submit(task='patch-host',
+                        inventory={'hosts': ['compute-01']})
+        page = [(st, params) for st, params in
+                self.count_queries('/jobs?limit=2')
+                if 'FROM jobs' in st and 'ORDER BY' in st]
+        self.assertEqual(1, len(page))
+        with self.db.engine.connect() as conn:
+            plan = ' '.join(
+                str(row[-1]) for row in conn.exec_driver_sql(
+                    'EXPLAIN QUERY PLAN ' + page[0][0], page[0][1]))
+        self.assertIn('jobs_project_id_created_at_idx', plan)
+        self.assertNotIn('TEMP B-TREE', plan)
 
 
 class TestLogs(JobTestCase):

@@ -57,7 +57,7 @@ class TestMigrationApi(SqliteEngineMixin, testtools.TestCase):
 
     def test_single_head(self):
         # get_current_head() raises if the scripts have several heads.
-        self.assertEqual('2026_11_30_0005', migration.head())
+        self.assertEqual('2026_11_30_0006', migration.head())
 
     def test_version_before_and_after_upgrade(self):
         self.assertIsNone(self.version())

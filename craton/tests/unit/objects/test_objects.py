@@ -184,6 +184,31 @@ class ObjectsTest(base.TestCase):
         # The task is used by an unfinished job.
         self.assertRaises(exception.InUse, task.destroy)
 
+    def test_job_summaries_are_the_page_of_list(self):
+        task = self._task()
+        for n in range(3):
+            job_obj.Job.submit(
+                self.context, {'project_id': 'project-a',
+                               'status': 'pending', 'task_uuid': task.uuid},
+                [{'name': 's%d' % i, 'task_uuid': task.uuid, 'timeout': 9}
+                 for i in range(n)], [])
+        jobs = job_obj.Job.list(self.context, limit=2, sort_dir='desc')
+        found = job_obj.Job.list_summaries(
+            self.context, ('uuid', 'status'), ('index', 'name'), limit=2,
+            sort_dir='desc')
+        self.assertEqual(
+            [{'uuid': j.uuid, 'status': 'pending',
+              'steps': [{'index': s.index, 'name': s.name}
+                        for s in j.steps]} for j in jobs], found)
+        self.assertEqual(2, len(found[0]['steps']))
+        other = context.RequestContext(project_id='project-b')
+        self.assertEqual([], job_obj.Job.list_summaries(
+            other, ('uuid',), ()))
+        for fields, step_fields in ((('steps',), ()), (('nope',), ()),
+                                    (('uuid',), ('command', 'nope'))):
+            self.assertRaises(ValueError, job_obj.Job.list_summaries,
+                              self.context, fields, step_fields)
+
     def test_conditional_updates(self):
         task = self._task()
         job = job_obj.Job.submit(
