@@ -133,14 +133,31 @@ class Job(base.CratonObject):
         :raises ValueError: a name that is not such a field.
         :raises InvalidParameter: a marker outside the list.
         """
+        cls._check_plain(fields, step_fields)
+        return cls.dbapi().list_job_summaries(
+            context.scope_project, fields, step_fields, filters, **page)
+
+    @classmethod
+    def get_summary(cls, context, uuid, fields, step_fields):
+        """Job ``uuid`` as :meth:`get` finds it, as one plain dict of
+        :meth:`list_summaries`: for a read-only view of one job (the API
+        answers a job that is polled, often, this way).
+
+        :raises JobNotFound: not a job the context sees.
+        :raises ValueError: a name that is not a plain field.
+        """
+        cls._check_plain(fields, step_fields)
+        return cls.dbapi().get_job_summary(context.scope_project, uuid,
+                                           fields, step_fields)
+
+    @classmethod
+    def _check_plain(cls, fields, step_fields):
         for names, obj_cls in ((fields, cls), (step_fields, JobStep)):
             for name in names:
                 if name not in obj_cls.fields or name in getattr(
                         obj_cls, 'extra_fields', ()):
                     raise ValueError('%s has no plain field %r'
                                      % (obj_cls.__name__, name))
-        return cls.dbapi().list_job_summaries(
-            context.scope_project, fields, step_fields, filters, **page)
 
     @classmethod
     def submit(cls, context, values, steps, inventory):

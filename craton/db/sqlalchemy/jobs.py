@@ -98,23 +98,27 @@ class JobMixin:
         with session.reader() as s:
             rows = q.paginate(s, query, models.Job, limit, marker, sort_key,
                               sort_dir, project_id, rows=True)
-            jobs, by_id = [], {}
-            for row in rows:
-                job = dict(zip(columns, row[1:], strict=True), steps=[])
-                jobs.append(job)
-                by_id[row[0]] = job['steps']
-            if not by_id:
-                return jobs
-            step_rows = s.execute(
-                sa.select(models.JobStep.job_id,
-                          *[getattr(models.JobStep, c)
-                            for c in step_columns])
-                .where(models.JobStep.job_id.in_(list(by_id)))
-                .order_by(models.JobStep.job_id, models.JobStep.index))
-            for row in step_rows:
-                by_id[row[0]].append(
-                    dict(zip(step_columns, row[1:], strict=True)))
-        return jobs
+            return _summaries(s, rows, columns, step_columns)
+
+    def get_job_summary(self, project_id, uuid, columns, step_columns):
+        """Job ``uuid`` of ``project_id`` (None: any project) as one dict
+        of :meth:`list_job_summaries`: for a read-only view of one job, in
+        two small queries and without model rows.
+
+        :raises JobNotFound: no such job in that project.
+        """
+        columns = list(columns)
+        query = q.scoped(sa.select(models.Job.id,
+                                   *[getattr(models.Job, c)
+                                     for c in columns]),
+                         models.Job, project_id).where(
+            models.Job.uuid == uuid)
+        with session.reader() as s:
+            found = _summaries(s, s.execute(query).all(), columns,
+                               list(step_columns))
+        if not found:
+            raise exception.JobNotFound(job=uuid)
+        return found[0]
 
     def update_job(self, uuid, values, expected_status=None, conductor=None):
         """Change a job; with ``expected_status`` (a status or a sequence
@@ -248,3 +252,25 @@ def _filtered(query, project_id, filters):
         if filters.get(key):
             query = query.where(column == filters[key])
     return query
+
+
+def _summaries(s, rows, columns, step_columns):
+    """Dicts of ``columns`` (with ``steps``: dicts of ``step_columns`` in
+    step order) for ``rows`` of (job id, *columns), in their order; one
+    query in session ``s`` for all their steps.
+    """
+    jobs, by_id = [], {}
+    for row in rows:
+        job = dict(zip(columns, row[1:], strict=True), steps=[])
+        jobs.append(job)
+        by_id[row[0]] = job['steps']
+    if not by_id:
+        return jobs
+    step_rows = s.execute(
+        sa.select(models.JobStep.job_id,
+                  *[getattr(models.JobStep, c) for c in step_columns])
+        .where(models.JobStep.job_id.in_(list(by_id)))
+        .order_by(models.JobStep.job_id, models.JobStep.index))
+    for row in step_rows:
+        by_id[row[0]].append(dict(zip(step_columns, row[1:], strict=True)))
+    return jobs

@@ -19,8 +19,8 @@ time. Four rules keep writers from colliding:
   (deferred) ``BEGIN``, a transaction that reads first and writes later
   is refused at once with "database is locked" when another connection
   writes meanwhile: SQLite cannot wait for the lock there, as the
-  reader's snapshot would be stale once the other writer commits. Readers keep the deferred ``BEGIN``, so
-  they never wait for writers.
+  reader's snapshot would be stale once the other writer commits.
+  Readers keep the deferred ``BEGIN``, so they never wait for writers.
 * Each call of the DB API is retried (oslo.db's ``wrap_db_retry``) when
   the database is still busy, as long as none of its transactions has
   committed.

@@ -2,6 +2,7 @@
 """/v1/jobs: submission, inventory, cancel and step logs."""
 
 import datetime
+import json
 import types
 from unittest import mock
 
@@ -9,6 +10,7 @@ import sqlalchemy as sa
 import testtools
 
 from craton.api.controllers.v1 import job_submission
+from craton.api.controllers.v1 import jobs as jobs_api
 from craton.common import states
 from craton.db import api as db_api
 from craton.objects import job as job_obj
@@ -304,6 +306,19 @@ class TestList(JobTestCase):
         self.assertEqual('2026-11-30T12:00:01+00:00',
                          listed[1]['steps'][0]['started_at'])
         self.assertEqual([0, 1], [st['index'] for st in listed[0]['steps']])
+
+    def test_show_is_the_object_view(self):
+        # Submit and cancel answer from the Job object (job_view); the
+        # show reads plain values: both must say the same.
+        uuid = self.finished_job({'changed': True, 'n': [1, None]}, 123456)
+        shown = self.get('/jobs/' + uuid).json
+        with mock.patch.object(jobs_api.utils, 'base_url',
+                               return_value='http://localhost'):
+            viewed = jobs_api.job_view(job_obj.Job.get(self.context, uuid))
+        self.assertEqual(json.loads(json.dumps(viewed)), shown)
+        pending = self.submit(task='patch-host',
+                              inventory={'hosts': ['compute-01']}).json
+        self.assertEqual(pending, self.get('/jobs/' + pending['uuid']).json)
 
     def count_queries(self, path):
         """The SQL statements (with their parameters) a GET sends."""
