@@ -103,11 +103,10 @@ class EndedTasks:
             self._events.pop(service_id, None)
 
 
-def _next_frame(frames, idle, ended):
+def _next_frame(frames, idle, ended, pause=IDLE_CHECK_MIN):
     """The next frame from the queue ``frames`` (or ``_END``); None after
-    ``idle`` seconds without one, or, once ``ended`` is set, as soon as
-    none is queued: the follow then checks the task and, once it is
-    final, a plain read supplies what the manager had not sent yet.
+    ``idle`` seconds without one, or, once ``ended`` is set, after
+    ``pause`` seconds without one (0: as soon as none is queued).
     """
     if ended is None:
         try:
@@ -118,7 +117,8 @@ def _next_frame(frames, idle, ended):
     while True:
         if ended.is_set():
             try:
-                return frames.get_nowait()
+                return frames.get(timeout=min(idle, pause)) if pause \
+                    else frames.get_nowait()
             except queue.Empty:
                 return None
         left = deadline - time.monotonic()
@@ -132,6 +132,27 @@ def _next_frame(frames, idle, ended):
             continue
 
 
+def _tail_after(api, service_id, seen, last):
+    """The frames of a plain read of the log after its first ``seen``, as
+    an iterator, when that read lines up with the follow: its frame
+    ``seen`` - 1 is ``last``, the follow's last frame (a frame carries its
+    timestamp, so equal frames are the same message). None when it does
+    not, or cannot be told (nothing followed yet): the engine may have
+    dropped the head of a long log, and the manager may still be sending
+    the follow what the task wrote.
+    """
+    if not seen:
+        return None
+    frames = read(api, service_id)
+    for index, frame in enumerate(frames):
+        if index == seen - 1:
+            if frame == last:
+                return frames
+            break
+    frames.close()
+    return None
+
+
 def follow(api, service_id, state, broken, ended=None):
     """Yield the log's frames as they arrive, to its end.
 
@@ -141,18 +162,23 @@ def follow(api, service_id, state, broken, ended=None):
     is set by whoever learns that the task exited: the state is looked at
     then, not at the next idle check. Once the task is final the
     follow stops and one plain read supplies the frames the follow had
-    not delivered yet; for a task whose node is down (or a service that
+    not delivered yet — at once when that read lines up with what was
+    followed (:func:`_tail_after`), else after the manager's backlog
+    came to a pause; for a task whose node is down (or a service that
     is gone) there is nothing more to read.
 
     :raises: docker.errors.NotFound if the service is gone at the start.
     """
     follower = _Follower(_request(api, service_id, True))
     follower.start()
-    seen = 0     # frames that went by
+    seen = 0        # frames that went by
+    last = None     # the last of them
+    tail = None     # the plain read that finishes the follow
+    pause = 0       # once told the task ended: see _next_frame
     idle = IDLE_CHECK_MIN
     try:
         while True:
-            frame = _next_frame(follower.queue, idle, ended)
+            frame = _next_frame(follower.queue, idle, ended, pause)
             if frame is None or frame is _END:
                 st = state()
                 if st.status in (base.RUNNING, base.CREATED):
@@ -161,17 +187,31 @@ def follow(api, service_id, state, broken, ended=None):
                                      % (service_id, follower.error))
                     idle = min(idle * 2, IDLE_CHECK_MAX)
                     continue
+                if st.status == base.EXITED and frame is None and \
+                        not pause and ended is not None:
+                    # Told it ended, nothing queued: finish from a plain
+                    # read if it lines up with what was followed; if not,
+                    # take the manager's backlog first, until it pauses.
+                    try:
+                        tail = _tail_after(api, service_id, seen, last)
+                    except docker.errors.NotFound:
+                        tail = iter(())     # removed: nothing more
+                    if tail is None:
+                        pause = IDLE_CHECK_MIN
+                        continue
                 break
             idle = IDLE_CHECK_MIN
             seen += 1
+            last = frame
             yield frame
     finally:
         follower.close()
     if st.status == base.EXITED:
         try:
-            for index, frame in enumerate(read(api, service_id)):
-                if index >= seen:
-                    yield frame
+            if tail is None:
+                tail = (frame for index, frame in enumerate(
+                    read(api, service_id)) if index >= seen)
+            yield from tail
         except docker.errors.NotFound:
             # Removed meanwhile (cleanup by another conductor): what was
             # followed is all there is.

@@ -8,6 +8,7 @@ import threading
 import time
 from unittest import mock
 
+import fixtures
 from oslotest import base
 import requests
 
@@ -96,15 +97,113 @@ class TestEndedHint(base.BaseTestCase):
         self.assertEqual('frame', swarm_logs._next_frame(frames, 60, ended))
         self.assertIsNone(swarm_logs._next_frame(frames, 60, ended))
 
-    def test_once_ended_nothing_is_waited_for(self):
-        # A frame the manager has not sent yet is not waited for: the
-        # plain read at the end of the follow supplies it.
+    def test_frames_still_coming_after_the_end_are_followed(self):
+        # The manager may send a backlog after the task ended: with a
+        # pause, a frame that comes within it is still followed.
         frames, ended = queue.Queue(), threading.Event()
         ended.set()
-        threading.Timer(0.5, frames.put, ('late',)).start()
-        started = time.monotonic()
-        self.assertIsNone(swarm_logs._next_frame(frames, 60, ended))
-        self.assertLess(time.monotonic() - started, 0.4)
+        threading.Timer(0.01, frames.put, ('late',)).start()
+        self.assertEqual('late', swarm_logs._next_frame(frames, 60, ended,
+                                                        pause=5))
+
+    def test_without_a_pause_nothing_is_waited_for(self):
+        frames, ended = queue.Queue(), threading.Event()
+        ended.set()
+        threading.Timer(5, frames.put, ('late',)).start()
+        self.assertIsNone(swarm_logs._next_frame(frames, 60, ended,
+                                                 pause=0))
+
+
+class _QueuedFollower:
+    """Stands for _Follower: its queue starts with ``initial`` (what the
+    manager sent so far); the stream stays open, as a followed service
+    log does.
+    """
+
+    initial = []
+    instances = []
+
+    def __init__(self, response):
+        self.queue = queue.Queue()
+        for frame in self.initial:
+            self.queue.put(frame)
+        self.error = None
+        self.instances.append(self)
+
+    def start(self):
+        pass
+
+    def close(self):
+        pass
+
+
+class TestFollowEnd(base.BaseTestCase):
+    """How a follow that was told its task ended finishes: from a plain
+    read at once when that read lines up with what was followed, else
+    after the manager's backlog.
+    """
+
+    A1 = (1, b'2026-11-30T00:00:01Z', b'a1\n')
+    A2 = (1, b'2026-11-30T00:00:02Z', b'a2\n')
+    B = (1, b'2026-11-30T00:00:03Z', b'b\n')
+
+    def setUp(self):
+        super().setUp()
+        _QueuedFollower.instances = []
+        self.useFixture(fixtures.MockPatchObject(swarm_logs, '_Follower',
+                                                 _QueuedFollower))
+        self.useFixture(fixtures.MockPatchObject(swarm_logs, '_request'))
+        self.useFixture(fixtures.MockPatchObject(swarm_logs,
+                                                 'IDLE_CHECK_MIN', 0.01))
+        self.reads = []
+        self.plain = []
+        self.useFixture(fixtures.MockPatchObject(swarm_logs, 'read',
+                                                 self.read))
+
+    def read(self, api, service_id):
+        self.reads.append(service_id)
+        yield from list(self.plain)
+
+    def follow(self, followed):
+        """The frames a follow yields whose task ended after the manager
+        sent ``followed``.
+        """
+        _QueuedFollower.initial = list(followed)
+        ended = threading.Event()
+        ended.set()
+        exited = mock.Mock(return_value=mock.Mock(status='exited'))
+        return list(swarm_logs.follow(None, 's1', exited, RuntimeError,
+                                      ended=ended))
+
+    def test_a_plain_read_that_lines_up_ends_it_at_once(self):
+        self.plain = [self.A1, self.A2, self.B]
+        self.assertEqual([self.A1, self.A2, self.B],
+                         self.follow([self.A1, self.A2]))
+        self.assertEqual(1, len(self.reads))     # no second, final read
+
+    def test_a_head_dropped_by_the_engine_takes_the_backlog_first(self):
+        # The engine kept only the end of a long log: its plain read does
+        # not line up, so what the manager still sends is followed first.
+        self.plain = [self.A2, self.B]
+        real_read = self.read
+
+        def read(api, service_id):
+            if not self.reads:
+                # The backlog arrives while the follow looks.
+                (follower,) = _QueuedFollower.instances
+                follower.queue.put(self.A2)
+                follower.queue.put(self.B)
+            return real_read(api, service_id)
+        self.useFixture(fixtures.MockPatchObject(swarm_logs, 'read', read))
+        self.assertEqual([self.A1, self.A2, self.B],
+                         self.follow([self.A1]))
+        self.assertEqual(2, len(self.reads))
+
+    def test_nothing_followed_yet_waits_for_the_backlog(self):
+        self.plain = [self.A1]
+        self.assertEqual([self.A1], self.follow([]))
+        # No read to line up with: only the final one.
+        self.assertEqual(1, len(self.reads))
 
     def test_told_while_waiting(self):
         frames, ended = queue.Queue(), threading.Event()
