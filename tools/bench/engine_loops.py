@@ -21,6 +21,7 @@ craton/tests/unit/conductor/drivers/test_bench_calls.py checks the
 docker loop against a recording of the driver (calls and arguments).
 """
 
+import functools
 import threading
 import time
 import types
@@ -129,9 +130,14 @@ def _drain(sock):
         sock.close()
 
 
-def sandbox_docker_step(api, conf, spec):
+def sandbox_docker_step(api, conf, spec, remover=None):
     """One step exactly as the docker driver runs it
     (:data:`DOCKER_SANDBOX_CALLS`); returns the container's logs.
+
+    ``remover``: a list; when given, the container is removed in a thread
+    of its own (appended to it) instead of before returning, as the
+    executor's Reaper removes a finished step's container while the next
+    one starts.
     """
     name = base.step_name(spec.job_uuid, spec.step_index)
     labels = base.step_labels(spec)
@@ -155,19 +161,30 @@ def sandbox_docker_step(api, conf, spec):
     api.wait(cid)
     logs = api.logs(cid, stdout=True, stderr=True, timestamps=True)
     reader.join(5)
-    api.remove_container(cid, force=True, v=True)
+    remove = functools.partial(api.remove_container, cid, force=True, v=True)
+    if remover is None:
+        remove()
+    else:
+        remover.append(threading.Thread(target=remove, daemon=True))
+        remover[-1].start()
     return logs
 
 
-def sandbox_docker(api, conf, image, command, steps):
+def sandbox_docker(api, conf, image, command, steps, overlap=False):
     """Seconds for ``steps`` same-sandbox round trips (one job's worth:
-    the same job uuid, step indexes 0..steps-1).
+    the same job uuid, step indexes 0..steps-1). ``overlap``: remove each
+    container in the background while the next step runs, and wait for
+    every removal at the end (as a job waits for them before it is
+    final).
     """
     job_uuid = str(uuid.uuid4())
     specs = [step_spec(image, command, i, job_uuid) for i in range(steps)]
+    remover = [] if overlap else None
     start = time.perf_counter()
     for spec in specs:
-        sandbox_docker_step(api, conf, spec)
+        sandbox_docker_step(api, conf, spec, remover)
+    for thread in remover or ():
+        thread.join()
     return time.perf_counter() - start
 
 
@@ -203,9 +220,10 @@ def bare_service(api, image, command, steps):
     return time.perf_counter() - start
 
 
-def sandbox_service_step(api, conf, spec):
+def sandbox_service_step(api, conf, spec, remover=None):
     """One step as the swarm driver runs it (:data:`SWARM_SANDBOX_CALLS`):
     secrets and service from the driver's own ``swarm.spec`` functions.
+    ``remover``: as for :func:`sandbox_docker_step`.
     """
     labels = base.step_labels(spec)
     api.nodes()
@@ -226,16 +244,23 @@ def sandbox_service_step(api, conf, spec):
     _until_done(api, sid)
     logs = b''.join(api.service_logs(sid, stdout=True, stderr=True,
                                      timestamps=True))
-    api.inspect_service(sid)
-    api.remove_service(sid)
-    step_labels = ['%s=%s' % (base.LABEL_JOB, spec.job_uuid),
-                   '%s=%s' % (base.LABEL_STEP, spec.step_index)]
-    found_secrets = api.secrets(filters={'label': step_labels})
-    found_networks = api.networks(filters={'label': step_labels})
-    for secret in found_secrets:
-        api.remove_secret(secret['ID'])
-    for net in found_networks:
-        _remove_network(api, net['Id'])
+
+    def remove():
+        api.inspect_service(sid)
+        api.remove_service(sid)
+        step_labels = ['%s=%s' % (base.LABEL_JOB, spec.job_uuid),
+                       '%s=%s' % (base.LABEL_STEP, spec.step_index)]
+        found_secrets = api.secrets(filters={'label': step_labels})
+        found_networks = api.networks(filters={'label': step_labels})
+        for secret in found_secrets:
+            api.remove_secret(secret['ID'])
+        for net in found_networks:
+            _remove_network(api, net['Id'])
+    if remover is None:
+        remove()
+    else:
+        remover.append(threading.Thread(target=remove, daemon=True))
+        remover[-1].start()
     return logs
 
 
@@ -257,11 +282,16 @@ def _remove_network(api, network_id, wait=10.0):
             time.sleep(0.1)
 
 
-def sandbox_service(api, conf, image, command, steps):
-    """Seconds for ``steps`` same-sandbox service round trips."""
+def sandbox_service(api, conf, image, command, steps, overlap=False):
+    """Seconds for ``steps`` same-sandbox service round trips
+    (``overlap``: as for :func:`sandbox_docker`).
+    """
     job_uuid = str(uuid.uuid4())
     specs = [step_spec(image, command, i, job_uuid) for i in range(steps)]
+    remover = [] if overlap else None
     start = time.perf_counter()
     for spec in specs:
-        sandbox_service_step(api, conf, spec)
+        sandbox_service_step(api, conf, spec, remover)
+    for thread in remover or ():
+        thread.join()
     return time.perf_counter() - start

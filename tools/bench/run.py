@@ -190,13 +190,14 @@ class Bench:
         return engine_loops.bare_docker(self.engine, self.image, COMMAND,
                                         self.network, self.steps)
 
-    def sandbox(self):
+    def sandbox(self, overlap=False):
         if self.driver == 'swarm':
             return engine_loops.sandbox_service(self.engine, self.conf,
                                                 self.image, COMMAND,
-                                                self.steps)
+                                                self.steps, overlap)
         return engine_loops.sandbox_docker(self.engine, self.conf,
-                                           self.image, COMMAND, self.steps)
+                                           self.image, COMMAND, self.steps,
+                                           overlap)
 
 
 def spread(values, fmt='%.3f', scale_by=1.0):
@@ -207,57 +208,66 @@ def spread(values, fmt='%.3f', scale_by=1.0):
 
 
 def overhead_rounds(bench, runs):
-    """Interleaved rounds of bare, same-sandbox and craton; prints them."""
+    """Interleaved rounds of bare, same-sandbox (plain and with removals
+    overlapped) and craton; prints them.
+    """
     # One of each first, not counted: images, connections and caches.
     bench.bare()
     bench.sandbox()
+    bench.sandbox(overlap=True)
     bench.jobs()
     rows = []
+    sides = [('bare', bench.bare), ('sandbox', bench.sandbox),
+             ('overlap', lambda: bench.sandbox(overlap=True)),
+             ('job', bench.jobs)]
     for run in range(runs):
-        # Each side goes first, second and third in turn, so that none
-        # always follows the same one (a job's cleanup, the engine's
-        # own background work).
+        # Each side goes first, second... in turn, so that none always
+        # follows the same one (a job's cleanup, the engine's own
+        # background work).
         got = {}
-        sides = [('bare', bench.bare), ('sandbox', bench.sandbox),
-                 ('job', bench.jobs)]
-        for name, side in sides[run % 3:] + sides[:run % 3]:
+        turn = run % len(sides)
+        for name, side in sides[turn:] + sides[:turn]:
             got[name] = side()
-        bare, sandbox = got['bare'], got['sandbox']
-        server, client = got['job']
-        rows.append((bare, sandbox, server, client))
-        print('  round %d: bare %.3f s, same-sandbox %.3f s, craton '
-              '%.3f s (server) %.3f s (client)' % (run + 1, bare, sandbox,
-                                                    server, client),
-              flush=True)
+        got['server'], got['client'] = got.pop('job')
+        rows.append(got)
+        print('  round %d: bare %.3f s, same-sandbox %.3f s (removals '
+              'overlapped %.3f s), craton %.3f s (server) %.3f s (client)'
+              % (run + 1, got['bare'], got['sandbox'], got['overlap'],
+                 got['server'], got['client']), flush=True)
     n = bench.steps
     ms = 1000.0 / n
 
     def over(func, fmt='%.0f', by=ms):
-        # func(bare, sandbox, server, client) of each round.
-        return spread([func(*row) for row in rows], fmt, by)
+        # func(round) of each round: a dict of the sides' seconds.
+        return spread([func(row) for row in rows], fmt, by)
+
+    def each(name):
+        return over(lambda r: r[name], '%.3f', 1 / n)
 
     print('%s driver, network_mode %s, engine %s, image %s' % (
         bench.driver, bench.network, bench.url, bench.image))
     print('%d runs of %d steps; median (min–max) over the runs' % (runs, n))
-    print('  1 bare loop, a step:          %s s' % over(
-        lambda b, s, j, c: b, '%.3f', 1 / n))
-    print('  2 same-sandbox loop, a step:  %s s' % over(
-        lambda b, s, j, c: s, '%.3f', 1 / n))
+    print('  1 bare loop, a step:          %s s' % each('bare'))
+    print('  2 same-sandbox loop, a step:  %s s' % each('sandbox'))
+    print('  2b same, removals overlapped: %s s' % each('overlap'))
     print('  3 craton job, a step:         %s s (server)  %s s (client)' % (
-        over(lambda b, s, j, c: j, '%.3f', 1 / n),
-        over(lambda b, s, j, c: c, '%.3f', 1 / n)))
+        each('server'), each('client')))
     print('  same-sandbox over bare:       %s ms a step' % over(
-        lambda b, s, j, c: s - b))
+        lambda r: r['sandbox'] - r['bare']))
     print('  CRATON OVERHEAD over 2:       %s ms a step (server)  %s ms '
-          '(client)' % (over(lambda b, s, j, c: j - s),
-                        over(lambda b, s, j, c: c - s)))
+          '(client)' % (over(lambda r: r['server'] - r['sandbox']),
+                        over(lambda r: r['client'] - r['sandbox'])))
+    print('  CRATON OVERHEAD over 2b:      %s ms a step (server)  %s ms '
+          '(client)' % (over(lambda r: r['server'] - r['overlap']),
+                        over(lambda r: r['client'] - r['overlap'])))
     print('  craton over 1:                %s ms a step (server)' % over(
-        lambda b, s, j, c: j - b))
+        lambda r: r['server'] - r['bare']))
     print('  JOB / BARE LOOP:              %s× (server)  %s× (client)' % (
-        over(lambda b, s, j, c: j / b, '%.2f', 1),
-        over(lambda b, s, j, c: c / b, '%.2f', 1)))
-    print('  same-sandbox / bare:          %s×' % over(
-        lambda b, s, j, c: s / b, '%.2f', 1), flush=True)
+        over(lambda r: r['server'] / r['bare'], '%.2f', 1),
+        over(lambda r: r['client'] / r['bare'], '%.2f', 1)))
+    print('  same-sandbox / bare:          %s×  (2b / bare: %s×)' % (
+        over(lambda r: r['sandbox'] / r['bare'], '%.2f', 1),
+        over(lambda r: r['overlap'] / r['bare'], '%.2f', 1)), flush=True)
 
 
 def main():
