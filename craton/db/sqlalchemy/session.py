@@ -116,6 +116,8 @@ def _keep_wal_open(engine):
 # Per process, the turn of SQLite writer transactions (see the module's
 # docstring); None until the first writer, False when not SQLite.
 _WRITE_TURN = {'lock': None}
+# Makes that turn once: writers that come at once must share it.
+_WRITE_TURN_MADE = threading.Lock()
 
 
 def _write_turn():
@@ -123,7 +125,10 @@ def _write_turn():
     turn = _WRITE_TURN['lock']
     if turn is None:
         sqlite = get_engine().dialect.name == 'sqlite'
-        turn = _WRITE_TURN['lock'] = threading.Lock() if sqlite else False
+        with _WRITE_TURN_MADE:
+            if _WRITE_TURN['lock'] is None:
+                _WRITE_TURN['lock'] = threading.Lock() if sqlite else False
+            turn = _WRITE_TURN['lock']
     return turn or None
 
 

@@ -11,6 +11,7 @@ import testtools
 
 from craton.api.controllers.v1 import job_submission
 from craton.api.controllers.v1 import jobs as jobs_api
+from craton.common import policy
 from craton.common import states
 from craton.db import api as db_api
 from craton.objects import job as job_obj
@@ -207,6 +208,22 @@ class TestReadAndCancel(JobTestCase):
         self.assertEqual([], self.get('/jobs',
                                       project='project-b').json['jobs'])
         self.get('/jobs?sort_key=name', status=400)
+
+    def test_show_policy_target_is_the_project(self):
+        # Every job endpoint checks its rule against the job's project
+        # only; a rule written against another key of the target (an
+        # operator's policy file) must not start matching the show.
+        job = self.submit(task='patch-host',
+                          inventory={'hosts': ['compute-01']}).json
+        with mock.patch.object(policy, 'authorize',
+                               wraps=policy.authorize) as authorize:
+            self.get('/jobs/' + job['uuid'])
+            self.post('/jobs/%s/cancel' % job['uuid'], status=202)
+        targets = {c.args[0]: c.args[2] for c in authorize.call_args_list}
+        self.assertEqual({'project_id': self.project},
+                         targets['craton:job:get'])
+        self.assertEqual(targets['craton:job:cancel'],
+                         targets['craton:job:get'])
 
     def test_cancel(self):
         job = self.submit(task='patch-host',

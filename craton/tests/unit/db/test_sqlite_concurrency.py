@@ -344,6 +344,33 @@ class TestBusyDatabase(SQLiteTestCase):
         self.assertLess(events.index(('commit', 'first')),
                         events.index(('begin', mine)))
 
+    def test_first_writers_share_one_turn(self):
+        # The turn is made on first use; writers that come at once (a
+        # process starting: API, heartbeats, claims) must all get the
+        # same lock, or they do not take turns at all.
+        engine = session.get_engine()
+        arrived = threading.Barrier(2)
+
+        def slow_engine():
+            time.sleep(0.1)     # as building the engine on first use
+            return engine
+        turns = []
+
+        def first_writer():
+            arrived.wait(5)
+            turns.append(session._write_turn())
+        with mock.patch.dict(session._WRITE_TURN, {'lock': None}), \
+                mock.patch.object(session, 'get_engine', slow_engine):
+            threads = [threading.Thread(target=first_writer)
+                       for _ in range(2)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(5)
+        self.assertEqual(2, len(turns))
+        self.assertIsNotNone(turns[0])
+        self.assertIs(turns[0], turns[1])
+
     def test_readers_do_not_wait_for_the_write_lock(self):
         self.config(sqlite_busy_timeout=3, group='database')
         self.hold_write_lock()
