@@ -49,11 +49,12 @@ NODE_GONE_REASONS = {
 # start() waits this long for Swarm to place the task (so the handle names
 # its node) and to see whether the node rejects it (image not found).
 START_WAIT = 15.0
-# Swarm reports no task events (its event stream has services and nodes,
-# not tasks), so start() and wait() ask for the task: every FAST_POLL s
-# while it is younger than FAST_POLL_FOR s, so that a short step's start
-# and end are seen within about that, then every SLOW_POLL s, which costs
-# the manager little while a long step runs.
+# Swarm reports no task events (the Engine API's event types are builder,
+# config, container, daemon, image, network, node, plugin, secret, service
+# and volume: EventMessage.Type), so start() and wait() ask for the task:
+# every FAST_POLL s while it is younger than FAST_POLL_FOR s, so that a
+# short step's start and end are seen within about that, then every
+# SLOW_POLL s, which costs the manager little while a long step runs.
 FAST_POLL = 0.01
 FAST_POLL_FOR = 2.0
 SLOW_POLL = 0.25
