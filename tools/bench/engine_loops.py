@@ -161,13 +161,32 @@ def sandbox_docker_step(api, conf, spec, remover=None):
     api.wait(cid)
     logs = api.logs(cid, stdout=True, stderr=True, timestamps=True)
     reader.join(5)
-    remove = functools.partial(api.remove_container, cid, force=True, v=True)
+    _remove(functools.partial(api.remove_container, cid, force=True, v=True),
+            remover)
+    return logs
+
+
+def _remove(remove, remover):
+    # Now, or in a thread appended to ``remover`` (see
+    # sandbox_docker_step).
     if remover is None:
         remove()
-    else:
-        remover.append(threading.Thread(target=remove, daemon=True))
-        remover[-1].start()
-    return logs
+        return
+    remover.append(threading.Thread(target=remove, daemon=True))
+    remover[-1].start()
+
+
+def _overlapped(step, specs, overlap):
+    """Seconds for ``step(spec, remover)`` of each of ``specs`` in turn,
+    removals overlapped if ``overlap`` (waited for at the end).
+    """
+    remover = [] if overlap else None
+    start = time.perf_counter()
+    for spec in specs:
+        step(spec, remover)
+    for thread in remover or ():
+        thread.join()
+    return time.perf_counter() - start
 
 
 def sandbox_docker(api, conf, image, command, steps, overlap=False):
@@ -179,13 +198,8 @@ def sandbox_docker(api, conf, image, command, steps, overlap=False):
     """
     job_uuid = str(uuid.uuid4())
     specs = [step_spec(image, command, i, job_uuid) for i in range(steps)]
-    remover = [] if overlap else None
-    start = time.perf_counter()
-    for spec in specs:
-        sandbox_docker_step(api, conf, spec, remover)
-    for thread in remover or ():
-        thread.join()
-    return time.perf_counter() - start
+    return _overlapped(functools.partial(sandbox_docker_step, api, conf),
+                       specs, overlap)
 
 
 # -- swarm -----------------------------------------------------------------
@@ -256,11 +270,7 @@ def sandbox_service_step(api, conf, spec, remover=None):
             api.remove_secret(secret['ID'])
         for net in found_networks:
             _remove_network(api, net['Id'])
-    if remover is None:
-        remove()
-    else:
-        remover.append(threading.Thread(target=remove, daemon=True))
-        remover[-1].start()
+    _remove(remove, remover)
     return logs
 
 
@@ -288,10 +298,5 @@ def sandbox_service(api, conf, image, command, steps, overlap=False):
     """
     job_uuid = str(uuid.uuid4())
     specs = [step_spec(image, command, i, job_uuid) for i in range(steps)]
-    remover = [] if overlap else None
-    start = time.perf_counter()
-    for spec in specs:
-        sandbox_service_step(api, conf, spec, remover)
-    for thread in remover or ():
-        thread.join()
-    return time.perf_counter() - start
+    return _overlapped(functools.partial(sandbox_service_step, api, conf),
+                       specs, overlap)

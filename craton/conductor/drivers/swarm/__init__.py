@@ -29,6 +29,7 @@ from craton.conductor.drivers import docker as docker_driver
 from craton.conductor.drivers import engine_http
 from craton.conductor.drivers.swarm import images as swarm_images
 from craton.conductor.drivers.swarm import logs as swarm_logs
+from craton.conductor.drivers.swarm import nodes as swarm_nodes
 from craton.conductor.drivers.swarm import spec as swarm_spec
 from craton.objects import task as task_obj
 
@@ -93,8 +94,7 @@ class SwarmDriver(swarm_images.SwarmImages, docker_driver.DockerDriver):
 
     def __init__(self, conf):
         super().__init__(conf)
-        self._hostnames = {}
-        self._node_states = {}      # node id -> (monotonic time, state)
+        self._nodes = swarm_nodes.Nodes(self._api, self._engine_errors)
         self._ended = swarm_logs.EndedTasks()
 
     @contextlib.contextmanager
@@ -135,41 +135,12 @@ class SwarmDriver(swarm_images.SwarmImages, docker_driver.DockerDriver):
         return sorted(tasks, key=lambda t: (t.get('CreatedAt', ''),
                                             t['ID']))
 
-    def _node_info(self, node_id, max_age=None):
-        """(hostname, state) of a node; state None if it left the swarm.
-
-        :param max_age: seconds; a state learned less long ago is given
-            again without asking the manager (None: always ask).
-        """
-        known = self._node_states.get(node_id)
-        if max_age is not None and known is not None and \
-                time.monotonic() - known[0] < max_age and \
-                node_id in self._hostnames:
-            return self._hostnames[node_id], known[1]
-        try:
-            with self._engine_errors():
-                node = self._api().inspect_node(node_id)
-        except docker.errors.NotFound:
-            self._node_states.pop(node_id, None)
-            return self._hostnames.get(node_id, node_id), None
-        hostname = node.get('Description', {}).get('Hostname') or node_id
-        self._hostnames[node_id] = hostname
-        state = node.get('Status', {}).get('State') or 'unknown'
-        self._node_states[node_id] = (time.monotonic(), state)
-        return hostname, state
-
-    def _hostname(self, node_id):
-        if not node_id:
-            return ''
-        if node_id not in self._hostnames:
-            self._node_info(node_id)
-        return self._hostnames.get(node_id, node_id)
-
     def _handle(self, service_id, tasks=None):
         if tasks is None:
             tasks = self._tasks(service_id) or []
         node_id = tasks[0].get('NodeID') if tasks else None
-        return base.StepHandle(id=service_id, node=self._hostname(node_id))
+        return base.StepHandle(id=service_id,
+                               node=self._nodes.hostname(node_id))
 
     # -- the interface -----------------------------------------------------
 
@@ -350,18 +321,17 @@ class SwarmDriver(swarm_images.SwarmImages, docker_driver.DockerDriver):
         node_id = task.get('NodeID')
         if state in ('orphaned', 'remove'):
             return base.StepState(base.GONE, None, 'task %s on node %s' % (
-                state, self._hostname(node_id)))
+                state, self._nodes.hostname(node_id)))
         if state in FINAL_TASK_STATES:
             if state == 'rejected':
                 err = 'node %s rejected the task: %s' % (
-                    self._hostname(node_id), err)
+                    self._nodes.hostname(node_id), err)
                 code = None
             elif err and err.startswith('task: non-zero exit'):
                 err = None      # says no more than the exit code
             return base.StepState(base.EXITED, code, err)
         if node_id:
-            hostname, node_state = self._node_info(node_id,
-                                                   NODE_STATE_TTL)
+            hostname, node_state = self._nodes.info(node_id, NODE_STATE_TTL)
             if node_state in NODE_GONE_REASONS:
                 return base.StepState(
                     base.GONE, None, NODE_GONE_REASONS[node_state] % hostname)
